@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// A fixture: a small real program with a known concurrency bug (or its fixed twin).
+func fixture(_ name: String, dependencies: [Target.Dependency] = ["Shakedown"]) -> Target {
+    .executableTarget(name: name, dependencies: dependencies, path: "Fixtures/\(name)")
+}
+
+let package = Package(
+    name: "shakedown",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Shakedown", targets: ["Shakedown"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // Debian's libunwind-dev; the .so does not declare liblzma, so the module map links it explicitly.
+        .systemLibrary(
+            name: "CLibunwind",
+            pkgConfig: "libunwind-ptrace",
+            providers: [.apt(["libunwind-dev"])]
+        ),
+        // Everything Swift cannot call directly: variadic prctl/ptrace, futex, libunwind macros, the opaque racy access.
+        .target(
+            name: "CShakedown",
+            dependencies: ["CLibunwind"],
+            linkerSettings: [.linkedLibrary("unwind-ptrace"), .linkedLibrary("unwind-generic"), .linkedLibrary("lzma")]
+        ),
+        .target(
+            name: "Shakedown",
+            dependencies: [
+                "CShakedown",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,7 @@
+#ifndef CSHAKEDOWN_H
+#define CSHAKEDOWN_H
+// The C shim: only what Swift cannot call directly. Every function is prefixed shakedown_.
+#include "shakedown_sync.h"
+#include "shakedown_process.h"
+#include "shakedown_trace.h"
+#endif
