@@ -2,8 +2,12 @@
 #include "shakedown_process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,12 +29,57 @@ int shakedown_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+void shakedown_line_buffer_stdout(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+int shakedown_pipe(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int shakedown_memfd_create(const char *name) {
+    return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+}
+
 int shakedown_tgkill(pid_t tgid, pid_t tid, int signal) {
     return (int)syscall(SYS_tgkill, tgid, tid, signal);
 }
 
 pid_t shakedown_gettid(void) {
     return (pid_t)syscall(SYS_gettid);
+}
+
+int shakedown_sigchld_descriptor(sigset_t *previous) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &mask, previous) != 0) return -1;
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int shakedown_drain_signal_descriptor(int fd) {
+    struct signalfd_siginfo records[16];
+    int count = 0;
+    for (;;) {
+        ssize_t got = read(fd, records, sizeof(records));
+        if (got <= 0) break;
+        count += (int)(got / (ssize_t)sizeof(records[0]));
+    }
+    return count;
+}
+
+int shakedown_set_signal_mask(const sigset_t *mask) {
+    return sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+int shakedown_block_termination_signals(void) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGQUIT);
+    return sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
 pid_t shakedown_spawn(const char *path, char *const argv[], char *const envp[]) {

@@ -2,6 +2,7 @@
 #define SHAKEDOWN_PROCESS_H
 
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -16,10 +17,26 @@ int shakedown_get_child_subreaper(void);
 int shakedown_set_parent_death_signal(int signal);
 /// pidfd_open(2). Returns a descriptor or -1 with errno.
 int shakedown_pidfd_open(pid_t pid);
+/// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot touch the `stdout` global.
+void shakedown_line_buffer_stdout(void);
+/// pipe2(2) with O_CLOEXEC (glibc declares pipe2 only under _GNU_SOURCE). Returns 0 or -1 with errno.
+int shakedown_pipe(int fds[2]);
+/// memfd_create(2) with MFD_CLOEXEC. Returns a descriptor or -1 with errno.
+int shakedown_memfd_create(const char *name);
 /// tgkill(2).
 int shakedown_tgkill(pid_t tgid, pid_t tid, int signal);
 /// gettid(2).
 pid_t shakedown_gettid(void);
+
+/// Blocks SIGCHLD in the calling thread and returns a non-blocking, close-on-exec signalfd that reports it;
+/// `previous` receives the mask as it was. Returns -1 with errno on failure.
+int shakedown_sigchld_descriptor(sigset_t *previous);
+/// Reads and discards every pending signal record from a signalfd. Returns how many were read.
+int shakedown_drain_signal_descriptor(int fd);
+/// Sets the calling thread's signal mask.
+int shakedown_set_signal_mask(const sigset_t *mask);
+/// Blocks SIGTERM, SIGINT, SIGHUP and SIGQUIT in the calling thread (a shepherd lets its command take them).
+int shakedown_block_termination_signals(void);
 
 /// fork(2) + execve(2) for a command worker: the child only makes async-signal-safe calls (setpgid is not
 /// made: the command stays in its shepherd's group), arms PR_SET_PDEATHSIG(SIGKILL), unblocks all signals,

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A POSIX signal by number, printed by name (`SIGSEGV`).
+public struct Signal: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The signal number.
+    public let rawValue: Int32
+
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let hangup = Signal(SIGHUP)
+    public static let interrupt = Signal(SIGINT)
+    public static let abort = Signal(SIGABRT)
+    public static let kill = Signal(SIGKILL)
+    public static let segmentationFault = Signal(SIGSEGV)
+    public static let terminate = Signal(SIGTERM)
+    public static let illegalInstruction = Signal(SIGILL)
+    public static let trap = Signal(SIGTRAP)
+    public static let busError = Signal(SIGBUS)
+
+    /// The conventional name, `SIGSEGV`; `SIGRTMIN+3` for real-time signals; `signal 99` when unknown.
+    public var name: String {
+        if let known = Self.names[rawValue] { return known }
+        let realTimeMinimum = __libc_current_sigrtmin()
+        if rawValue >= realTimeMinimum, rawValue <= __libc_current_sigrtmax() {
+            return rawValue == realTimeMinimum ? "SIGRTMIN" : "SIGRTMIN+\(rawValue - realTimeMinimum)"
+        }
+        return "signal \(rawValue)"
+    }
+
+    /// Parses `SIGTERM`, `TERM` or `15`.
+    public init?(name: String) {
+        if let number = Int32(name) {
+            self.init(number)
+            return
+        }
+        let upper = name.uppercased()
+        let full = upper.hasPrefix("SIG") ? upper : "SIG" + upper
+        guard let match = Self.names.first(where: { $0.value == full }) else { return nil }
+        self.init(match.key)
+    }
+
+    public var description: String { name }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let parsed = Signal(name: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown signal \(text)")
+        }
+        self = parsed
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+
+    private static let names: [Int32: String] = [
+        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+        SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+        SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+        SIGSTKFLT: "SIGSTKFLT", SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP",
+        SIGTTIN: "SIGTTIN", SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ",
+        SIGVTALRM: "SIGVTALRM", SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR",
+        SIGSYS: "SIGSYS",
+    ]
+}

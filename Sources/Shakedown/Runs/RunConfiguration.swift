@@ -1,0 +1,56 @@
+/// Everything that shapes a run: how many processes, how many rounds, how long at most, what jitter, which seed,
+/// and how leftovers are torn down.
+public struct RunConfiguration: Hashable, Sendable {
+    /// Worker processes started together (1...1024).
+    public var processes: Int
+    /// Rounds each worker runs, with all workers released together at the start of each (at least 1).
+    public var rounds: Int
+    /// The deadline for the whole run; past it the stuck workers are reported as hung, then torn down.
+    public var timeout: Duration
+    /// Schedule pressure at jitter points.
+    public var jitter: JitterPlan
+    /// The seed; `nil` takes `SHAKEDOWN_SEED` or a random one.
+    public var seed: Seed?
+    /// How hung workers and leaked processes are stopped.
+    public var teardown: Teardown
+    /// Bytes of each worker's output (stdout and stderr) kept for the report.
+    public var outputTailBytes: Int
+    /// Capture every thread's backtrace of hung workers before tearing them down (costs ~10 ms per process).
+    public var diagnosesHangs: Bool
+
+    /// The largest number of worker processes a run accepts.
+    public static let maximumProcesses = 1024
+
+    public init(
+        processes: Int,
+        rounds: Int = 1,
+        timeout: Duration = .seconds(60),
+        jitter: JitterPlan = .default,
+        seed: Seed? = nil,
+        teardown: Teardown = .default,
+        outputTailBytes: Int = 4096,
+        diagnosesHangs: Bool = true
+    ) {
+        self.processes = processes
+        self.rounds = rounds
+        self.timeout = timeout
+        self.jitter = jitter
+        self.seed = seed
+        self.teardown = teardown
+        self.outputTailBytes = outputTailBytes
+        self.diagnosesHangs = diagnosesHangs
+    }
+
+    /// Checks every field; called before anything is forked.
+    /// - Throws: `.invalidArgument` naming the first field out of range.
+    public func validate() throws(ShakedownError) {
+        guard processes >= 1, processes <= Self.maximumProcesses else {
+            throw .invalidArgument("processes", "must be within 1...\(Self.maximumProcesses), got \(processes)")
+        }
+        guard rounds >= 1 else { throw .invalidArgument("rounds", "must be at least 1, got \(rounds)") }
+        guard timeout > .zero else { throw .invalidArgument("timeout", "must be positive, got \(timeout)") }
+        guard outputTailBytes >= 0 else {
+            throw .invalidArgument("outputTailBytes", "must not be negative, got \(outputTailBytes)")
+        }
+    }
+}

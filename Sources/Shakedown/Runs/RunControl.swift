@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+
+/// The run's shared control block: barriers, worker slots, run-owned counters and round histograms.
+///
+/// Lives in a memfd mapping created before the run leader forks, so every worker sees it; cooperative
+/// commands map the same memfd through an inherited descriptor. Layout: `shakedown_run_control` in the C shim.
+package final class RunControl: @unchecked Sendable {
+    package let region: SharedRegion
+    package let control: UnsafeMutablePointer<shakedown_run_control>
+
+    package init(processes: Int, rounds: Int, seed: Seed, observedCount: Int) throws(ShakedownError) {
+        let size = Int(shakedown_run_control_size(UInt32(processes)))
+        region = try SharedRegion(size: size, name: "shakedown-run")
+        control = try region.allocate(byteCount: size, alignment: 64)
+            .bindMemory(to: shakedown_run_control.self, capacity: 1)
+        control.pointee.magic = SHAKEDOWN_RUN_MAGIC
+        control.pointee.processes = UInt32(processes)
+        control.pointee.rounds = UInt64(rounds)
+        control.pointee.seed = seed.value
+        control.pointee.observed_count = UInt32(observedCount)
+        // Spin long enough to cover a peer's round on an idle core, then sleep: see ProcessBarrier.
+        shakedown_barrier_init(shakedown_run_round_barrier(control), UInt32(processes), 20_000)
+        shakedown_barrier_init(shakedown_run_start_gate(control), UInt32(processes), 20_000)
+    }
+
+    /// Maps the control block of the run that started this process (a cooperative command).
+    package init(attaching fd: CInt) throws(ShakedownError) {
+        region = try SharedRegion(attaching: fd)
+        control = region.base.bindMemory(to: shakedown_run_control.self, capacity: 1)
+        guard control.pointee.magic == SHAKEDOWN_RUN_MAGIC,
+              region.size >= Int(shakedown_run_control_size(control.pointee.processes))
+        else {
+            throw ShakedownError(.malformedData(source: "descriptor \(fd)", reason: "not a Shakedown run control block"))
+        }
+    }
+
+    package var processes: Int { Int(control.pointee.processes) }
+    package var rounds: Int { Int(control.pointee.rounds) }
+    package var seed: Seed { Seed(control.pointee.seed) }
+    package var observedCount: Int { Int(control.pointee.observed_count) }
+
+    package lazy var roundBarrier = ProcessBarrier(shakedown_run_round_barrier(control), keeping: region)
+    package lazy var startGate = ProcessBarrier(shakedown_run_start_gate(control), keeping: region)
+
+    package func slot(_ index: Int) -> UnsafeMutablePointer<shakedown_worker_slot> {
+        shakedown_run_worker(control, UInt32(index))
+    }
+
+    /// Run-owned counter `index` (for cooperative commands, which cannot reach the test's own counters).
+    package func counter(_ index: Int, name: String) -> SharedCounter {
+        SharedCounter(name: name, storage: shakedown_run_counter(control, UInt32(index)), keeping: region)
+    }
+
+    /// Called by the last worker to arrive at a round barrier: records each observed counter's increment.
+    package func recordRound(_ observed: [SharedCounter], baseline: Bool) {
+        for (index, counter) in observed.enumerated() {
+            shakedown_observation_record(shakedown_run_observation(control, UInt32(index)), counter.value, baseline ? 1 : 0)
+        }
+    }
+
+    /// The histogram of observed counter `index`: (increment per round, rounds with that increment).
+    package func histogram(_ index: Int) -> (buckets: [(increment: Int64, rounds: Int)], belowZero: Int, overflow: Int) {
+        let observation = shakedown_run_observation(control, UInt32(index))
+        var buckets: [(Int64, Int)] = []
+        for delta in 0..<UInt32(SHAKEDOWN_HISTOGRAM_BUCKETS) {
+            let count = shakedown_observation_bucket(observation, delta)
+            if count > 0 { buckets.append((Int64(delta), Int(count))) }
+        }
+        return (buckets, Int(observation.pointee.below_zero), Int(observation.pointee.overflow))
+    }
+}

@@ -1,0 +1,242 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+
+/// The process between the test and its workers: it forks the workers, is the child subreaper for everything
+/// they start, reaps every process of the run, and tears down what is left.
+///
+/// Why a separate process rather than making the test process the subreaper: the test process then reaps only
+/// this one child it forked itself, never a status that belongs to the user's own `Foundation.Process` or
+/// swift-subprocess children, and keeps no process-wide state. Orphans of the run (including `setsid` daemons)
+/// are re-parented here, so nothing escapes to init. When the test process dies (even by SIGKILL), the lifeline
+/// pipe reaches end of file and the leader kills and reaps the whole run before exiting.
+package struct RunLeader {
+    package let configuration: RunConfiguration
+    package let launch: WorkerLaunch
+    package let control: RunControl
+    package let plumbing: RunPlumbing
+    package let observed: [SharedCounter]
+    package let supervisorGroup: pid_t
+
+    private final class State {
+        var workers: [pid_t] = []
+        var workerIndex: [pid_t: Int] = [:]
+        var exited: Set<Int> = []
+        var adopted: [pid_t: Adopted] = [:]
+        var lastExitedWorker: Int?
+        var tearingDown = false
+        var teardownSignal: Signal?
+    }
+
+    private struct Adopted {
+        var worker: Int
+        var command: String
+        var ageMilliseconds: Int64
+        /// 0 alive; 1 exited on its own; 2 stopped by a teardown signal; 3 exited during teardown.
+        var cleanup: Int64 = 0
+        var status: Int64 = -1
+    }
+
+    package func main() -> Never {
+        plumbing.keepLeaderEnds()
+        setpgid(0, 0)
+        shakedown_set_child_subreaper(1)
+        var originalMask = sigset_t()
+        let signals = shakedown_sigchld_descriptor(&originalMask)
+        if signals < 0 {
+            send(.leaderNote("signalfd failed (errno \(errno)); cannot supervise the run"))
+            send(.leaderDone)
+            _exit(71)
+        }
+        let state = State()
+        for index in 0..<configuration.processes {
+            let pid = fork()
+            if pid == 0 {
+                closeQuietly(signals)
+                WorkerProcess(index: index, launch: launch, control: control, plumbing: plumbing,
+                              plan: configuration.jitter, observed: observed, leaderPid: getppid(),
+                              originalSignalMask: originalMask).main()
+            }
+            if pid < 0 {
+                send(.leaderNote("fork of worker \(index) failed (errno \(errno))"))
+                control.roundBarrier.break(by: index)
+                control.startGate.break(by: index)
+                state.exited.insert(index)
+                state.workers.append(-1)
+                continue
+            }
+            setpgid(pid, pid)
+            control.slot(index).pointee.pid = pid
+            state.workers.append(pid)
+            state.workerIndex[pid] = index
+            send(.workerStarted(index: Int64(index), pid: Int64(pid)))
+        }
+
+        while state.exited.count < configuration.processes {
+            var fds = [
+                pollfd(fd: plumbing.lifeline.readEnd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: plumbing.commands.readEnd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&fds, 3, -1) < 0 { continue }
+            if fds[2].revents != 0 {
+                shakedown_drain_signal_descriptor(signals)
+                reap(state)
+            }
+            if fds[0].revents != 0 {
+                killEverything(state, signals: signals)
+            }
+            if fds[1].revents != 0 {
+                var byte: UInt8 = 0
+                if read(plumbing.commands.readEnd, &byte, 1) == 1 {
+                    tearDown(state, signals: signals, targets: { liveWorkers(state) }, groups: liveWorkers(state))
+                } else {
+                    // The supervisor closed its end: it is gone or gave up.
+                    killEverything(state, signals: signals)
+                }
+            }
+        }
+
+        // Everything still here was orphaned by a worker: tear it down, again and again while killing a process
+        // re-parents its own children to us.
+        var passes = 0
+        while passes < 20 {
+            reap(state)
+            let live = ProcessTable.children(of: getpid())
+            if live.isEmpty { break }
+            passes += 1
+            tearDown(state, signals: signals, targets: { ProcessTable.children(of: getpid()) }, groups: live)
+        }
+        for (pid, adopted) in state.adopted.sorted(by: { $0.key < $1.key }) {
+            send(.orphan(pid: Int64(pid), worker: Int64(adopted.worker), command: adopted.command,
+                         ageMilliseconds: adopted.ageMilliseconds, cleanup: adopted.cleanup, status: adopted.status))
+        }
+        let survivors = ProcessTable.children(of: getpid())
+        if !survivors.isEmpty {
+            send(.leaderNote("processes survived SIGKILL (uninterruptible sleep?): \(survivors)"))
+        }
+        send(.leaderDone)
+        _exit(0)
+    }
+
+    private func liveWorkers(_ state: State) -> [pid_t] {
+        state.workers.enumerated().compactMap { index, pid in
+            pid > 0 && !state.exited.contains(index) ? pid : nil
+        }
+    }
+
+    /// Reaps every child that has exited and notes newly adopted orphans.
+    private func reap(_ state: State) {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { break }
+            if let index = state.workerIndex[pid] {
+                state.exited.insert(index)
+                state.lastExitedWorker = index
+                // A worker that leaves before passing the last barrier would leave the others waiting forever.
+                if control.slot(index).pointee.rounds_completed <= UInt64(configuration.rounds) {
+                    control.roundBarrier.break(by: index)
+                    control.startGate.break(by: index)
+                }
+                send(.workerExited(index: Int64(index), pid: Int64(pid), status: Int64(status)))
+                noteAdopted(state)
+            } else {
+                var adopted = state.adopted[pid] ?? Adopted(worker: attribute(pid, state), command: "?", ageMilliseconds: -1)
+                let exit = ProcessExit(waitStatus: status)
+                if state.tearingDown {
+                    if case let .signaled(signal, _) = exit {
+                        adopted.cleanup = 2
+                        adopted.status = Int64(signal.rawValue)
+                    } else {
+                        adopted.cleanup = 3
+                        adopted.status = Int64(status)
+                    }
+                } else {
+                    adopted.cleanup = 1
+                    adopted.status = Int64(status)
+                }
+                state.adopted[pid] = adopted
+            }
+        }
+        noteAdopted(state)
+    }
+
+    /// Records children that are not workers: orphans re-parented to this subreaper.
+    private func noteAdopted(_ state: State) {
+        for child in ProcessTable.children(of: getpid()) where state.workerIndex[child] == nil && state.adopted[child] == nil {
+            let age = ProcessTable.age(of: child).map { $0.nanoseconds / 1_000_000 } ?? -1
+            state.adopted[child] = Adopted(worker: attribute(child, state), command: ProcessTable.commandLine(of: child),
+                                           ageMilliseconds: age)
+        }
+    }
+
+    /// The worker an orphan came from: the one whose process group it is in; else the one that exited last
+    /// (orphans are re-parented here exactly when their worker, a subreaper itself, exits).
+    private func attribute(_ pid: pid_t, _ state: State) -> Int {
+        if let group = ProcessTable.status(of: pid)?.processGroup, let index = state.workerIndex[group] {
+            return index
+        }
+        return state.lastExitedWorker ?? -1
+    }
+
+    /// Runs the teardown steps against `targets` (re-read before each step) and the process groups in `groups`.
+    private func tearDown(_ state: State, signals: CInt, targets: () -> [pid_t], groups: [pid_t]) {
+        state.tearingDown = true
+        let protectedGroups: Set<pid_t> = [supervisorGroup, getpgrp(), 0, 1]
+        let ownGroups = Set(groups).filter { group in
+            !protectedGroups.contains(group) && ProcessTable.status(of: group)?.processGroup == group
+        }
+        for step in configuration.teardown.steps {
+            switch step {
+            case let .signal(signal):
+                for group in ownGroups { kill(-group, signal.rawValue) }
+                for pid in targets() { kill(pid, signal.rawValue) }
+            case let .wait(duration):
+                waitForExit(state, signals: signals, within: duration, targets: targets)
+            }
+        }
+        // SIGKILL was sent last; give the kernel a moment to finish the kills before reaping.
+        waitForExit(state, signals: signals, within: .seconds(2), targets: targets)
+    }
+
+    private func waitForExit(_ state: State, signals: CInt, within duration: Duration, targets: () -> [pid_t]) {
+        let deadline = monotonicNanoseconds() + duration.nanoseconds
+        while true {
+            reap(state)
+            let remaining = targets().filter { ProcessTable.status(of: $0).map { !$0.isZombie } ?? false }
+            if remaining.isEmpty { return }
+            let left = deadline - monotonicNanoseconds()
+            if left <= 0 { return }
+            var fd = pollfd(fd: signals, events: Int16(POLLIN), revents: 0)
+            _ = poll(&fd, 1, Int32(min(left / 1_000_000 + 1, 50)))
+            shakedown_drain_signal_descriptor(signals)
+        }
+    }
+
+    /// The test process is gone: SIGKILL the whole run at once, reap it, and leave.
+    private func killEverything(_ state: State, signals: CInt) -> Never {
+        for pid in liveWorkers(state) { kill(-pid, SIGKILL) }
+        for _ in 0..<50 {
+            let children = ProcessTable.children(of: getpid())
+            if children.isEmpty { break }
+            for child in children {
+                if let group = ProcessTable.status(of: child)?.processGroup, group == child, group != supervisorGroup {
+                    kill(-group, SIGKILL)
+                }
+                kill(child, SIGKILL)
+            }
+            var fd = pollfd(fd: signals, events: Int16(POLLIN), revents: 0)
+            _ = poll(&fd, 1, 20)
+            shakedown_drain_signal_descriptor(signals)
+            var status: Int32 = 0
+            while waitpid(-1, &status, WNOHANG) > 0 {}
+        }
+        _exit(0)
+    }
+
+    private func send(_ message: ChannelMessage) {
+        writeAll(plumbing.events.writeEnd, message.encoded())
+    }
+}

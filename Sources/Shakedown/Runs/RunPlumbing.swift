@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every descriptor a run opens, and who keeps which end.
+///
+/// The test process (supervisor) keeps the read ends of the worker channels and the event channel, and the write
+/// ends of the command channel and the lifeline. The run leader keeps the others; each worker keeps only its own
+/// result and output write ends. All are close-on-exec; the forked sides close what they do not own, so a worker
+/// that forks helpers does not pass the run's pipes along.
+package struct RunPlumbing {
+    package let results: [Pipe]
+    package let outputs: [Pipe]
+    /// Leader → supervisor: worker starts and exits, orphans, done.
+    package let events: Pipe
+    /// Supervisor → leader: "tear down the hung workers".
+    package let commands: Pipe
+    /// The leader watches the read end: end of file means the test process died.
+    package let lifeline: Pipe
+
+    package init(processes: Int) throws(ShakedownError) {
+        var results: [Pipe] = []
+        var outputs: [Pipe] = []
+        var opened: [Pipe] = []
+        do throws(ShakedownError) {
+            for _ in 0..<processes {
+                let result = try Pipe()
+                opened.append(result)
+                results.append(result)
+                let output = try Pipe()
+                opened.append(output)
+                outputs.append(output)
+            }
+            events = try Pipe()
+            opened.append(events)
+            commands = try Pipe()
+            opened.append(commands)
+            lifeline = try Pipe()
+        } catch {
+            for pipe in opened {
+                closeQuietly(pipe.readEnd)
+                closeQuietly(pipe.writeEnd)
+            }
+            throw error
+        }
+        self.results = results
+        self.outputs = outputs
+    }
+
+    private var all: [Pipe] { results + outputs + [events, commands, lifeline] }
+
+    /// In the test process, once the leader is forked.
+    package func keepSupervisorEnds() {
+        for pipe in results + outputs { closeQuietly(pipe.writeEnd) }
+        closeQuietly(events.writeEnd)
+        closeQuietly(commands.readEnd)
+        closeQuietly(lifeline.readEnd)
+    }
+
+    /// In the leader, right after fork.
+    package func keepLeaderEnds() {
+        for pipe in results + outputs { closeQuietly(pipe.readEnd) }
+        closeQuietly(events.readEnd)
+        closeQuietly(commands.writeEnd)
+        closeQuietly(lifeline.writeEnd)
+    }
+
+    /// In worker `index`, right after the leader forked it: only its own write ends stay open.
+    package func keepWorkerEnds(_ index: Int) {
+        for (other, pipe) in results.enumerated() where other != index { closeQuietly(pipe.writeEnd) }
+        for (other, pipe) in outputs.enumerated() where other != index { closeQuietly(pipe.writeEnd) }
+        closeQuietly(events.writeEnd)
+        closeQuietly(commands.readEnd)
+        closeQuietly(lifeline.readEnd)
+    }
+
+    /// In the test process after the run (also after a failed launch).
+    package func closeSupervisorEnds() {
+        for pipe in results + outputs { closeQuietly(pipe.readEnd) }
+        closeQuietly(events.readEnd)
+        closeQuietly(commands.writeEnd)
+        closeQuietly(lifeline.writeEnd)
+    }
+
+    /// When the leader could not be forked: nothing was handed over.
+    package func closeEverything() {
+        for pipe in all {
+            closeQuietly(pipe.readEnd)
+            closeQuietly(pipe.writeEnd)
+        }
+    }
+}

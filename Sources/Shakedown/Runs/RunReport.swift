@@ -1,0 +1,107 @@
+/// The immutable result of a run: every worker's fate, the counters' outcomes, leaked processes, and the seed.
+///
+/// Findings about the code under test live here as values — a crash, a hang, a lost update, a zombie — so a
+/// test (or the CLI) decides what is a failure. ``isClean`` is the strict answer: nothing crashed, hung,
+/// threw, failed or leaked.
+public struct RunReport: Sendable {
+    /// The seed every jitter decision came from.
+    public let seed: Seed
+    /// The configuration, with ``RunConfiguration/seed`` resolved.
+    public let configuration: RunConfiguration
+    /// For command runs, the command line.
+    public let command: [String]?
+    public let workers: [WorkerReport]
+    /// One per counter the run observed, in the order given.
+    public let observations: [CounterObservation]
+    /// Zombies and orphans the run's processes left behind, each already cleaned up.
+    public let leaks: [LeakedProcess]
+    /// Where every thread of every stuck process was waiting, captured at the deadline before teardown.
+    public let hang: HangDiagnosis?
+    /// Wall-clock time from the leader's fork to the last reap.
+    public let duration: Duration
+    /// Whether the deadline passed with workers still running.
+    public let timedOut: Bool
+    /// Things Shakedown itself noticed (a worker that could not be forked, a leader that had to be killed).
+    public let notes: [String]
+
+    public init(seed: Seed, configuration: RunConfiguration, command: [String]?, workers: [WorkerReport],
+                observations: [CounterObservation], leaks: [LeakedProcess], hang: HangDiagnosis?,
+                duration: Duration, timedOut: Bool, notes: [String]) {
+        self.seed = seed
+        self.configuration = configuration
+        self.command = command
+        self.workers = workers
+        self.observations = observations
+        self.leaks = leaks
+        self.hang = hang
+        self.duration = duration
+        self.timedOut = timedOut
+        self.notes = notes
+    }
+
+    /// Every failure recorded in any worker, in worker order.
+    public var failures: [RecordedFailure] { workers.flatMap(\.failures) }
+    /// Workers still running at the deadline.
+    public var hungWorkers: [WorkerReport] { workers.filter { $0.outcome == .hung } }
+    /// Workers a signal killed.
+    public var crashedWorkers: [WorkerReport] {
+        workers.filter { if case .crashed = $0.outcome { return true } else { return false } }
+    }
+    /// Workers that did not succeed, for whatever reason.
+    public var unsuccessfulWorkers: [WorkerReport] { workers.filter { !$0.outcome.isSuccess } }
+    public var zombies: [LeakedProcess] { leaks.filter { $0.kind == .zombie } }
+    public var orphans: [LeakedProcess] { leaks.filter { $0.kind == .orphan } }
+
+    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked.
+    public var isClean: Bool {
+        unsuccessfulWorkers.isEmpty && failures.isEmpty && leaks.isEmpty && !timedOut
+            && workers.allSatisfy { $0.channelProblem == nil }
+    }
+
+    /// The observation of `counter`, matched by name among the counters this run observed.
+    public func observation(of counter: SharedCounter) -> CounterObservation? {
+        observations.first { $0.name == counter.name }
+    }
+
+    /// Expected against observed for `counter`, with this run's seed and round outcomes.
+    public func verdict(for counter: SharedCounter, expected: Int64) -> LostUpdateVerdict {
+        LostUpdateVerdict(counter: counter.name, expected: expected, observed: counter.value, seed: seed,
+                          observation: observation(of: counter))
+    }
+
+    /// A readable multi-line account: configuration and seed, each unsuccessful worker with its output tail,
+    /// failures at file:line, leaks, hang diagnosis, notes.
+    public var summary: String {
+        var lines: [String] = []
+        let what = command.map { "`\($0.joined(separator: " "))`" } ?? "closure"
+        lines.append("Shakedown run of \(what): \(configuration.processes) process\(configuration.processes == 1 ? "" : "es") × \(configuration.rounds) round\(configuration.rounds == 1 ? "" : "s"), jitter \(configuration.jitter), seed \(seed) (replay: \(seed.replayHint)), \(duration.shortDescription)")
+        let succeeded = workers.count - unsuccessfulWorkers.count
+        lines.append("workers: \(succeeded) of \(workers.count) succeeded" + (timedOut ? "; deadline of \(configuration.timeout.shortDescription) passed" : ""))
+        for worker in unsuccessfulWorkers {
+            lines.append("  " + worker.summary)
+            let tail = worker.outputTail.split(separator: "\n", omittingEmptySubsequences: false).suffix(6)
+            for line in tail where !line.isEmpty { lines.append("    | \(line)") }
+        }
+        for worker in workers where worker.outcome.isSuccess && worker.channelProblem != nil {
+            lines.append("  " + worker.summary)
+        }
+        if !failures.isEmpty {
+            lines.append("failures recorded in workers:")
+            for worker in workers {
+                for failure in worker.failures.prefix(10) { lines.append("  worker \(worker.index): \(failure)") }
+                if worker.failures.count > 10 { lines.append("  worker \(worker.index): … \(worker.failures.count - 10) more") }
+            }
+        }
+        for observation in observations {
+            lines.append("counter `\(observation.name)`: final \(observation.finalValue); per-round outcomes: "
+                + observation.histogramLines.prefix(8).joined(separator: ", "))
+        }
+        if !leaks.isEmpty {
+            lines.append("leaked processes (\(zombies.count) zombie\(zombies.count == 1 ? "" : "s"), \(orphans.count) orphan\(orphans.count == 1 ? "" : "s")):")
+            for leak in leaks { lines.append("  " + leak.description) }
+        }
+        if let hang { lines.append(hang.compactDescription) }
+        for note in notes { lines.append("note: \(note)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,74 @@
+/// Entry points: fork a closure into many processes, or run a command many times at once.
+///
+/// Every run forks one run leader (the subreaper that owns every process of the run) and, from it, the
+/// workers; waits with a deadline; captures and tears down what hangs; accounts for every leaked process; and
+/// returns a ``RunReport``. Nothing is left running when these functions return.
+public enum Shakedown {
+    /// Forks `body` into `processes` worker processes, each running it `rounds` times; all workers start each
+    /// round together.
+    ///
+    /// The body runs in a forked copy of the test process and never returns into the test runner: the worker
+    /// ends with `_exit` whatever the body does. Record failures with ``Worker/fail(_:file:line:)`` or
+    /// ``Worker/check(_:_:file:line:)``; they come back in the report at their file and line.
+    ///
+    /// - Parameters:
+    ///   - observing: counters whose increment per round becomes the report's outcome histogram (at most 8).
+    ///     Create them before calling: they must be in shared memory when the workers fork.
+    /// - Returns: the report; crashes, hangs, failures and leaks are findings in it, not thrown errors.
+    /// - Throws: ``ShakedownError`` for a bad argument (before anything is forked) or a failed system call.
+    /// - Cost: one leader fork plus one fork per worker (≈ the cost of `fork()` of the test process each,
+    ///   0.1–0.7 ms depending on its size), and two pipes per worker.
+    public static func fork(
+        processes: Int,
+        rounds: Int = 1,
+        timeout: Duration = .seconds(60),
+        jitter: JitterPlan = .default,
+        seed: Seed? = nil,
+        observing: [SharedCounter] = [],
+        teardown: Teardown = .default,
+        body: (Worker) throws -> Void
+    ) throws(ShakedownError) -> RunReport {
+        let configuration = RunConfiguration(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter,
+                                             seed: seed, teardown: teardown)
+        return try fork(configuration, observing: observing, body: body)
+    }
+
+    /// ``fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)`` with a whole configuration.
+    public static func fork(
+        _ configuration: RunConfiguration,
+        observing: [SharedCounter] = [],
+        body: (Worker) throws -> Void
+    ) throws(ShakedownError) -> RunReport {
+        try configuration.validate()
+        let result: Result<RunReport, ShakedownError> = withoutActuallyEscaping(body) { escapable in
+            let supervisor = Supervisor(configuration: configuration, launch: .closure(escapable),
+                                        observed: observing, runOwnedCounters: 0, command: nil,
+                                        diagnoseHang: HangCapture.diagnose)
+            do throws(ShakedownError) { return .success(try supervisor.run()) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Runs `command` (no shell: argv as given) as `processes` copies at once, started together.
+    ///
+    /// Each copy is started by a shepherd process that reports the copy's exit and every process it left behind.
+    /// A copy built with Shakedown can ``Worker/attach()`` to the run to take part in its rounds, jitter and
+    /// counters.
+    ///
+    /// - Parameter counters: run-owned shared counters (0...8) that cooperative copies reach with
+    ///   ``Worker/counter(_:)``; the report observes each of them.
+    /// - Throws: `.invalidArgument` for bad numbers or an empty command, `.executableNotFound` when the command
+    ///   cannot be found, before anything is started.
+    public static func run(
+        command: [String],
+        _ configuration: RunConfiguration,
+        counters: Int = 0
+    ) throws(ShakedownError) -> RunReport {
+        try configuration.validate()
+        guard counters >= 0, counters <= 8 else { throw .invalidArgument("counters", "must be within 0...8, got \(counters)") }
+        let commandLine = try WorkerLaunch.CommandLine(command)
+        let supervisor = Supervisor(configuration: configuration, launch: .command(commandLine), observed: [],
+                                    runOwnedCounters: counters, command: command, diagnoseHang: HangCapture.diagnose)
+        return try supervisor.run()
+    }
+}

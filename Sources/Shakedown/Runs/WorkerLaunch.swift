@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+
+/// What each worker process runs: a closure forked from the test, or a command it execs.
+package enum WorkerLaunch {
+    case closure((Worker) throws -> Void)
+    case command(CommandLine)
+
+    /// A command resolved before the run starts, so a missing executable is an error, not N failed workers.
+    package struct CommandLine: Sendable {
+        package let executable: String
+        package let arguments: [String]
+
+        /// Resolves `arguments[0]` like `execvp` would: a path with a slash as is, else through `PATH`.
+        /// - Throws: `.invalidArgument("command")` when empty, `.executableNotFound` when not found or not executable.
+        package init(_ arguments: [String]) throws(ShakedownError) {
+            guard let first = arguments.first, !first.isEmpty else {
+                throw .invalidArgument("command", "must name an executable")
+            }
+            self.arguments = arguments
+            if first.contains("/") {
+                guard access(first, X_OK) == 0 else { throw ShakedownError(.executableNotFound(first)) }
+                executable = first
+                return
+            }
+            let searchPath = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+            for directory in searchPath.split(separator: ":") {
+                let candidate = "\(directory)/\(first)"
+                if access(candidate, X_OK) == 0 {
+                    executable = candidate
+                    return
+                }
+            }
+            throw ShakedownError(.executableNotFound(first))
+        }
+    }
+}
+
+/// Environment variables through which a run hands its shared state to exec'd cooperative commands.
+package enum WorkerEnvironment {
+    /// Descriptor of the run's control block (a memfd).
+    static let controlDescriptor = "SHAKEDOWN_RUN_FD"
+    /// Descriptor of the worker's result channel.
+    static let resultDescriptor = "SHAKEDOWN_RESULT_FD"
+    /// The worker's index.
+    static let workerIndex = "SHAKEDOWN_WORKER"
+    /// The run's jitter plan, encoded.
+    static let jitterPlan = "SHAKEDOWN_JITTER"
+}

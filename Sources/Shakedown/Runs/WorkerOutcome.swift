@@ -1,0 +1,37 @@
+/// How one worker's part of a run ended.
+public enum WorkerOutcome: Hashable, Sendable, CustomStringConvertible {
+    /// It ran every round and exited normally.
+    case completed
+    /// The body threw; the message is the error's description.
+    case threw(String)
+    /// A signal killed it (a crash: SIGSEGV, SIGABRT from `fatalError`, SIGILL from a Swift trap, ...).
+    case crashed(Signal)
+    /// It exited before finishing its rounds (the body called `exit`), or a command exited with this code.
+    case exited(code: Int32)
+    /// It was still running at the deadline and was torn down.
+    case hung
+    /// It stopped because another worker left the round barrier for good (crashed, threw, exited).
+    case stoppedByOtherWorker(Int)
+    /// It ended without a status Shakedown could read (the leader lost track of it).
+    case unknown(String)
+
+    /// `true` for ``completed`` and, for commands, exit code 0.
+    public var isSuccess: Bool {
+        switch self {
+        case .completed, .exited(code: 0): return true
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .completed: return "completed"
+        case let .threw(message): return "threw: \(message)"
+        case let .crashed(signal): return "crashed with \(signal.name)"
+        case let .exited(code): return "exited with code \(code)"
+        case .hung: return "hung (still running at the deadline)"
+        case let .stoppedByOtherWorker(index): return "stopped: worker \(index) left the round barrier"
+        case let .unknown(reason): return "unknown: \(reason)"
+        }
+    }
+}

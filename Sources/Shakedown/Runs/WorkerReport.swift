@@ -1,0 +1,53 @@
+/// Everything the run learned about one worker.
+public struct WorkerReport: Sendable {
+    /// 0-based worker index (the copy number for `shakedown run`).
+    public let index: Int
+    /// The worker process (for command runs: the shepherd that started the command).
+    public let pid: Int32
+    /// For command runs: the command's own pid.
+    public let commandPid: Int32?
+    public let outcome: WorkerOutcome
+    /// How the process ended (for command runs: how the command ended); `nil` if no status was read.
+    public let exit: ProcessExit?
+    /// Rounds whose body returned.
+    public let roundsCompleted: Int
+    /// Failures recorded in the worker, through its result channel or printed by XCTest.
+    public let failures: [RecordedFailure]
+    /// The last bytes the worker wrote to stdout and stderr.
+    public let outputTail: String
+    /// How many bytes it wrote in all.
+    public let outputBytes: Int
+    /// Jitter points reached, points that acted, and the digest of every decision (same seed ⇒ same digest).
+    public let jitterPoints: Int
+    public let jitterActions: Int
+    public let jitterDigest: UInt64?
+    /// What was wrong with its result channel (garbage, a truncated frame), if anything.
+    public let channelProblem: String?
+
+    public init(index: Int, pid: Int32, commandPid: Int32?, outcome: WorkerOutcome, exit: ProcessExit?,
+                roundsCompleted: Int, failures: [RecordedFailure], outputTail: String, outputBytes: Int,
+                jitterPoints: Int, jitterActions: Int, jitterDigest: UInt64?, channelProblem: String?) {
+        self.index = index
+        self.pid = pid
+        self.commandPid = commandPid
+        self.outcome = outcome
+        self.exit = exit
+        self.roundsCompleted = roundsCompleted
+        self.failures = failures
+        self.outputTail = outputTail
+        self.outputBytes = outputBytes
+        self.jitterPoints = jitterPoints
+        self.jitterActions = jitterActions
+        self.jitterDigest = jitterDigest
+        self.channelProblem = channelProblem
+    }
+
+    /// One line: `worker 2 (pid 4711): crashed with SIGSEGV after 17 rounds`.
+    public var summary: String {
+        var text = "worker \(index) (pid \(commandPid ?? pid)): \(outcome)"
+        if outcome != .completed { text += " after \(roundsCompleted) round\(roundsCompleted == 1 ? "" : "s")" }
+        if !failures.isEmpty { text += ", \(failures.count) failure\(failures.count == 1 ? "" : "s")" }
+        if let channelProblem { text += "; result channel: \(channelProblem)" }
+        return text
+    }
+}

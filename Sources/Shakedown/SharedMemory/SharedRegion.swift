@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+import Synchronization
+
+/// A block of memory that every process forked after its creation sees at the same address, backed by a memfd.
+///
+/// Writes from one process are visible to all others (it is `MAP_SHARED`); this is where counters, mutexes,
+/// barriers and values that cross `fork()` live. Objects are placed with a bump allocator and never freed
+/// individually; the memory goes away when the last process unmaps it.
+///
+/// Costs one `memfd_create`, `ftruncate` and `mmap` (a few microseconds); pages are touched lazily. The memfd
+/// name shows in `/proc/PID/maps` as `/memfd:NAME (deleted)`, which is how `shakedown diagnose` finds
+/// Shakedown mutexes inside a frozen process.
+public final class SharedRegion: @unchecked Sendable {
+    /// The first byte of the mapping.
+    public let base: UnsafeMutableRawPointer
+    /// The mapping's size in bytes (a whole number of pages).
+    public let size: Int
+    /// The memfd behind the mapping (close-on-exec); cooperative commands get a duplicate.
+    package let descriptor: CInt
+    private let nextOffset = Mutex(0)
+
+    /// Creates and maps a zero-filled shared region of at least `size` bytes.
+    ///
+    /// - Throws: ``ShakedownError`` `.invalidArgument` when `size` is not positive, or `.systemCall` naming
+    ///   `memfd_create`, `ftruncate` or `mmap` when the kernel refuses.
+    public init(size: Int, name: String = "shakedown-region") throws(ShakedownError) {
+        guard size > 0 else { throw .invalidArgument("size", "must be positive, got \(size)") }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let rounded = (size + pageSize - 1) / pageSize * pageSize
+        let fd = try syscall("memfd_create") { shakedown_memfd_create(name) }
+        do throws(ShakedownError) {
+            try syscall("ftruncate") { ftruncate(fd, off_t(rounded)) }
+            self.base = try Self.map(fd, size: rounded)
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.size = rounded
+        self.descriptor = fd
+    }
+
+    /// Maps an inherited region descriptor (a cooperative command attaching to its run).
+    package init(attaching fd: CInt) throws(ShakedownError) {
+        var status = stat()
+        try syscall("fstat") { fstat(fd, &status) }
+        guard status.st_size > 0 else {
+            throw ShakedownError(.malformedData(source: "descriptor \(fd)", reason: "empty shared region"))
+        }
+        self.size = Int(status.st_size)
+        self.base = try Self.map(fd, size: Int(status.st_size))
+        self.descriptor = fd
+        // Everything in an attached region was placed by its creator.
+        nextOffset.withLock { $0 = size }
+    }
+
+    private static func map(_ fd: CInt, size: Int) throws(ShakedownError) -> UnsafeMutableRawPointer {
+        guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+              address != MAP_FAILED
+        else { throw .systemCall("mmap") }
+        return address
+    }
+
+    deinit {
+        munmap(base, size)
+        close(descriptor)
+    }
+
+    /// Reserves `byteCount` bytes aligned to `alignment` and returns their address (zero-filled).
+    ///
+    /// Place objects before forking: a later allocation in one process is not seen by the others' allocators.
+    /// - Throws: `.invalidArgument("byteCount")` when the region is full.
+    public func allocate(byteCount: Int, alignment: Int = 16) throws(ShakedownError) -> UnsafeMutableRawPointer {
+        let offset: Int? = nextOffset.withLock { next in
+            let start = (next + alignment - 1) / alignment * alignment
+            guard byteCount >= 0, start + byteCount <= size else { return nil }
+            next = start + byteCount
+            return start
+        }
+        guard let offset else {
+            throw .invalidArgument("byteCount", "\(byteCount) bytes do not fit in the \(size)-byte region")
+        }
+        return base + offset
+    }
+
+    /// The bytes still free for ``allocate(byteCount:alignment:)``.
+    public var bytesAvailable: Int { size - nextOffset.withLock { $0 } }
+}
