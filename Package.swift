@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Shakedown", targets: ["Shakedown"]),
+        .library(name: "ShakedownXCTest", targets: ["ShakedownXCTest"]),
+        .executable(name: "shakedown", targets: ["shakedown"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,7 +38,22 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        .target(name: "ShakedownXCTest", dependencies: ["Shakedown"]),
+        .executableTarget(
+            name: "shakedown",
+            dependencies: [
+                "Shakedown",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        fixture("racy-counter"),
+        fixture("locked-counter"),
+        fixture("crashing-worker"),
+
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
+        .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
+        .testTarget(name: "shakedownCLITests", dependencies: ["Shakedown"]),
     ],
     swiftLanguageModes: [.v6]
 )

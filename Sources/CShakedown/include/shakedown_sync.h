@@ -71,74 +71,6 @@ static inline void shakedown_atomic_store32(int32_t *address, int32_t value) {
     __atomic_store_n(address, value, __ATOMIC_SEQ_CST);
 }
 
-// MARK: the run's control block (MAP_SHARED; read by forked workers and by exec'd cooperative commands)
-
-#define SHAKEDOWN_RUN_MAGIC 0x5348414B52554E31ULL  // "SHAKRUN1"
-#define SHAKEDOWN_MAX_OBSERVED 8
-#define SHAKEDOWN_HISTOGRAM_BUCKETS 256
-
-/// Per-round increments of one observed counter: buckets[d] counts rounds whose increment was d.
-typedef struct shakedown_observation {
-    int64_t last_value;
-    uint64_t rounds;
-    uint64_t below_zero;  // rounds whose delta was negative
-    uint64_t overflow;    // rounds whose delta was >= SHAKEDOWN_HISTOGRAM_BUCKETS
-    uint64_t buckets[SHAKEDOWN_HISTOGRAM_BUCKETS];
-} shakedown_observation;
-
-typedef struct shakedown_worker_slot {
-    int32_t pid;          // the worker (or shepherd) process
-    int32_t command_pid;  // for command workers: the exec'd command
-    uint64_t rounds_completed;
-} shakedown_worker_slot;
-
-typedef struct shakedown_run_control {
-    uint64_t magic;
-    uint32_t processes;
-    uint32_t observed_count;
-    uint64_t rounds;
-    uint64_t seed;
-    shakedown_barrier start_gate;    // command shepherds: start the copies together
-    shakedown_barrier round_barrier; // bodies: one arrival per round
-    int64_t counters[SHAKEDOWN_MAX_OBSERVED];  // run-owned counters, for cooperative commands
-    shakedown_observation observations[SHAKEDOWN_MAX_OBSERVED];
-    shakedown_worker_slot workers[];
-} shakedown_run_control;
-
-/// Bytes needed for a control block with `processes` worker slots.
-static inline uint64_t shakedown_run_control_size(uint32_t processes) {
-    return sizeof(shakedown_run_control) + (uint64_t)processes * sizeof(shakedown_worker_slot);
-}
-static inline shakedown_worker_slot *shakedown_run_worker(shakedown_run_control *control, uint32_t index) {
-    return &control->workers[index];
-}
-static inline shakedown_barrier *shakedown_run_round_barrier(shakedown_run_control *control) {
-    return &control->round_barrier;
-}
-static inline shakedown_barrier *shakedown_run_start_gate(shakedown_run_control *control) {
-    return &control->start_gate;
-}
-static inline int64_t *shakedown_run_counter(shakedown_run_control *control, uint32_t index) {
-    return &control->counters[index];
-}
-static inline shakedown_observation *shakedown_run_observation(shakedown_run_control *control, uint32_t index) {
-    return &control->observations[index];
-}
-/// Records one round of an observed counter whose value is now `value`; the first call only sets the baseline.
-static inline void shakedown_observation_record(shakedown_observation *observation, int64_t value, int baseline) {
-    if (!baseline) {
-        int64_t delta = value - observation->last_value;
-        observation->rounds += 1;
-        if (delta < 0) observation->below_zero += 1;
-        else if (delta >= SHAKEDOWN_HISTOGRAM_BUCKETS) observation->overflow += 1;
-        else observation->buckets[delta] += 1;
-    }
-    observation->last_value = value;
-}
-static inline uint64_t shakedown_observation_bucket(const shakedown_observation *observation, uint32_t delta) {
-    return delta < SHAKEDOWN_HISTOGRAM_BUCKETS ? observation->buckets[delta] : 0;
-}
-
 // MARK: robust process-shared mutex with an owner record another process can read
 
 #define SHAKEDOWN_MUTEX_MAGIC 0x5348414B4D555458ULL  // "SHAKMUTX"
@@ -177,6 +109,78 @@ int shakedown_mutex_lock(shakedown_mutex_record *record, int64_t timeout_ns);
 /// Returns 0 or -errno (EPERM: the caller does not own it).
 int shakedown_mutex_unlock(shakedown_mutex_record *record);
 void shakedown_mutex_destroy(shakedown_mutex_record *record);
+
+// MARK: the run's control block (MAP_SHARED; read by forked workers and by exec'd cooperative commands)
+
+#define SHAKEDOWN_RUN_MAGIC 0x5348414B52554E31ULL  // "SHAKRUN1"
+#define SHAKEDOWN_MAX_OBSERVED 8
+#define SHAKEDOWN_HISTOGRAM_BUCKETS 256
+
+/// Per-round increments of one observed counter: buckets[d] counts rounds whose increment was d.
+typedef struct shakedown_observation {
+    int64_t last_value;
+    uint64_t rounds;
+    uint64_t below_zero;  // rounds whose delta was negative
+    uint64_t overflow;    // rounds whose delta was >= SHAKEDOWN_HISTOGRAM_BUCKETS
+    uint64_t buckets[SHAKEDOWN_HISTOGRAM_BUCKETS];
+} shakedown_observation;
+
+typedef struct shakedown_worker_slot {
+    int32_t pid;          // the worker (or shepherd) process
+    int32_t command_pid;  // for command workers: the exec'd command
+    uint64_t rounds_completed;
+} shakedown_worker_slot;
+
+typedef struct shakedown_run_control {
+    uint64_t magic;
+    uint32_t processes;
+    uint32_t observed_count;
+    uint64_t rounds;
+    uint64_t seed;
+    shakedown_barrier start_gate;    // command shepherds: start the copies together
+    shakedown_barrier round_barrier; // bodies: one arrival per round
+    int64_t counters[SHAKEDOWN_MAX_OBSERVED];  // run-owned counters, for cooperative commands
+    shakedown_mutex_record mutex;              // run-owned lock, for cooperative commands
+    shakedown_observation observations[SHAKEDOWN_MAX_OBSERVED];
+    shakedown_worker_slot workers[];
+} shakedown_run_control;
+
+/// Bytes needed for a control block with `processes` worker slots.
+static inline uint64_t shakedown_run_control_size(uint32_t processes) {
+    return sizeof(shakedown_run_control) + (uint64_t)processes * sizeof(shakedown_worker_slot);
+}
+static inline shakedown_worker_slot *shakedown_run_worker(shakedown_run_control *control, uint32_t index) {
+    return &control->workers[index];
+}
+static inline shakedown_barrier *shakedown_run_round_barrier(shakedown_run_control *control) {
+    return &control->round_barrier;
+}
+static inline shakedown_barrier *shakedown_run_start_gate(shakedown_run_control *control) {
+    return &control->start_gate;
+}
+static inline shakedown_mutex_record *shakedown_run_mutex(shakedown_run_control *control) {
+    return &control->mutex;
+}
+static inline int64_t *shakedown_run_counter(shakedown_run_control *control, uint32_t index) {
+    return &control->counters[index];
+}
+static inline shakedown_observation *shakedown_run_observation(shakedown_run_control *control, uint32_t index) {
+    return &control->observations[index];
+}
+/// Records one round of an observed counter whose value is now `value`; the first call only sets the baseline.
+static inline void shakedown_observation_record(shakedown_observation *observation, int64_t value, int baseline) {
+    if (!baseline) {
+        int64_t delta = value - observation->last_value;
+        observation->rounds += 1;
+        if (delta < 0) observation->below_zero += 1;
+        else if (delta >= SHAKEDOWN_HISTOGRAM_BUCKETS) observation->overflow += 1;
+        else observation->buckets[delta] += 1;
+    }
+    observation->last_value = value;
+}
+static inline uint64_t shakedown_observation_bucket(const shakedown_observation *observation, uint32_t delta) {
+    return delta < SHAKEDOWN_HISTOGRAM_BUCKETS ? observation->buckets[delta] : 0;
+}
 
 #pragma clang assume_nonnull end
 

@@ -74,6 +74,7 @@ extension Duration {
     /// `12 ms`, `1.25 s`, `850 µs`.
     public var shortDescription: String {
         let nanoseconds = Double(self.nanoseconds)
+        if nanoseconds == 0 { return "0 ms" }
         if nanoseconds < 1_000_000 { return "\(Int(nanoseconds / 1_000)) µs" }
         if nanoseconds < 1_000_000_000 { return "\(Int(nanoseconds / 1_000_000)) ms" }
         let seconds = nanoseconds / 1_000_000_000

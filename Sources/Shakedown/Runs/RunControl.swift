@@ -24,6 +24,7 @@ package final class RunControl: @unchecked Sendable {
         // Spin long enough to cover a peer's round on an idle core, then sleep: see ProcessBarrier.
         shakedown_barrier_init(shakedown_run_round_barrier(control), UInt32(processes), 20_000)
         shakedown_barrier_init(shakedown_run_start_gate(control), UInt32(processes), 20_000)
+        try pthreadCall("pthread_mutex_init") { shakedown_mutex_init(shakedown_run_mutex(control), "run lock") }
     }
 
     /// Maps the control block of the run that started this process (a cooperative command).
@@ -53,6 +54,9 @@ package final class RunControl: @unchecked Sendable {
     package func counter(_ index: Int, name: String) -> SharedCounter {
         SharedCounter(name: name, storage: shakedown_run_counter(control, UInt32(index)), keeping: region)
     }
+
+    /// The run-owned lock (for cooperative commands, which cannot reach a mutex the test created).
+    package lazy var mutex = ProcessMutex(name: "run lock", record: shakedown_run_mutex(control), keeping: region)
 
     /// Called by the last worker to arrive at a round barrier: records each observed counter's increment.
     package func recordRound(_ observed: [SharedCounter], baseline: Bool) {

@@ -33,6 +33,7 @@ package struct RunLeader {
         var worker: Int
         var command: String
         var ageMilliseconds: Int64
+        var adoptedAt = monotonicNanoseconds()
         /// 0 alive; 1 exited on its own; 2 stopped by a teardown signal; 3 exited during teardown.
         var cleanup: Int64 = 0
         var status: Int64 = -1
@@ -144,6 +145,9 @@ package struct RunLeader {
                 noteAdopted(state)
             } else {
                 var adopted = state.adopted[pid] ?? Adopted(worker: attribute(pid, state), command: "?", ageMilliseconds: -1)
+                if adopted.ageMilliseconds >= 0 {
+                    adopted.ageMilliseconds += (monotonicNanoseconds() - adopted.adoptedAt) / 1_000_000
+                }
                 let exit = ProcessExit(waitStatus: status)
                 if state.tearingDown {
                     if case let .signaled(signal, _) = exit {
@@ -184,6 +188,10 @@ package struct RunLeader {
     /// Runs the teardown steps against `targets` (re-read before each step) and the process groups in `groups`.
     private func tearDown(_ state: State, signals: CInt, targets: () -> [pid_t], groups: [pid_t]) {
         state.tearingDown = true
+        // A forked child may have exec'd since it was adopted: name it by what it runs now.
+        for pid in targets() where state.adopted[pid] != nil {
+            state.adopted[pid]?.command = ProcessTable.commandLine(of: pid)
+        }
         let protectedGroups: Set<pid_t> = [supervisorGroup, getpgrp(), 0, 1]
         let ownGroups = Set(groups).filter { group in
             !protectedGroups.contains(group) && ProcessTable.status(of: group)?.processGroup == group

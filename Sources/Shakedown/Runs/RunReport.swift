@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The immutable result of a run: every worker's fate, the counters' outcomes, leaked processes, and the seed.
 ///
 /// Findings about the code under test live here as values — a crash, a hang, a lost update, a zombie — so a
@@ -103,5 +107,22 @@ public struct RunReport: Sendable {
         if let hang { lines.append(hang.compactDescription) }
         for note in notes { lines.append("note: \(note)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension RunReport {
+    /// Writes the full report (every thread of every stuck process, then the JSON form) to a file and returns
+    /// its path: `$SHAKEDOWN_REPORT_DIR` if set, else the temporary directory.
+    /// - Throws: `.systemCall("open")` / `("write")` when the file cannot be written.
+    public func writeFullReport() throws(ShakedownError) -> String {
+        let directory = getenv("SHAKEDOWN_REPORT_DIR").map { String(cString: $0) }
+            ?? getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let path = "\(directory)/shakedown-\(seed.value)-\(getpid())-\(monotonicNanoseconds()).txt"
+        var text = summary + "\n"
+        if let hang { text += "\n" + hang.fullText + "\n\nJSON:\n" + hang.json + "\n" }
+        let fd = try syscall("open") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        defer { closeQuietly(fd) }
+        guard writeAll(fd, Array(text.utf8)) else { throw .systemCall("write") }
+        return path
     }
 }

@@ -62,6 +62,7 @@ package struct Supervisor {
         var events = ChannelDecoder()
         var notes: [String] = []
         var timedOut = false
+        var hungIndices: Set<Int> = []
         var hang: HangDiagnosis?
         var leaderDone = false
         var eventsOpen = true
@@ -94,6 +95,7 @@ package struct Supervisor {
             if now >= deadline && !timedOut {
                 timedOut = true
                 let targets = hangTargets(workers)
+                hungIndices = Set(workers.indices.filter { workers[$0].status == nil })
                 if configuration.diagnosesHangs && !targets.isEmpty { hang = diagnoseHang(targets) }
                 writeAll(plumbing.commands.writeEnd, [UInt8(ascii: "T")])
                 hardDeadline = monotonicNanoseconds() + configuration.teardown.longestDuration.nanoseconds
@@ -141,7 +143,6 @@ package struct Supervisor {
         }
         if let problem = events.problem { notes.append("leader event channel: \(problem)") }
         for message in events.messages { if case let .leaderNote(text) = message { notes.append(text) } }
-        let hungIndices = timedOut ? Set(hangTargets(workers).map(\.worker)) : []
 
         var reports: [WorkerReport] = []
         var leaks: [LeakedProcess] = []

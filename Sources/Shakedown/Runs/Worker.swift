@@ -56,6 +56,10 @@ public final class Worker {
         control.counter(max(0, min(index, Int(SHAKEDOWN_MAX_OBSERVED) - 1)), name: "counter \(index)")
     }
 
+    /// The run-owned robust mutex, shared by every worker of the run (cooperative commands use it since they
+    /// cannot reach a ``ProcessMutex`` the test created).
+    public var runLock: ProcessMutex { control.mutex }
+
     package func send(_ message: ChannelMessage) {
         writeAll(channel, message.encoded())
     }

@@ -25,16 +25,24 @@ public final class ProcessMutex: @unchecked Sendable {
 
     /// The name shown in deadlock reports ("accounts").
     public let name: String
-    private let region: SharedRegion
+    private let region: SharedRegion?
     package let record: UnsafeMutablePointer<shakedown_mutex_record>
 
     /// Creates an unlocked mutex named `name` (at most 63 bytes are kept).
     public init(name: String = "mutex") throws(ShakedownError) {
         self.name = name
-        region = try SharedRegion(size: MemoryLayout<shakedown_mutex_record>.size, name: "shakedown-mutex")
+        let region = try SharedRegion(size: MemoryLayout<shakedown_mutex_record>.size, name: "shakedown-mutex")
+        self.region = region
         record = try region.allocate(byteCount: MemoryLayout<shakedown_mutex_record>.size, alignment: 16)
             .bindMemory(to: shakedown_mutex_record.self, capacity: 1)
         try pthreadCall("pthread_mutex_init") { shakedown_mutex_init(record, name) }
+    }
+
+    /// Wraps an initialized record that lives inside `region` (a run's control block).
+    package init(name: String, record: UnsafeMutablePointer<shakedown_mutex_record>, keeping region: SharedRegion?) {
+        self.name = name
+        self.record = record
+        self.region = region
     }
 
     /// Blocks until the calling thread owns the mutex.

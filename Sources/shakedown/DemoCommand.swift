@@ -1,0 +1,94 @@
+import ArgumentParser
+import Shakedown
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the racy-counter fixture without and with a lock, and show the verdicts side by side.",
+        discussion: """
+        Each fixture runs as N real processes that add 1 to a shared counter once per round, all starting each \
+        round together, with seeded jitter between the read and the write. Exits 0 when the unlocked run lost \
+        updates and the locked one lost none; 1 otherwise.
+        """
+    )
+
+    @Option(name: [.customShort("n"), .customLong("processes")], help: "Processes per run.")
+    var processes = 4
+
+    @Option(help: "Rounds each process runs.")
+    var rounds = 1_000
+
+    @Option(help: "Seed for the jitter (default: $SHAKEDOWN_SEED or random).")
+    var seed: UInt64?
+
+    @Option(help: "Deadline per run, in seconds.")
+    var timeout: Double = 60
+
+    func validate() throws {
+        guard processes >= 2 else { throw ValidationError("--processes must be at least 2 to race, got \(processes)") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive, got \(timeout)") }
+    }
+
+    func run() throws {
+        let seed = try Seed.resolve(seed.map(Seed.init))
+        let configuration = RunConfiguration(processes: processes, rounds: rounds,
+                                             timeout: .milliseconds(Int64(timeout * 1000)), jitter: .default, seed: seed)
+        let expected = Int64(processes * rounds)
+        print("Shakedown demo: \(processes) processes × \(rounds) rounds, each adding 1 per round to one shared counter")
+        print("jitter: \(configuration.jitter); seed \(seed) (replay: \(seed.replayHint) shakedown demo)\n")
+
+        let unlocked = try Shakedown.run(command: [try FixtureLocator.path(of: "racy-counter")], configuration, counters: 1)
+        let locked = try Shakedown.run(command: [try FixtureLocator.path(of: "locked-counter")], configuration, counters: 1)
+        let columns = [("without lock (racy-counter)", unlocked), ("with lock (locked-counter)", locked)]
+
+        func row(_ label: String, _ value: (RunReport) -> String) {
+            var line = label.padding(18)
+            for (_, report) in columns { line += value(report).padding(34) }
+            print(line)
+        }
+        print("".padding(18) + columns.map { $0.0.padding(34) }.joined())
+        row("expected") { _ in "\(expected)" }
+        row("observed") { "\($0.observations.first?.finalValue ?? 0)" }
+        row("lost updates") { report in
+            let lost = expected - (report.observations.first?.finalValue ?? 0)
+            return "\(lost) (\(percent(lost, of: expected)))"
+        }
+        row("rounds that lost") { report in
+            guard let observation = report.observations.first else { return "-" }
+            let full = observation.histogram.first { $0.increment == Int64(processes) }?.rounds ?? 0
+            return "\(observation.rounds - full) of \(observation.rounds)"
+        }
+        row("workers") { report in "\(report.workers.count - report.unsuccessfulWorkers.count) of \(report.workers.count) succeeded" }
+        row("time") { $0.duration.shortDescription }
+        print("")
+        for (title, report) in columns {
+            if let observation = report.observations.first {
+                print("\(title), per-round outcomes (+\(processes) = no update lost):")
+                for line in observation.histogramLines.prefix(6) { print("  \(line)") }
+            }
+            if !report.unsuccessfulWorkers.isEmpty || !report.leaks.isEmpty { print(report.summary) }
+        }
+        let unlockedLost = expected - (unlocked.observations.first?.finalValue ?? 0)
+        let lockedLost = expected - (locked.observations.first?.finalValue ?? 0)
+        let bothRan = unlocked.unsuccessfulWorkers.isEmpty && locked.unsuccessfulWorkers.isEmpty
+        print("")
+        if bothRan && unlockedLost > 0 && lockedLost == 0 {
+            print("verdict: the unlocked counter lost \(unlockedLost) updates; the locked one lost none. ✔")
+        } else {
+            print("verdict: unexpected — unlocked lost \(unlockedLost), locked lost \(lockedLost)" + (bothRan ? "" : ", and not every worker succeeded") + ". Replay with \(seed.replayHint).")
+            throw ExitCode(1)
+        }
+    }
+}
+
+private func percent(_ part: Int64, of whole: Int64) -> String {
+    guard whole > 0 else { return "0%" }
+    return "\((Double(part) * 1000 / Double(whole)).rounded() / 10)%"
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
