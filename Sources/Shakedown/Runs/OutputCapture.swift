@@ -9,6 +9,10 @@ package struct OutputCapture {
     private var partialLine: [UInt8] = []
     package private(set) var totalBytes = 0
     package private(set) var failures: [RecordedFailure] = []
+    /// The first line in which the Swift runtime (or the C library) said why the process is dying.
+    package private(set) var crashMessage: String?
+    private static let crashMarkers = ["Fatal error:", "Precondition failed", "Assertion failed", "Unexpectedly found nil",
+                                       "*** Program crashed:", "Aborted", "Segmentation fault"]
     private static let failureMarker = Array(": error: ".utf8)
 
     package init(tailLimit: Int) { self.tailLimit = tailLimit }
@@ -38,6 +42,10 @@ package struct OutputCapture {
     }
 
     private mutating func scan(_ line: [UInt8]) {
+        if crashMessage == nil {
+            let text = String(decoding: line, as: UTF8.self)
+            if Self.crashMarkers.contains(where: { text.contains($0) }) { crashMessage = text }
+        }
         guard let failure = Self.parseFailureLine(line) else { return }
         failures.append(failure)
     }

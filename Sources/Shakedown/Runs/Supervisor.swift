@@ -242,6 +242,7 @@ package struct Supervisor {
         return WorkerReport(
             index: index, pid: state.pid, commandPid: commandPid, outcome: outcome, exit: exit,
             roundsCompleted: rounds, failures: failures, outputTail: state.output.tailText,
+            crashMessage: state.output.crashMessage,
             outputBytes: state.output.totalBytes, jitterPoints: Int(finished?.points ?? 0),
             jitterActions: Int(finished?.actions ?? 0), jitterDigest: finished?.digest,
             channelProblem: state.decoder.problem)

@@ -24,7 +24,8 @@ public final class Worker {
     /// This worker's jitter stream; ``Jitter/point()`` draws from it too.
     public let jitter: JitterSource
 
-    private let channel: CInt
+    /// The write end of this worker's result channel (tests use it to send garbage on purpose).
+    package let channel: CInt
     package let control: RunControl
     private let observed: [SharedCounter]
     package private(set) var failureCount = 0

@@ -15,6 +15,9 @@ public struct WorkerReport: Sendable {
     public let failures: [RecordedFailure]
     /// The last bytes the worker wrote to stdout and stderr.
     public let outputTail: String
+    /// The first line of its output that says why it died (`…: Fatal error: …`), kept even when the tail has
+    /// moved past it.
+    public let crashMessage: String?
     /// How many bytes it wrote in all.
     public let outputBytes: Int
     /// Jitter points reached, points that acted, and the digest of every decision (same seed ⇒ same digest).
@@ -25,7 +28,7 @@ public struct WorkerReport: Sendable {
     public let channelProblem: String?
 
     public init(index: Int, pid: Int32, commandPid: Int32?, outcome: WorkerOutcome, exit: ProcessExit?,
-                roundsCompleted: Int, failures: [RecordedFailure], outputTail: String, outputBytes: Int,
+                roundsCompleted: Int, failures: [RecordedFailure], outputTail: String, crashMessage: String?, outputBytes: Int,
                 jitterPoints: Int, jitterActions: Int, jitterDigest: UInt64?, channelProblem: String?) {
         self.index = index
         self.pid = pid
@@ -35,6 +38,7 @@ public struct WorkerReport: Sendable {
         self.roundsCompleted = roundsCompleted
         self.failures = failures
         self.outputTail = outputTail
+        self.crashMessage = crashMessage
         self.outputBytes = outputBytes
         self.jitterPoints = jitterPoints
         self.jitterActions = jitterActions
@@ -46,6 +50,7 @@ public struct WorkerReport: Sendable {
     public var summary: String {
         var text = "worker \(index) (pid \(commandPid ?? pid)): \(outcome)"
         if outcome != .completed { text += " after \(roundsCompleted) round\(roundsCompleted == 1 ? "" : "s")" }
+        if let crashMessage, !outcome.isSuccess { text += " — \(crashMessage)" }
         if !failures.isEmpty { text += ", \(failures.count) failure\(failures.count == 1 ? "" : "s")" }
         if let channelProblem { text += "; result channel: \(channelProblem)" }
         return text

@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import XCTest
+@testable import Shakedown
+
+/// Checks against the kernel's view (/proc), never against Shakedown's own bookkeeping.
+enum ProcessChecks {
+    /// Whether `pid` exists in any state other than being already gone.
+    static func exists(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// The calling test process's children right now.
+    static func children() -> Set<Int32> {
+        Set(ProcessTable.children(of: getpid()))
+    }
+}
+
+extension XCTestCase {
+    /// Asserts that `body` leaves the test process with no new child, no new descendant and no new descriptor.
+    func assertLeavesNothingBehind<T>(file: StaticString = #filePath, line: UInt = #line,
+                                      _ body: () throws -> T) rethrows -> T {
+        let childrenBefore = ProcessChecks.children()
+        let descriptorsBefore = ProcessTable.openDescriptorCount()
+        let result = try body()
+        XCTAssertEqual(ProcessChecks.children().subtracting(childrenBefore), [], "children left behind", file: file, line: line)
+        XCTAssertEqual(ProcessTable.openDescriptorCount(), descriptorsBefore, "descriptors leaked", file: file, line: line)
+        return result
+    }
+}
