@@ -143,6 +143,9 @@ package struct RunLeader {
                 }
                 send(.workerExited(index: Int64(index), pid: Int64(pid), status: Int64(status)))
                 noteAdopted(state)
+            } else if isCommand(pid) {
+                // A command whose shepherd was killed with it (a hung copy): reported as the worker, not a leak.
+                state.adopted[pid] = nil
             } else {
                 var adopted = state.adopted[pid] ?? Adopted(worker: attribute(pid, state), command: "?", ageMilliseconds: -1)
                 if adopted.ageMilliseconds >= 0 {
@@ -169,11 +172,17 @@ package struct RunLeader {
 
     /// Records children that are not workers: orphans re-parented to this subreaper.
     private func noteAdopted(_ state: State) {
-        for child in ProcessTable.children(of: getpid()) where state.workerIndex[child] == nil && state.adopted[child] == nil {
+        for child in ProcessTable.children(of: getpid())
+        where state.workerIndex[child] == nil && state.adopted[child] == nil && !isCommand(child) {
             let age = ProcessTable.age(of: child).map { $0.nanoseconds / 1_000_000 } ?? -1
             state.adopted[child] = Adopted(worker: attribute(child, state), command: ProcessTable.commandLine(of: child),
                                            ageMilliseconds: age)
         }
+    }
+
+    /// Whether `pid` is the command a shepherd started.
+    private func isCommand(_ pid: pid_t) -> Bool {
+        (0..<configuration.processes).contains { control.slot($0).pointee.command_pid == pid }
     }
 
     /// The worker an orphan came from: the one whose process group it is in; else the one that exited last
