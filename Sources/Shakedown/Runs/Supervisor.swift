@@ -274,11 +274,12 @@ package struct Supervisor {
             case 3: cleanup = .exitedDuringTeardown(ProcessExit(waitStatus: Int32(status)))
             default: cleanup = .reaped
             }
+            // The leader names it last, at teardown: by then a freshly forked child has usually exec'd.
             let known = namedOrphans[Int32(pid)]
             seen.insert(Int32(pid))
             result.append(LeakedProcess(
                 kind: .orphan, pid: Int32(pid), parent: known?.parent,
-                command: known?.command ?? command, worker: known?.worker ?? (worker >= 0 ? Int(worker) : nil),
+                command: command != "?" ? command : known?.command ?? command, worker: known?.worker ?? (worker >= 0 ? Int(worker) : nil),
                 exit: nil, lifetime: known?.lifetime ?? (age >= 0 ? .milliseconds(age) : nil), cleanup: cleanup))
         }
         // Named at exit but never adopted: it exited before its worker did, and the worker's exit reaped it.
