@@ -37,6 +37,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
+        // Hang-capture fixtures (they use only the C shim).
+        fixture("abba-deadlock", dependencies: ["CShakedown"]),
+        fixture("ordered-locks", dependencies: ["CShakedown"]),
+        fixture("spinning-worker", dependencies: ["CShakedown"]),
+        fixture("pipe-blocked", dependencies: ["CShakedown"]),
+        fixture("semaphore-wait", dependencies: ["CShakedown"]),
+        // TEMPORARY (branch hangs): the real `shakedown` CLI target comes from main; the merge replaces this.
+        .executableTarget(
+            name: "shakedown",
+            dependencies: ["Shakedown", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/shakedown"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
