@@ -25,21 +25,24 @@ func nameThisThread(_ name: String) {
     close(descriptor)
 }
 
+/// A sleeper's entry point. A named function, not a closure: a closure written in top-level code would be
+/// isolated to the main actor, and running it on another thread traps.
+func sleeperThread(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    nameThisThread("sleeper")
+    if let context { Unmanaged<DispatchSemaphore>.fromOpaque(context).takeUnretainedValue().signal() }
+    napForever()
+}
+
 _ = shakedown_set_parent_death_signal(SIGKILL)
 var sleepers = 1
 if let index = CommandLine.arguments.firstIndex(of: "--sleepers"), index + 1 < CommandLine.arguments.count {
     sleepers = Int(CommandLine.arguments[index + 1]) ?? 1
 }
 let started = DispatchSemaphore(value: 0)
-nonisolated(unsafe) var startedPointer: Unmanaged<DispatchSemaphore> = .passRetained(started)
+let startedPointer = Unmanaged.passRetained(started).toOpaque()
 for _ in 0..<sleepers {
     var thread = pthread_t()
-    let created = pthread_create(&thread, nil, { context in
-        nameThisThread("sleeper")
-        if let context { Unmanaged<DispatchSemaphore>.fromOpaque(context).takeUnretainedValue().signal() }
-        napForever()
-    }, startedPointer.toOpaque())
-    if created != 0 { exit(2) }
+    if pthread_create(&thread, nil, sleeperThread, startedPointer) != 0 { exit(2) }
 }
 for _ in 0..<sleepers { started.wait() }
 print(getpid())

@@ -25,12 +25,16 @@ func nameThisThread(_ name: String) {
     close(descriptor)
 }
 
-_ = shakedown_set_parent_death_signal(SIGKILL)
-var worker = pthread_t()
-let created = pthread_create(&worker, nil, { _ in
+/// The thread's entry point. A named function, not a closure: a closure written in top-level code would be
+/// isolated to the main actor, and running it on another thread traps.
+func spinnerThread(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     nameThisThread("spinner")
     spinForever()
-}, nil)
+}
+
+_ = shakedown_set_parent_death_signal(SIGKILL)
+var worker = pthread_t()
+let created = pthread_create(&worker, nil, spinnerThread, nil)
 if created != 0 { exit(2) }
 while shakedown_racy_load(&progress) == 0 { sched_yield() }
 print(getpid())
