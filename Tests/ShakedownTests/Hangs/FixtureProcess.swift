@@ -19,9 +19,12 @@ final class FixtureProcess {
     private var buffered: [UInt8] = []
     private(set) var exitStatus: CInt?
 
-    init(_ name: String, _ arguments: [String] = []) throws {
-        let path = Fixtures.path(name)
-        guard access(path, X_OK) == 0 else { throw FixtureFailure("fixture not built: \(path)") }
+    convenience init(_ name: String, _ arguments: [String] = []) throws {
+        try self.init(path: Fixtures.path(name), arguments)
+    }
+
+    init(path: String, _ arguments: [String] = []) throws {
+        guard access(path, X_OK) == 0 else { throw FixtureFailure("not an executable: \(path)") }
         var outputPipe: [CInt] = [-1, -1]
         var inputPipe: [CInt] = [-1, -1]
         guard pipe(&outputPipe) == 0, pipe(&inputPipe) == 0 else { throw FixtureFailure("pipe failed") }
@@ -77,6 +80,20 @@ final class FixtureProcess {
         return pids
     }
 
+    /// Everything left on standard output, up to end of file.
+    func readToEnd(timeout: Duration = .seconds(120)) throws -> String {
+        var lines: [String] = []
+        while true {
+            do {
+                lines.append(try readLine(timeout: timeout))
+            } catch let failure as FixtureFailure where failure.description.hasSuffix("closed its output") {
+                let rest = String(decoding: buffered, as: UTF8.self)
+                buffered.removeAll()
+                return (lines + (rest.isEmpty ? [] : [rest])).joined(separator: "\n")
+            }
+        }
+    }
+
     func write(_ text: String) {
         _ = text.withCString { Glibc.write(input, $0, strlen($0)) }
     }
@@ -115,6 +132,15 @@ extension XCTestCase {
         let process = try FixtureProcess(name, arguments)
         addTeardownBlock { process.stop() }
         return process
+    }
+
+    /// Runs an executable to its end; returns its standard output and exit code.
+    func run(_ path: String, _ arguments: [String]) throws -> (output: String, exitCode: CInt) {
+        let process = try FixtureProcess(path: path, arguments)
+        addTeardownBlock { process.stop() }
+        let output = try process.readToEnd()
+        let status = try process.waitForExit()
+        return (output, (status >> 8) & 0xff)
     }
 
     /// Evaluates `body` until it returns a value, for at most `timeout`; fails with `message` otherwise. For
