@@ -46,6 +46,11 @@ struct DiagnoseCommand: ParsableCommand {
     @Option(help: "Seconds the capture of one process may take.")
     var timeout: Double = 10
 
+    /// For benchmarks: capture this many times with one inspector (a warm symbolizer) and print the timings to
+    /// standard error; the report shows the last capture.
+    @Option(name: .customLong("repeat"), help: .hidden)
+    var repetitions: Int = 1
+
     func validate() throws {
         if pids.isEmpty { throw ValidationError("give at least one pid") }
         if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("\(bad) is not a process id") }
@@ -65,7 +70,13 @@ struct DiagnoseCommand: ParsableCommand {
                 continue
             }
             do {
-                snapshots.append(try inspector.capture(pid: pid))
+                var snapshot = try inspector.capture(pid: pid)
+                for round in 1..<max(1, repetitions) {
+                    Self.printTiming(snapshot, round: round)
+                    snapshot = try inspector.capture(pid: pid)
+                }
+                if repetitions > 1 { Self.printTiming(snapshot, round: repetitions) }
+                snapshots.append(snapshot)
             } catch {
                 failures.append((pid, error.description, Self.exitCode(for: error)))
             }
@@ -88,6 +99,14 @@ struct DiagnoseCommand: ParsableCommand {
         }
         if let first = failures.first { throw ExitCode(first.code) }
         if !analysis.deadlocks.isEmpty { throw ExitCode(1) }
+    }
+
+    static func printTiming(_ snapshot: ProcessSnapshot, round: Int) {
+        let capture = Double(snapshot.captureDuration.nanoseconds) / 1_000_000
+        let stopped = Double(snapshot.stoppedDuration.nanoseconds) / 1_000_000
+        let frames = snapshot.threads.reduce(0) { $0 + $1.frames.count }
+        FileHandle.standardError.write(Data(
+            "capture \(round): \(capture) ms total, \(stopped) ms stopped, \(snapshot.threads.count) threads, \(frames) frames\n".utf8))
     }
 
     static func exitCode(for error: ShakedownError) -> Int32 {

@@ -131,7 +131,8 @@ public struct HangInspector: Sendable {
         return ProcessSnapshot(
             pid: target.pid, commandLine: target.commandLine, executable: target.executable, state: target.state,
             threads: threads, notes: notes, mutexes: raw.mutexes,
-            captureDuration: .nanoseconds(monotonicNanoseconds() - started))
+            captureDuration: .nanoseconds(monotonicNanoseconds() - started),
+            stoppedDuration: .nanoseconds(raw.stoppedNanoseconds))
     }
 
     private static func frameless(_ threads: [RawThread]) -> [ThreadSnapshot] {

@@ -19,10 +19,14 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
     public var mutexes: [MutexSnapshot]
     /// How long capture took, including symbolization.
     public var captureDuration: Duration
+    /// How long the process was held: from seizing its first thread to releasing them all (unwinding, reading the
+    /// memory map and mutexes happen in between; symbolization comes after).
+    public var stoppedDuration: Duration
 
     public init(
         pid: Int32, commandLine: [String], executable: String?, state: ProcessState, threads: [ThreadSnapshot],
-        notes: [String] = [], mutexes: [MutexSnapshot] = [], captureDuration: Duration = .zero
+        notes: [String] = [], mutexes: [MutexSnapshot] = [], captureDuration: Duration = .zero,
+        stoppedDuration: Duration = .zero
     ) {
         self.pid = pid
         self.commandLine = commandLine
@@ -32,10 +36,11 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
         self.notes = notes
         self.mutexes = mutexes
         self.captureDuration = captureDuration
+        self.stoppedDuration = stoppedDuration
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, commandLine, executable, state, stateMeaning, threads, notes, mutexes, captureMilliseconds
+        case pid, commandLine, executable, state, stateMeaning, threads, notes, mutexes, captureMilliseconds, stoppedMilliseconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -49,6 +54,8 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
         mutexes = try container.decodeIfPresent([MutexSnapshot].self, forKey: .mutexes) ?? []
         let milliseconds = try container.decodeIfPresent(Double.self, forKey: .captureMilliseconds) ?? 0
         captureDuration = .nanoseconds(Int64(milliseconds * 1_000_000))
+        let stopped = try container.decodeIfPresent(Double.self, forKey: .stoppedMilliseconds) ?? 0
+        stoppedDuration = .nanoseconds(Int64(stopped * 1_000_000))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,5 +69,6 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
         try container.encode(notes, forKey: .notes)
         try container.encode(mutexes, forKey: .mutexes)
         try container.encode(Double(captureDuration.nanoseconds) / 1_000_000, forKey: .captureMilliseconds)
+        try container.encode(Double(stoppedDuration.nanoseconds) / 1_000_000, forKey: .stoppedMilliseconds)
     }
 }

@@ -21,7 +21,9 @@ public struct SnapshotRenderer: Sendable {
         lines.append("Process \(snapshot.pid)\(label): \(command)")
         let milliseconds = Double(snapshot.captureDuration.nanoseconds) / 1_000_000
         lines.append("  state \(snapshot.state), \(snapshot.threads.count) thread\(snapshot.threads.count == 1 ? "" : "s"), "
-            + "captured in \(Self.format(milliseconds)) ms")
+            + "captured in \(Self.format(milliseconds)) ms"
+            + (snapshot.stoppedDuration > .zero
+                ? " (stopped for \(Self.format(Double(snapshot.stoppedDuration.nanoseconds) / 1_000_000)) ms)" : ""))
         for note in snapshot.notes { lines.append("  note: \(note)") }
         for thread in snapshot.threads {
             lines.append("")

@@ -34,7 +34,7 @@ public struct SystemCall: Hashable, Sendable, Codable, CustomStringConvertible {
         130: "rt_sigsuspend", 128: "rt_sigtimedwait", 202: "futex", 230: "clock_nanosleep", 232: "epoll_wait",
         247: "waitid", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 288: "accept4", 299: "recvmmsg",
         307: "sendmmsg", 441: "epoll_pwait2", 449: "futex_waitv", 62: "kill", 56: "clone", 435: "clone3",
-        59: "execve", 16: "ioctl", 2: "open", 257: "openat", 3: "close", 9: "mmap", 11: "munmap",
+        58: "vfork", 59: "execve", 16: "ioctl", 2: "open", 257: "openat", 3: "close", 9: "mmap", 11: "munmap",
         39: "getpid", 186: "gettid", 234: "tgkill", 101: "ptrace",
     ]
     #elseif arch(arm64)

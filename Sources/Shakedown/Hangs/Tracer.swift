@@ -44,6 +44,8 @@ struct RawCapture: Sendable {
     var notes: [String] = []
     /// The process disappeared while it was being captured.
     var exited = false
+    /// From the first PTRACE_SEIZE to just before the threads are detached.
+    var stoppedNanoseconds: Int64 = 0
 }
 
 /// One ptrace session over one process: seize and interrupt every thread, wait for the stops, unwind, read the
@@ -65,6 +67,7 @@ struct Tracer {
         var capture = RawCapture()
         var threads: [RawThread] = []
         var known = Set<Int32>()
+        let firstSeize = monotonicNanoseconds()
         defer { detach(threads) }
 
         // Seize what is there, wait for it to stop, look again: threads created meanwhile are seized in the next
@@ -121,6 +124,7 @@ struct Tracer {
         }
         if ProcStat.read(pid: pid) == nil { capture.exited = true }
         capture.threads = threads
+        capture.stoppedNanoseconds = monotonicNanoseconds() - firstSeize
         return capture
     }
 
