@@ -32,8 +32,12 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
     /// Mutexes whose recorded owner no longer exists.
     public var abandonedMutexes: [MutexSnapshot]
 
-    /// Analyses `snapshots`. `labels` names processes in the explanation ("worker 2"); unlabelled ones are
-    /// "pid 1234".
+    /// Analyses `snapshots`, given in the order they were captured (for a mutex seen in several, the last read
+    /// counts). `labels` names processes in the explanation ("worker 2"); unlabelled ones are "pid 1234".
+    ///
+    /// Snapshots of different processes are taken one after another, not at one instant: a process captured
+    /// earlier may show a thread still on its way to the lock that a later snapshot shows it waiting for. A real
+    /// deadlock does not change, so capturing again gives the same answer; a cycle seen once may be a moment.
     public init(snapshots: [ProcessSnapshot], labels: [Int32: String] = [:]) {
         var byIdentity: [String: MutexSnapshot] = [:]
         var order: [String] = []
@@ -41,14 +45,9 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
             for mutex in snapshot.mutexes {
                 let key = "\(mutex.device) \(mutex.inode)"
                 if byIdentity[key] == nil { order.append(key) }
-                // The same record read from several processes: keep the first, but merge waiters in case the
-                // reads were moments apart.
-                if var known = byIdentity[key] {
-                    known.waiters = Array(Set(known.waiters).union(mutex.waiters)).sorted()
-                    byIdentity[key] = known
-                } else {
-                    byIdentity[key] = mutex
-                }
+                // The same record read from several processes: snapshots come in capture order, so the last read
+                // is the newest.
+                byIdentity[key] = mutex
             }
         }
         mutexes = order.compactMap { byIdentity[$0] }

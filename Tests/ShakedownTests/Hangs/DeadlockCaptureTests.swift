@@ -14,12 +14,14 @@ final class DeadlockCaptureTests: XCTestCase {
         let labels = [pids[0]: "worker 1", pids[1]: "worker 2"]
         let inspector = HangInspector()
 
-        // Each process blocks in its second lock moments after printing; capture until both are seen waiting.
+        // Each process blocks in its second lock moments after printing; capture until both are seen waiting
+        // in their own snapshots too (the processes are captured one after the other, not at one instant).
         let (snapshots, analysis) = try eventually("both processes wait for each other") {
             () -> ([ProcessSnapshot], DeadlockAnalysis)? in
             let snapshots = try pids.map { try inspector.capture(pid: $0) }
             let analysis = DeadlockAnalysis(snapshots: snapshots, labels: labels)
-            return analysis.deadlocks.isEmpty ? nil : (snapshots, analysis)
+            let settled = snapshots.allSatisfy { $0.threads.first?.frames.contains { $0.function == "shakedown_mutex_lock" } == true }
+            return analysis.deadlocks.isEmpty || !settled ? nil : (snapshots, analysis)
         }
 
         XCTAssertEqual(analysis.deadlocks.count, 1)

@@ -10,7 +10,15 @@ final class HangInspectorTests: XCTestCase {
     func testSpinningThreadIsRunningInItsLoop() throws {
         let fixture = try startFixture("spinning-worker")
         let pid = try XCTUnwrap(fixture.readPIDs().first)
-        let snapshot = try HangInspector().capture(pid: pid)
+        let inspector = HangInspector()
+        // The main thread prints the pid, then joins the spinner: capture once it is joining.
+        let snapshot = try eventually("the main thread waits in pthread_join") { () -> ProcessSnapshot? in
+            let snapshot = try inspector.capture(pid: pid)
+            let joining = snapshot.threads.first?.frames.contains {
+                $0.function?.contains("pthread_join") == true || $0.function?.contains("clockjoin") == true
+            }
+            return joining == true ? snapshot : nil
+        }
 
         XCTAssertEqual(snapshot.pid, pid)
         XCTAssertEqual(snapshot.threads.count, 2)
@@ -21,8 +29,7 @@ final class HangInspectorTests: XCTestCase {
                       "\(spinner.frames.map(\.shortDescription))")
         let main = try XCTUnwrap(snapshot.threads.first)
         XCTAssertEqual(main.tid, pid, "the main thread comes first")
-        XCTAssertTrue(main.frames.contains { $0.function?.contains("pthread_join") == true || $0.function?.contains("clockjoin") == true },
-                      "\(main.frames.map(\.shortDescription))")
+        XCTAssertEqual(main.state, .sleeping)
         XCTAssertEqual(kill(pid, 0), 0)
     }
 
@@ -55,11 +62,14 @@ final class HangInspectorTests: XCTestCase {
     func testSleepersAndSemaphoreWaiterAreAllCaptured() throws {
         let fixture = try startFixture("semaphore-wait", ["--sleepers", "3"])
         let pid = try XCTUnwrap(fixture.readPIDs().first)
-        _ = try eventually("all four threads sleep") {
-            let states = threadStates(pid)
-            return states.count == 4 && states.values.allSatisfy { $0 == "S" } ? true : nil
+        let inspector = HangInspector()
+        // Sleepers wake every 100 ms for a moment; capture until all four are caught asleep.
+        let snapshot = try eventually("all four threads sleep") { () -> ProcessSnapshot? in
+            let snapshot = try inspector.capture(pid: pid)
+            let asleep = snapshot.threads.count == 4 && snapshot.threads.allSatisfy { $0.state == .sleeping }
+                && snapshot.threads.first?.systemCall?.name == "futex"
+            return asleep ? snapshot : nil
         }
-        let snapshot = try HangInspector().capture(pid: pid)
         XCTAssertEqual(snapshot.threads.count, 4)
         let sleepers = snapshot.threads.filter { $0.name == "sleeper" }
         XCTAssertEqual(sleepers.count, 3)
