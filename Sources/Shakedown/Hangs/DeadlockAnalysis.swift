@@ -7,10 +7,15 @@
 public struct DeadlockAnalysis: Hashable, Sendable, Codable {
     /// One step of a cycle: `waiter` is blocked on `mutex`, which `owner` holds.
     public struct Wait: Hashable, Sendable, Codable {
+        /// The blocked thread.
         public var waiter: ThreadID
+        /// The waiter as the explanation names it ("worker 2 / thread 4711").
         public var waiterLabel: String
+        /// The name of the mutex it waits for.
         public var mutex: String
+        /// The thread holding that mutex.
         public var owner: ThreadID
+        /// The owner as the explanation names it.
         public var ownerLabel: String
         /// Where the waiter is blocked in its own code: its innermost user frames (at most three, innermost
         /// first), empty when its stack was not captured.
@@ -19,6 +24,7 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
 
     /// A cycle of waits: every thread in it waits for the next one, the last for the first.
     public struct Deadlock: Hashable, Sendable, Codable {
+        /// The waits around the cycle, starting at its smallest thread id.
         public var waits: [Wait]
         /// The cycle in words: "worker 2 / thread 4711 waits for mutex `accounts` held by worker 5 / thread 4733,
         /// which waits for mutex `ledger` held by worker 2 / thread 4711", then where each thread is blocked.

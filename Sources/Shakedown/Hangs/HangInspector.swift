@@ -35,8 +35,10 @@ public struct HangInspector: Sendable {
         public var timeLimit: Duration
         /// How long to wait for one thread to reach its ptrace stop (a thread in state D may never).
         public var threadStopTimeLimit: Duration
+        /// Where names come from; `.automatic` by default.
         public var symbolization: Symbolization
 
+        /// Defaults: 64 frames, 10 s in all, 1 s for one thread to stop, automatic symbolization.
         public init(
             maxFrames: Int = 64, timeLimit: Duration = .seconds(10), threadStopTimeLimit: Duration = .seconds(1),
             symbolization: Symbolization = .automatic
@@ -48,6 +50,7 @@ public struct HangInspector: Sendable {
         }
     }
 
+    /// The limits and choices this inspector was made with.
     public let options: Options
     private let symbolizer: Symbolizer?
     private let symbolizerNote: String?

@@ -7,7 +7,9 @@ import CShakedown
 
 /// A thread named by its process id and kernel thread id.
 public struct ThreadID: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    /// The process (thread group) id.
     public var pid: Int32
+    /// The kernel thread id.
     public var tid: Int32
 
     public init(pid: Int32, tid: Int32) {

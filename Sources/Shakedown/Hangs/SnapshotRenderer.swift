@@ -4,11 +4,13 @@
 /// it is stuck — the innermost frame in the program's own code — and then shows at most `framesPerThread` frames
 /// from there outwards, folding the library frames above it (futex, mutex, read wrappers) into one line.
 public struct SnapshotRenderer: Sendable {
+    /// How much of each stack to show.
     public enum Style: Sendable, Hashable {
         case compact(framesPerThread: Int)
         case full
     }
 
+    /// The style used by every `render` call.
     public var style: Style
 
     public init(style: Style = .compact(framesPerThread: 6)) { self.style = style }

@@ -16,7 +16,9 @@ import Synchronization
 public final class Symbolizer: Sendable {
     /// An address inside a module, numbered as the module's ELF file numbers it.
     public struct Location: Hashable, Sendable {
+        /// The module file's path.
         public var module: String
+        /// The ELF virtual address inside it (not the runtime address).
         public var offset: UInt64
 
         public init(module: String, offset: UInt64) {
@@ -31,7 +33,9 @@ public final class Symbolizer: Sendable {
         public var function: String?
         /// The name as the symbol table spells it.
         public var linkageName: String?
+        /// The source file, when the module has debug information.
         public var file: String?
+        /// The source line, when the module has debug information.
         public var line: Int?
 
         public init(function: String? = nil, linkageName: String? = nil, file: String? = nil, line: Int? = nil) {

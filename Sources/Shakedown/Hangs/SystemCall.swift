@@ -7,6 +7,7 @@ public struct SystemCall: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The six argument registers as the kernel saw them.
     public let arguments: [UInt64]
 
+    /// A call by number; the name is looked up for this architecture.
     public init(number: Int, arguments: [UInt64] = []) {
         self.number = number
         self.name = Self.names[number] ?? "syscall \(number)"
