@@ -58,6 +58,12 @@ let package = Package(
         fixture("foreground-service", dependencies: []),
         fixture("sigterm-ignorer", dependencies: []),
         fixture("sigterm-handler", dependencies: []),
+        // Hang fixtures (they use only the C shim).
+        fixture("abba-deadlock", dependencies: ["CShakedown"]),
+        fixture("ordered-locks", dependencies: ["CShakedown"]),
+        fixture("spinning-worker", dependencies: ["CShakedown"]),
+        fixture("pipe-blocked", dependencies: ["CShakedown"]),
+        fixture("semaphore-wait", dependencies: ["CShakedown"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

@@ -10,6 +10,6 @@ struct ShakedownCommand: ParsableCommand {
         shakedown run -n 8 -- ./my-tool      8 copies at once: exits, crashes, hangs, leaked processes
         shakedown diagnose PID               where every thread of a frozen process is waiting
         """,
-        subcommands: [DemoCommand.self, RunCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, DiagnoseCommand.self]
     )
 }

@@ -1,29 +1,46 @@
-/// What was captured when a run passed its deadline: for each stuck process, where its threads were waiting.
+/// What was captured when a run passed its deadline: for each stuck process, where every thread was waiting,
+/// and the deadlock analysis over Shakedown mutexes.
 ///
-/// The capture itself (ptrace, remote unwinding, symbolization, deadlock analysis) is the Hangs part of the
-/// library; a run asks for it through ``RunConfiguration/diagnosesHangs``.
+/// Captured before teardown by the test process itself (ptrace + libunwind + llvm-symbolizer), ≈ 10 ms per
+/// process once the symbolizer runs; the processes keep running until the teardown that follows.
 public struct HangDiagnosis: Sendable {
-    /// The stuck processes, as `(worker index, pid)`; descendants of a worker carry that worker's index.
+    /// The stuck processes, each with the worker it belongs to.
     public let targets: [HangTarget]
-    /// The rendered report: compact (stuck frames first) — the full one is in ``fullText``.
-    public let compactText: String
-    /// Every thread with every frame.
-    public let fullText: String
-    /// The machine-readable form.
-    public let json: String
+    /// One snapshot per process that could be captured.
+    public let snapshots: [ProcessSnapshot]
+    /// Processes that could not be captured, and why (it exited meanwhile, ptrace refused, ...).
+    public let captureFailures: [String]
+    /// Wait-for cycles and abandoned mutexes found in the snapshots.
+    public let analysis: DeadlockAnalysis
 
-    public init(targets: [HangTarget], compactText: String, fullText: String, json: String) {
+    public init(targets: [HangTarget], snapshots: [ProcessSnapshot], captureFailures: [String], analysis: DeadlockAnalysis) {
         self.targets = targets
-        self.compactText = compactText
-        self.fullText = fullText
-        self.json = json
+        self.snapshots = snapshots
+        self.captureFailures = captureFailures
+        self.analysis = analysis
     }
 
-    var compactDescription: String { compactText }
+    /// `worker 2` for every captured pid.
+    public var labels: [Int32: String] {
+        Dictionary(targets.map { ($0.pid, $0.label) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Stuck frames first, a few per thread: for test failure messages.
+    public var compactText: String { render(.compact(framesPerThread: 6)) }
+
+    /// Every thread with every frame.
+    public var fullText: String { render(.full) }
+
+    private func render(_ style: SnapshotRenderer.Style) -> String {
+        var text = "hang diagnosis (captured at the deadline, before teardown):\n"
+        text += SnapshotRenderer(style: style).render(snapshots, analysis: analysis, labels: labels)
+        for failure in captureFailures { text += "\n" + failure }
+        return text
+    }
 }
 
 /// One process to capture at the deadline.
-public struct HangTarget: Sendable, Hashable {
+public struct HangTarget: Sendable, Hashable, Codable {
     /// The worker it belongs to.
     public let worker: Int
     public let pid: Int32

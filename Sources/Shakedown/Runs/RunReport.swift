@@ -104,7 +104,7 @@ public struct RunReport: Sendable {
             lines.append("leaked processes (\(zombies.count) zombie\(zombies.count == 1 ? "" : "s"), \(orphans.count) orphan\(orphans.count == 1 ? "" : "s")):")
             for leak in leaks { lines.append("  " + leak.description) }
         }
-        if let hang { lines.append(hang.compactDescription) }
+        if let hang { lines.append(hang.compactText) }
         for note in notes { lines.append("note: \(note)") }
         return lines.joined(separator: "\n")
     }
@@ -119,7 +119,7 @@ extension RunReport {
             ?? getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let path = "\(directory)/shakedown-\(seed.value)-\(getpid())-\(monotonicNanoseconds()).txt"
         var text = summary + "\n"
-        if let hang { text += "\n" + hang.fullText + "\n\nJSON:\n" + hang.json + "\n" }
+        if let hang { text += "\n" + hang.fullText + "\n" }
         let fd = try syscall("open") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         defer { closeQuietly(fd) }
         guard writeAll(fd, Array(text.utf8)) else { throw .systemCall("write") }

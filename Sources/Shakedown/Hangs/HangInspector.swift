@@ -1,0 +1,219 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CShakedown
+
+/// Captures what every thread of a running process is doing — state, system call, symbolized stack — and lets it
+/// run on.
+///
+/// Capture seizes each thread with ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT), unwinds it remotely with
+/// libunwind-ptrace while it stands still, reads the memory map and the Shakedown mutex records, and detaches: the
+/// process is stopped for milliseconds (about 2–4 ms per thread) and then continues as if nothing happened
+/// (interrupted system calls are restarted). Symbolization runs after the process is released.
+///
+/// Needs the right to trace the process: root, or CAP_SYS_PTRACE, or (with Yama) a permissive ptrace_scope.
+/// A process that is already being traced (by a debugger, strace, another inspector) cannot be captured.
+public struct HangInspector: Sendable {
+    /// How names are found for code addresses.
+    public enum Symbolization: Sendable {
+        /// Use `llvm-symbolizer` if ``Symbolizer/locateLLVMSymbolizer()`` finds one, else libunwind's names.
+        case automatic
+        /// Use this symbolizer (it can be shared between inspectors, keeping one process running).
+        case using(Symbolizer)
+        /// Only libunwind's `unw_get_proc_name`: nearest exported symbol, no file:line; glibc internals may be
+        /// named after a neighbouring exported function.
+        case libunwindOnly
+    }
+
+    /// Limits and choices for a capture.
+    public struct Options: Sendable {
+        /// Frames kept per thread (innermost first); the rest are counted in ``ThreadSnapshot/framesCut``.
+        public var maxFrames: Int
+        /// The whole capture, including waiting for threads to stop; threads not unwound by then say so.
+        public var timeLimit: Duration
+        /// How long to wait for one thread to reach its ptrace stop (a thread in state D may never).
+        public var threadStopTimeLimit: Duration
+        /// Where names come from; `.automatic` by default.
+        public var symbolization: Symbolization
+
+        /// Defaults: 64 frames, 10 s in all, 1 s for one thread to stop, automatic symbolization.
+        public init(
+            maxFrames: Int = 64, timeLimit: Duration = .seconds(10), threadStopTimeLimit: Duration = .seconds(1),
+            symbolization: Symbolization = .automatic
+        ) {
+            self.maxFrames = maxFrames
+            self.timeLimit = timeLimit
+            self.threadStopTimeLimit = threadStopTimeLimit
+            self.symbolization = symbolization
+        }
+    }
+
+    /// The limits and choices this inspector was made with.
+    public let options: Options
+    private let symbolizer: Symbolizer?
+    private let symbolizerNote: String?
+
+    /// Creates an inspector. Cheap: a symbolizer process, if any, starts at the first capture.
+    public init(options: Options = Options()) {
+        self.options = options
+        switch options.symbolization {
+        case .automatic:
+            do throws(ShakedownError) {
+                symbolizer = try Symbolizer()
+                symbolizerNote = nil
+            } catch {
+                symbolizer = nil
+                symbolizerNote = "llvm-symbolizer not found (looked at $SHAKEDOWN_LLVM_SYMBOLIZER, next to swift on PATH, "
+                    + "and on PATH): names come from libunwind's unw_get_proc_name — nearest exported symbol, no file:line"
+            }
+        case let .using(given):
+            symbolizer = given
+            symbolizerNote = nil
+        case .libunwindOnly:
+            symbolizer = nil
+            symbolizerNote = "names come from libunwind's unw_get_proc_name (symbolizer disabled): nearest exported "
+                + "symbol, no file:line"
+        }
+    }
+
+    /// Captures process `pid` and leaves it running.
+    ///
+    /// A zombie gives a snapshot without threads (state Z, with a note). Threads that vanish during capture are left
+    /// out; threads that do not stop in time (state D) are listed without frames, with the reason.
+    ///
+    /// - Throws: `ShakedownError` with
+    ///   - `.noSuchProcess` when `pid` does not exist or exits before anything was captured;
+    ///   - `.permissionDenied` when the kernel refuses ptrace (the reason says why and what to change) or another
+    ///     tracer already holds the process (the reason names it);
+    ///   - `.invalidArgument(name: "pid", …)` when `pid` is not positive, is this process (a process cannot trace
+    ///     itself), or is a kernel thread (no user-space stack);
+    ///   - `.systemCall` for other failures.
+    ///
+    /// The corresponding C function is `ptrace(2)`.
+    public func capture(pid: Int32) throws(ShakedownError) -> ProcessSnapshot {
+        let started = monotonicNanoseconds()
+        let target = try Self.resolve(pid)
+        if let finished = target.finished {
+            var snapshot = finished
+            snapshot.captureDuration = .nanoseconds(monotonicNanoseconds() - started)
+            return snapshot
+        }
+        let tracer = Tracer(
+            pid: target.pid, maxFrames: max(1, options.maxFrames),
+            deadline: started + max(0, options.timeLimit.nanoseconds),
+            threadStopTimeLimit: max(0, options.threadStopTimeLimit.nanoseconds),
+            wantProcedureNames: symbolizer == nil)
+        let result = try onTracerThread { () -> Result<RawCapture, ShakedownError> in
+            do throws(ShakedownError) { return .success(try tracer.run()) } catch { return .failure(error) }
+        }
+        var raw = try result.get()
+
+        if raw.threads.allSatisfy({ !$0.stopped }) && raw.exited {
+            // Exited before a single thread could be stopped: maybe it is a zombie now.
+            if let after = ProcStat.read(pid: target.pid), after.state == .zombie {
+                var snapshot = Self.zombieSnapshot(pid: target.pid, stat: after)
+                snapshot.captureDuration = .nanoseconds(monotonicNanoseconds() - started)
+                return snapshot
+            }
+            throw ShakedownError(.noSuchProcess(pid: target.pid))
+        }
+        if raw.exited { raw.notes.append("the process exited during capture") }
+        var notes = target.notes + raw.notes
+        if let symbolizerNote { notes.append(symbolizerNote) }
+
+        var threads = Self.frameless(raw.threads)
+        if let maps = raw.maps {
+            let symbolized = FrameBuilder(maps: maps, symbolizer: symbolizer).frames(for: raw.threads)
+            threads = symbolized.threads
+            notes += symbolized.notes
+        }
+        // Main thread first, then by thread id.
+        threads.sort { ($0.tid == target.pid ? 0 : 1, $0.tid) < ($1.tid == target.pid ? 0 : 1, $1.tid) }
+        return ProcessSnapshot(
+            pid: target.pid, commandLine: target.commandLine, executable: target.executable, state: target.state,
+            threads: threads, notes: notes, mutexes: raw.mutexes,
+            captureDuration: .nanoseconds(monotonicNanoseconds() - started),
+            stoppedDuration: .nanoseconds(raw.stoppedNanoseconds))
+    }
+
+    private static func frameless(_ threads: [RawThread]) -> [ThreadSnapshot] {
+        threads.filter { !$0.vanished }.map {
+            ThreadSnapshot(tid: $0.tid, name: $0.name, state: $0.state, wchan: $0.wchan, systemCall: $0.systemCall,
+                           frames: $0.instructionPointers.enumerated().map { Frame(index: $0, address: $1) },
+                           framesCut: $0.framesCut, unwindStopReason: $0.stopReason)
+        }
+    }
+
+    // MARK: checks before tracing
+
+    private struct Target {
+        var pid: Int32
+        var state: ProcessState = .dead
+        var commandLine: [String] = []
+        var executable: String?
+        var notes: [String] = []
+        /// Set when there is nothing to trace (a zombie): the answer without ptrace.
+        var finished: ProcessSnapshot?
+    }
+
+    private static func resolve(_ requested: Int32) throws(ShakedownError) -> Target {
+        guard requested > 0 else {
+            throw ShakedownError.invalidArgument("pid", "\(requested) is not a process id (must be positive)")
+        }
+        guard let statusText = ProcFiles.text("/proc/\(requested)/status") else {
+            throw ShakedownError(.noSuchProcess(pid: requested))
+        }
+        let status = ProcStatus(statusText)
+        var target = Target(pid: status.threadGroup ?? requested)
+        if target.pid != requested {
+            target.notes.append("\(requested) is a thread of process \(target.pid); captured the whole process")
+        }
+        if target.pid == getpid() {
+            throw ShakedownError.invalidArgument(
+                "pid", "\(requested) is this process (pid \(getpid())): a process cannot ptrace itself; capture it from another process")
+        }
+        guard let stat = ProcStat.read(pid: target.pid) else { throw ShakedownError(.noSuchProcess(pid: target.pid)) }
+        target.state = stat.state
+        if stat.isKernelThread {
+            throw ShakedownError.invalidArgument(
+                "pid", "\(target.pid) (\(stat.command)) is a kernel thread: it has no user-space stack to capture")
+        }
+        if stat.state == .zombie, Self.allThreadsExited(target.pid) {
+            target.finished = zombieSnapshot(pid: target.pid, stat: stat)
+            return target
+        }
+        if let tracer = status.tracer, tracer != 0 {
+            let name = ProcStat.read(pid: tracer)?.command ?? "?"
+            let who = tracer == getpid() ? "this process (pid \(tracer))" : "process \(tracer) (\(name))"
+            throw ShakedownError(.permissionDenied(
+                pid: target.pid,
+                reason: "it is already being traced by \(who); a thread can have only one tracer — detach the debugger or tracer first"))
+        }
+        target.executable = ProcFiles.link("/proc/\(target.pid)/exe")
+        if target.executable == nil, ProcFiles.openError("/proc/\(target.pid)/exe") == .noSuchFileOrDirectory,
+           ProcStat.read(pid: target.pid) != nil, stat.state != .zombie, ProcFiles.text("/proc/\(target.pid)/cmdline") == "" {
+            throw ShakedownError.invalidArgument(
+                "pid", "\(target.pid) (\(stat.command)) has no executable and no command line: a kernel thread, nothing to capture")
+        }
+        target.commandLine = ProcFiles.text("/proc/\(target.pid)/cmdline")?
+            .split(separator: "\0", omittingEmptySubsequences: false).map(String.init) ?? []
+        if target.commandLine.last == "" { target.commandLine.removeLast() }
+        return target
+    }
+
+    private static func allThreadsExited(_ pid: Int32) -> Bool {
+        guard let tasks = try? ProcFiles.taskIDs(of: pid) else { return true }
+        return tasks.allSatisfy { tid in
+            ProcStat.read(pid: pid, tid: tid).map { $0.state == .zombie || $0.state == .dead } ?? true
+        }
+    }
+
+    private static func zombieSnapshot(pid: Int32, stat: ProcStat) -> ProcessSnapshot {
+        ProcessSnapshot(
+            pid: pid, commandLine: [], executable: nil, state: .zombie, threads: [],
+            notes: ["zombie, no threads to unwind: \(stat.command) has exited and its parent (pid \(stat.parent)) has not "
+                + "collected its exit status with wait"])
+    }
+}

@@ -1,0 +1,271 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CShakedown
+import SystemPackage
+
+/// What the tracer collected for one thread, before symbolization.
+struct RawThread: Sendable {
+    var tid: Int32
+    var name: String
+    var state: ProcessState
+    var wchan: String?
+    var systemCall: SystemCall?
+    var instructionPointers: [UInt64] = []
+    /// unw_get_proc_name results (name, offset in function), only when asked for.
+    var procedureNames: [(name: String, offset: UInt64)] = []
+    var framesCut = 0
+    var stopReason: String?
+    var seized = false
+    var stopped = false
+    var vanished = false
+
+    /// Reads the thread's state, name, wait channel and system call from /proc before it is stopped: once in a
+    /// ptrace stop, /proc would show the stop, not what the thread was doing.
+    init(pid: Int32, tid: Int32) {
+        self.tid = tid
+        let directory = "/proc/\(pid)/task/\(tid)"
+        let stat = ProcStat.read(pid: pid, tid: tid)
+        state = stat?.state ?? .dead
+        name = ProcFiles.text(directory + "/comm").map { String($0.prefix(while: { $0 != "\n" })) } ?? stat?.command ?? ""
+        wchan = ProcFiles.text(directory + "/wchan").flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+        systemCall = ProcFiles.text(directory + "/syscall").flatMap { SystemCall(procLine: $0) }
+        if stat == nil { vanished = true }
+    }
+}
+
+/// What the tracer collected for one process.
+struct RawCapture: Sendable {
+    var threads: [RawThread] = []
+    var maps: ProcessMaps?
+    var mutexes: [MutexSnapshot] = []
+    var notes: [String] = []
+    /// The process disappeared while it was being captured.
+    var exited = false
+    /// From the first PTRACE_SEIZE to just before the threads are detached.
+    var stoppedNanoseconds: Int64 = 0
+}
+
+/// One ptrace session over one process: seize and interrupt every thread, wait for the stops, unwind, read the
+/// memory map and mutex records while everything stands still, detach. Must run on the thread returned by
+/// ``onTracerThread(_:)``: every ptrace request has to come from the thread that seized.
+struct Tracer {
+    let pid: Int32
+    let maxFrames: Int
+    let deadline: Int64
+    let threadStopTimeLimit: Int64
+    let wantProcedureNames: Bool
+
+    /// How many frames to walk past `maxFrames` to count the cut ones.
+    static let walkLimit = 4_096
+    /// Rounds of re-listing /proc/PID/task until no new thread appears.
+    static let listingRounds = 16
+
+    func run() throws(ShakedownError) -> RawCapture {
+        var capture = RawCapture()
+        var threads: [RawThread] = []
+        var known = Set<Int32>()
+        let firstSeize = monotonicNanoseconds()
+        defer { detach(threads) }
+
+        // Seize what is there, wait for it to stop, look again: threads created meanwhile are seized in the next
+        // round. Once every thread is stopped, none can create another, so the listing settles.
+        for round in 0...Self.listingRounds {
+            let listed: [Int32]
+            do {
+                listed = try ProcFiles.taskIDs(of: pid)
+            } catch {
+                capture.exited = true
+                break
+            }
+            let fresh = listed.filter { !known.contains($0) }
+            if fresh.isEmpty { break }
+            if round == Self.listingRounds {
+                capture.notes.append("threads kept appearing during capture; \(fresh.count) created last were not captured")
+                break
+            }
+            let first = threads.count
+            for tid in fresh {
+                known.insert(tid)
+                var thread = RawThread(pid: pid, tid: tid)
+                if !thread.vanished { try seize(&thread) }
+                threads.append(thread)
+            }
+            waitForStops(&threads[first...])
+            if monotonicNanoseconds() > deadline { break }
+        }
+
+        let unwinder = shakedown_unwinder_create()
+        defer { shakedown_unwinder_destroy(unwinder) }
+        for index in threads.indices where threads[index].stopped {
+            if monotonicNanoseconds() > deadline {
+                threads[index].stopReason = "not unwound: the capture time limit was reached"
+                continue
+            }
+            guard let unwinder else {
+                threads[index].stopReason = "not unwound: libunwind could not create an address space"
+                continue
+            }
+            unwind(&threads[index], with: unwinder)
+        }
+
+        if threads.contains(where: \.stopped) || !capture.exited {
+            do {
+                let maps = try ProcessMaps.read(pid: pid)
+                capture.maps = maps
+                let (mutexes, problems) = MutexSnapshot.read(pid: pid, maps: maps)
+                capture.mutexes = mutexes
+                capture.notes += problems
+            } catch {
+                capture.notes.append("could not read /proc/\(pid)/maps: \(error)")
+            }
+        }
+        if ProcStat.read(pid: pid) == nil { capture.exited = true }
+        capture.threads = threads
+        capture.stoppedNanoseconds = monotonicNanoseconds() - firstSeize
+        return capture
+    }
+
+    private func seize(_ thread: inout RawThread) throws(ShakedownError) {
+        if shakedown_ptrace_seize(thread.tid) != 0 {
+            let error = Errno.lastError
+            switch error {
+            case .noSuchProcess:
+                thread.vanished = true
+                return
+            case .notPermitted:
+                throw ShakedownError(.permissionDenied(pid: pid, reason: Self.permissionExplanation(pid: pid)))
+            default:
+                throw ShakedownError.systemCall("ptrace(PTRACE_SEIZE, \(thread.tid))", errno: error)
+            }
+        }
+        thread.seized = true
+        if shakedown_ptrace_interrupt(thread.tid) != 0 {
+            let error = Errno.lastError
+            if error == .noSuchProcess { thread.vanished = true; return }
+            throw ShakedownError.systemCall("ptrace(PTRACE_INTERRUPT, \(thread.tid))", errno: error)
+        }
+    }
+
+    /// Polls until each seized thread is in its ptrace stop, is gone, or the time limit passes. Polling (with
+    /// waitid WNOHANG, backing off from 20 µs to 2 ms) is what allows a limit per thread; /proc state "t" also
+    /// counts, in case another waiter in this process consumed the stop notification.
+    private func waitForStops(_ threads: inout ArraySlice<RawThread>) {
+        let limit = min(deadline, monotonicNanoseconds() + threadStopTimeLimit)
+        var pause: UInt32 = 20
+        while true {
+            var pending = 0
+            for index in threads.indices where threads[index].seized && !threads[index].stopped && !threads[index].vanished {
+                var status: CInt = 0
+                let result = shakedown_poll_stop(threads[index].tid, &status)
+                if result == CInt(SHAKEDOWN_STOP_STOPPED) {
+                    threads[index].stopped = true
+                    continue
+                }
+                let now = ProcStat.read(pid: pid, tid: threads[index].tid)
+                switch now?.state {
+                case nil, .zombie?, .dead?:
+                    threads[index].vanished = true
+                case .tracingStop?:
+                    threads[index].stopped = true
+                default:
+                    pending += 1
+                }
+            }
+            if pending == 0 { return }
+            if monotonicNanoseconds() >= limit {
+                for index in threads.indices where threads[index].seized && !threads[index].stopped && !threads[index].vanished {
+                    let state = ProcStat.read(pid: pid, tid: threads[index].tid)?.state ?? threads[index].state
+                    let why = state == .uninterruptible
+                        ? " (state D: in uninterruptible sleep in the kernel, usually I/O; it cannot stop until that returns)"
+                        : " (state \(state.rawValue): \(state.meaning))"
+                    threads[index].stopReason = "not unwound: the thread did not stop within the time limit" + why
+                    if state == .uninterruptible { threads[index].state = .uninterruptible }
+                }
+                return
+            }
+            usleep(pause)
+            pause = min(pause * 2, 2_000)
+        }
+    }
+
+    private func unwind(_ thread: inout RawThread, with unwinder: OpaquePointer) {
+        let capacity = max(1, maxFrames)
+        var addresses = [UInt64](repeating: 0, count: capacity)
+        var result = shakedown_unwind_result()
+        let nameLength = 256
+        var names = [CChar](repeating: 0, count: wantProcedureNames ? capacity * nameLength : 0)
+        var offsets = [UInt64](repeating: 0, count: wantProcedureNames ? capacity : 0)
+        addresses.withUnsafeMutableBufferPointer { addresses in
+            names.withUnsafeMutableBufferPointer { names in
+                offsets.withUnsafeMutableBufferPointer { offsets in
+                    shakedown_unwind(
+                        unwinder, thread.tid, addresses.baseAddress, Int32(capacity), Int32(max(capacity, Self.walkLimit)),
+                        wantProcedureNames ? names.baseAddress : nil, wantProcedureNames ? nameLength : 0,
+                        wantProcedureNames ? offsets.baseAddress : nil, &result)
+                }
+            }
+        }
+        let count = Int(result.frame_count)
+        thread.instructionPointers = Array(addresses[0..<count])
+        thread.framesCut = Int(result.frames_cut)
+        if wantProcedureNames {
+            thread.procedureNames = (0..<count).map { index in
+                let start = index * nameLength
+                let name = names[start..<(start + nameLength)].withUnsafeBufferPointer { buffer in
+                    String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                }
+                return (name, offsets[index])
+            }
+        }
+        let code = result.stop_code
+        let error = "\(String(cString: shakedown_unwind_error_name(code))) (\(code)): \(String(cString: shakedown_unwind_error_string(code)))"
+        switch Int(result.stop_stage) {
+        case Int(SHAKEDOWN_UNWIND_COMPLETE):
+            break
+        case Int(SHAKEDOWN_UNWIND_FRAME_LIMIT):
+            thread.stopReason = "stopped after walking \(Self.walkLimit) frames (runaway recursion or a corrupt stack)"
+        case Int(SHAKEDOWN_UNWIND_CREATE_FAILED):
+            thread.stopReason = "not unwound: _UPT_create failed"
+        case Int(SHAKEDOWN_UNWIND_INIT_FAILED):
+            thread.stopReason = "not unwound: unw_init_remote failed with \(error)"
+        case Int(SHAKEDOWN_UNWIND_STEP_FAILED):
+            thread.stopReason = "unw_step failed after frame #\(count + thread.framesCut - 1) with \(error)"
+        default:
+            thread.stopReason = "unw_get_reg(UNW_REG_IP) failed after frame #\(count + thread.framesCut - 1) with \(error)"
+        }
+    }
+
+    /// Resumes every stopped thread. Threads that were seized but never stopped are released when the tracer
+    /// thread exits (see ``onTracerThread(_:)``).
+    private func detach(_ threads: [RawThread]) {
+        for thread in threads where thread.stopped && !thread.vanished {
+            _ = shakedown_ptrace_detach(thread.tid)
+        }
+    }
+
+    /// Why the kernel said EPERM, from what this process can see about itself.
+    static func permissionExplanation(pid: Int32) -> String {
+        var reasons: [String] = []
+        if geteuid() != 0 { reasons.append("this process is not root (euid \(geteuid()))") }
+        if let capabilities = ProcFiles.text("/proc/self/status").map(ProcStatus.init)?.effectiveCapabilities,
+           capabilities & (1 << 19) == 0 {
+            reasons.append("it lacks CAP_SYS_PTRACE")
+        }
+        if let scope = ProcFiles.text("/proc/sys/kernel/yama/ptrace_scope")?.prefix(while: { $0 != "\n" }) {
+            let meaning = [
+                "0": "any process of the same user", "1": "descendants only", "2": "only with CAP_SYS_PTRACE",
+                "3": "no process at all",
+            ][String(scope)] ?? "unknown"
+            reasons.append("/proc/sys/kernel/yama/ptrace_scope is \(scope) (ptrace allowed for: \(meaning))")
+        }
+        if reasons.isEmpty {
+            reasons.append("this process is root with CAP_SYS_PTRACE, so the target is protected another way "
+                + "(another user namespace, a security module such as SELinux or AppArmor, or it is exiting)")
+        }
+        return "ptrace(PTRACE_SEIZE) was refused: " + reasons.joined(separator: "; ")
+            + ". Run as root or with CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE)."
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Shakedown
+
+/// `shakedown diagnose PID…`: what every thread of running processes is doing, and deadlocks among their
+/// Shakedown mutexes. The processes keep running.
+struct DiagnoseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diagnose",
+        abstract: "Show what every thread of running processes is doing, and find deadlocks among Shakedown mutexes.",
+        discussion: """
+        Each process is stopped for a few milliseconds with ptrace, its threads are unwound, and it is released: \
+        it keeps running. Several pids are analysed together, so a deadlock between processes is found.
+
+        Needs root or CAP_SYS_PTRACE. A process that a debugger or strace already traces cannot be captured.
+
+        Exit codes:
+          0  captured; no deadlock found
+          1  captured; a deadlock was found (it is printed first)
+          3  no such process
+          4  permission denied (the message says why: not root, no CAP_SYS_PTRACE, Yama, another tracer)
+          5  the pid is this shakedown process itself
+          6  any other capture failure (a kernel thread, a failed system call)
+        With several pids, the first failure's code wins over 0 and 1; the other processes are still reported.
+        """
+    )
+
+    @Argument(help: "The process ids to capture.")
+    var pids: [Int32]
+
+    @Flag(help: "Print JSON: {processes: [{pid, state, threads: [{tid, state, frames: [{address, function, file, line}]}]}], deadlock}.")
+    var json = false
+
+    @Flag(help: "Show every kept frame of every thread instead of the compact view.")
+    var full = false
+
+    @Option(help: "Frames kept per thread.")
+    var maxFrames = 64
+
+    @Option(help: "Frames per thread in the compact view.")
+    var frames = 8
+
+    @Flag(help: "Do not run llvm-symbolizer: names from libunwind only, no file:line.")
+    var noSymbolizer = false
+
+    @Option(help: "Seconds the capture of one process may take.")
+    var timeout: Double = 10
+
+    /// For benchmarks: capture this many times with one inspector (a warm symbolizer) and print the timings to
+    /// standard error; the report shows the last capture.
+    @Option(name: .customLong("repeat"), help: .hidden)
+    var repetitions: Int = 1
+
+    func validate() throws {
+        if pids.isEmpty { throw ValidationError("give at least one pid") }
+        if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("\(bad) is not a process id") }
+        if maxFrames < 1 { throw ValidationError("--max-frames must be at least 1") }
+        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() throws {
+        let inspector = HangInspector(options: .init(
+            maxFrames: maxFrames, timeLimit: .milliseconds(Int64(timeout * 1000)),
+            symbolization: noSymbolizer ? .libunwindOnly : .automatic))
+        var snapshots: [ProcessSnapshot] = []
+        var failures: [(pid: Int32, message: String, code: Int32)] = []
+        for pid in pids {
+            if pid == getpid() {
+                failures.append((pid, "\(pid) is this shakedown process: it cannot trace itself", 5))
+                continue
+            }
+            do {
+                var snapshot = try inspector.capture(pid: pid)
+                for round in 1..<max(1, repetitions) {
+                    Self.printTiming(snapshot, round: round)
+                    snapshot = try inspector.capture(pid: pid)
+                }
+                if repetitions > 1 { Self.printTiming(snapshot, round: repetitions) }
+                snapshots.append(snapshot)
+            } catch {
+                failures.append((pid, error.description, Self.exitCode(for: error)))
+            }
+        }
+        let analysis = DeadlockAnalysis(snapshots: snapshots)
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let output = Output(
+                processes: snapshots, deadlock: analysis,
+                errors: failures.map { .init(pid: $0.pid, message: $0.message, exitCode: $0.code) })
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+        } else {
+            let renderer = SnapshotRenderer(style: full ? .full : .compact(framesPerThread: frames))
+            if !snapshots.isEmpty { print(renderer.render(snapshots, analysis: analysis)) }
+        }
+        for failure in failures {
+            FileHandle.standardError.write(Data("shakedown diagnose: \(failure.message)\n".utf8))
+        }
+        if let first = failures.first { throw ExitCode(first.code) }
+        if !analysis.deadlocks.isEmpty { throw ExitCode(1) }
+    }
+
+    static func printTiming(_ snapshot: ProcessSnapshot, round: Int) {
+        let capture = Double(snapshot.captureDuration.nanoseconds) / 1_000_000
+        let stopped = Double(snapshot.stoppedDuration.nanoseconds) / 1_000_000
+        let frames = snapshot.threads.reduce(0) { $0 + $1.frames.count }
+        FileHandle.standardError.write(Data(
+            "capture \(round): \(capture) ms total, \(stopped) ms stopped, \(snapshot.threads.count) threads, \(frames) frames\n".utf8))
+    }
+
+    static func exitCode(for error: ShakedownError) -> Int32 {
+        switch error.code {
+        case .noSuchProcess: return 3
+        case .permissionDenied: return 4
+        default: return 6
+        }
+    }
+
+    struct Output: Encodable {
+        struct Failure: Encodable {
+            var pid: Int32
+            var message: String
+            var exitCode: Int32
+        }
+
+        var processes: [ProcessSnapshot]
+        var deadlock: DeadlockAnalysis
+        var errors: [Failure]
+    }
+}
