@@ -1,3 +1,4 @@
+import Foundation
 import Shakedown
 import XCTest
 
@@ -71,8 +72,13 @@ func failureText(_ headline: String, _ userMessage: String, _ run: RunReport) ->
     var text = headline
     if !userMessage.isEmpty { text += " — \(userMessage)" }
     text += "\n" + run.summary
-    if run.hang != nil, let path = try? run.writeFullReport() {
+    if let hang = run.hang, let path = try? run.writeFullReport() {
         text += "\nfull hang report: \(path)"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let json = try? encoder.encode(hang.snapshots), (try? json.write(to: URL(fileURLWithPath: path + ".json"))) != nil {
+            text += " (JSON: \(path).json)"
+        }
     }
     return text
 }

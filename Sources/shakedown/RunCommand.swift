@@ -164,6 +164,14 @@ struct RunJSON: Encodable {
     let counters: [Counter]
     let notes: [String]
     let exitCode: Int32
+    /// Where every thread of every stuck copy was waiting, captured at the deadline.
+    let hang: Hang?
+
+    struct Hang: Encodable {
+        let processes: [ProcessSnapshot]
+        let deadlocks: [String]
+        let captureFailures: [String]
+    }
 
     init(_ report: RunReport) {
         command = report.command ?? []
@@ -187,6 +195,10 @@ struct RunJSON: Encodable {
         }
         notes = report.notes
         exitCode = RunCommand.exitCode(for: report)
+        hang = report.hang.map { diagnosis in
+            Hang(processes: diagnosis.snapshots, deadlocks: diagnosis.analysis.deadlocks.map(\.explanation),
+                 captureFailures: diagnosis.captureFailures)
+        }
     }
 }
 

@@ -144,11 +144,17 @@ package struct Supervisor {
         if let problem = events.problem { notes.append("leader event channel: \(problem)") }
         for message in events.messages { if case let .leaderNote(text) = message { notes.append(text) } }
 
+        let teardownSignals: Set<Signal?> = Set(configuration.teardown.steps.compactMap { step in
+            if case let .signal(signal) = step { return signal } else { return nil }
+        })
         var reports: [WorkerReport] = []
         var leaks: [LeakedProcess] = []
         for (index, state) in workers.enumerated() {
             reports.append(report(index, state, hung: hungIndices.contains(index), control: control))
-            leaks += leftovers(index, state)
+            leaks += leftovers(index, state).filter { leak in
+                // A hung worker's children that our own teardown killed were part of the hang, not leaks.
+                !(hungIndices.contains(index) && leak.kind == .zombie && teardownSignals.contains(leak.exit?.signal))
+            }
         }
         leaks = merge(leaks, orphans: events.messages)
         let observations = observed.enumerated().map { index, counter in
