@@ -30,6 +30,16 @@ enum Machine {
         return "unknown CPU"
     }
 
+    /// The 1-minute load average from /proc/loadavg, as text.
+    static var loadAverage: String {
+        guard let file = fopen("/proc/loadavg", "r") else { return "?" }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 128)
+        guard fgets(&line, Int32(line.count), file) != nil else { return "?" }
+        let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.split(separator: " ").first.map(String.init) ?? "?"
+    }
+
     /// Now, as `YYYY-MM-DD HH:MM UTC`.
     static var utcDate: String {
         var now = time(nil)

@@ -15,6 +15,11 @@ struct Options {
     /// Mostly idle threads started before measuring, like a test process's runtime threads.
     var backgroundThreads = 4
     var quick = false
+    /// Whether `--rounds` was given: then it is used as is, never shortened.
+    var roundsGiven = false
+    /// Without `--rounds`, a barrier sample is shortened to about this long when the warm-up shows the host is too
+    /// busy for `rounds` to finish in time (keeps the default run near 2 minutes on a saturated machine).
+    var barrierSampleSeconds = 3.0
 
     static let usage = """
         usage: shakedown-benchmarks [--quick] [--rounds N] [--repetitions N]
@@ -52,8 +57,12 @@ struct Options {
             options.forkRuns = 5
             options.rawForks = 40
             options.pythonProcesses = 20
+            options.barrierSampleSeconds = 0.5
         }
-        if let explicitRounds { options.rounds = explicitRounds }
+        if let explicitRounds {
+            options.rounds = explicitRounds
+            options.roundsGiven = true
+        }
         if let explicitRepetitions { options.repetitions = explicitRepetitions }
         return .success(options)
     }

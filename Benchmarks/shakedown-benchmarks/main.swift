@@ -54,12 +54,18 @@ func sample(_ samples: inout Samples, _ body: () throws -> Double) {
     }
 }
 
-// Warm-up, not recorded: first-touch page faults, dyld-style lazy binding, the Python interpreter's file cache.
+// Warm-up, not recorded: first-touch page faults, lazy symbol binding, the Python interpreter's file cache.
+// The barrier warm-up also sizes the barrier samples when the host is too busy for the default rounds.
+var rounds = options.rounds
+let loadBefore = Machine.loadAverage
 do {
     _ = try Measure.shakedownRun(processes: 8, runs: 2)
     _ = try Measure.rawFork(count: 10)
-    _ = try Measure.shakedownRounds(min(options.rounds, 10_000))
-    _ = try Measure.rawBarrierRounds(min(options.rounds, 10_000))
+    let warmUpRounds = min(options.rounds, 20_000)
+    let slowest = min(try Measure.shakedownRounds(warmUpRounds), try Measure.rawBarrierRounds(warmUpRounds))
+    if !options.roundsGiven {
+        rounds = max(warmUpRounds, min(options.rounds, Int(slowest * options.barrierSampleSeconds)))
+    }
 } catch {
     fail("warm-up failed: \(error)")
 }
@@ -72,10 +78,11 @@ for repetition in 1...options.repetitions {
     sample(&rawFork) { try Measure.rawFork(count: options.rawForks) }
     sample(&perRun1) { try Measure.shakedownRun(processes: 1, runs: options.forkRuns) }
     if let pythonScript { sample(&python) { try Measure.python(script: pythonScript, count: options.pythonProcesses) } }
-    sample(&shakedownRate) { try Measure.shakedownRounds(options.rounds) }
-    sample(&rawRate) { try Measure.rawBarrierRounds(options.rounds) }
+    sample(&shakedownRate) { try Measure.shakedownRounds(rounds) }
+    sample(&rawRate) { try Measure.rawBarrierRounds(rounds) }
 }
 let elapsedSeconds = Double(bench_now_ns() - benchmarkStart) / 1e9
+let loadAfter = Machine.loadAverage
 
 // MARK: report
 
@@ -108,8 +115,11 @@ print("""
 \(options.ballastMegabytes) MiB of heap, so that forking it costs what forking a test process costs.
 - \(options.repetitions) interleaved repetitions (each takes one sample of every row in turn); median, min, max of \
 the repetitions. Fork rows: \(options.forkRuns) Shakedown runs, \(options.rawForks) raw forks, \
-\(options.pythonProcesses) Python processes per sample. Barrier rows: \(Format.number(Double(options.rounds))) \
-rounds per sample.\(options.quick ? " **Quick mode** (smoke run: numbers are rough)." : "")
+\(options.pythonProcesses) Python processes per sample. Barrier rows: \(Format.number(Double(rounds))) \
+rounds per sample\(rounds < options.rounds ? " (shortened from \(Format.number(Double(options.rounds))): the warm-up found the host too busy)" : "").\
+\(options.quick ? " **Quick mode** (smoke run: numbers are rough)." : "")
+- Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.processors) CPUs. Above \
+\(Machine.processors) other processes were competing for the CPUs: the barrier rows suffer most.
 
 | Measurement | Median | Min | Max | Unit |
 |---|---:|---:|---:|---|
