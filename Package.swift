@@ -68,6 +68,9 @@ let package = Package(
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
         .testTarget(name: "shakedownCLITests", dependencies: ["Shakedown"]),
+        .executableTarget(name: "shakedown-benchmarks", dependencies: ["Shakedown", "CShakedownBenchmarks"], path: "Benchmarks/shakedown-benchmarks"),
+        // Raw C baselines for the benchmarks (fork loop, 2-process barrier); kept out of the library's shim.
+        .target(name: "CShakedownBenchmarks", path: "Benchmarks/CShakedownBenchmarks"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -54,7 +54,10 @@ static inline int released_or_broken(shakedown_barrier *barrier) {
 void shakedown_barrier_init(shakedown_barrier *barrier, uint32_t parties, uint32_t spin_limit) {
     memset(barrier, 0, sizeof(*barrier));
     barrier->parties = parties;
-    barrier->spin_limit = spin_limit;
+    // Spinning pays only while every party can hold a CPU at once. With more parties than CPUs a spinner takes
+    // the CPU from a party still on its way (or from the run leader still forking it): sleep at once instead.
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    barrier->spin_limit = (cpus > 0 && parties > (uint32_t)cpus) ? 0 : spin_limit;
 }
 
 int shakedown_barrier_arrive(shakedown_barrier *barrier, int64_t timeout_ns) {

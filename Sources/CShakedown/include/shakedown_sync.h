@@ -37,6 +37,7 @@ enum {
     SHAKEDOWN_BARRIER_TIMED_OUT = 3,
 };
 
+/// `spin_limit` is dropped to 0 when `parties` exceeds the online CPUs (spinners would only delay the others).
 void shakedown_barrier_init(shakedown_barrier *barrier, uint32_t parties, uint32_t spin_limit);
 /// Arrives; waits (spinning first) until the last party releases or the barrier breaks.
 int shakedown_barrier_arrive(shakedown_barrier *barrier, int64_t timeout_ns);
@@ -129,6 +130,8 @@ typedef struct shakedown_worker_slot {
     int32_t pid;          // the worker (or shepherd) process
     int32_t command_pid;  // for command workers: the exec'd command
     uint64_t rounds_completed;
+    uint32_t children_left;  // set by the worker as it exits: 1 + children it left running; 0: it did not say
+    uint32_t reserved;
 } shakedown_worker_slot;
 
 typedef struct shakedown_run_control {

@@ -102,10 +102,11 @@ package struct RunLeader {
         // Everything still here was orphaned by a worker: tear it down, again and again while killing a process
         // re-parents its own children to us.
         var passes = 0
-        while passes < 20 {
+        while passes < 20 && !hasNoChildren() {
             reap(state)
             let live = ProcessTable.children(of: getpid())
             if live.isEmpty { break }
+            noteAdopted(state)
             passes += 1
             tearDown(state, signals: signals, targets: { ProcessTable.children(of: getpid()) }, groups: live)
         }
@@ -113,7 +114,7 @@ package struct RunLeader {
             send(.orphan(pid: Int64(pid), worker: Int64(adopted.worker), command: adopted.command,
                          ageMilliseconds: adopted.ageMilliseconds, cleanup: adopted.cleanup, status: adopted.status))
         }
-        let survivors = ProcessTable.children(of: getpid())
+        let survivors = hasNoChildren() ? [] : ProcessTable.children(of: getpid())
         if !survivors.isEmpty {
             send(.leaderNote("processes survived SIGKILL (uninterruptible sleep?): \(survivors)"))
         }
@@ -129,6 +130,8 @@ package struct RunLeader {
 
     /// Reaps every child that has exited and notes newly adopted orphans.
     private func reap(_ state: State) {
+        // Orphans reach this subreaper only when a worker that left children exits (or during teardown).
+        var mayHaveAdopted = state.tearingDown
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
@@ -142,11 +145,15 @@ package struct RunLeader {
                     control.startGate.break(by: index)
                 }
                 send(.workerExited(index: Int64(index), pid: Int64(pid), status: Int64(status)))
-                noteAdopted(state)
+                if control.slot(index).pointee.children_left != 1 {
+                    mayHaveAdopted = true
+                    noteAdopted(state)
+                }
             } else if isCommand(pid) {
                 // A command whose shepherd was killed with it (a hung copy): reported as the worker, not a leak.
                 state.adopted[pid] = nil
             } else {
+                mayHaveAdopted = true
                 var adopted = state.adopted[pid] ?? Adopted(worker: attribute(pid, state), command: "?", ageMilliseconds: -1)
                 if adopted.ageMilliseconds >= 0 {
                     adopted.ageMilliseconds += (monotonicNanoseconds() - adopted.adoptedAt) / 1_000_000
@@ -167,7 +174,13 @@ package struct RunLeader {
                 state.adopted[pid] = adopted
             }
         }
-        noteAdopted(state)
+        if mayHaveAdopted { noteAdopted(state) }
+    }
+
+    /// Whether this process has no children at all, live or exited: one `waitid` instead of a /proc listing.
+    private func hasNoChildren() -> Bool {
+        var probe = siginfo_t()
+        return waitid(P_ALL, 0, &probe, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD
     }
 
     /// Records children that are not workers: orphans re-parented to this subreaper.

@@ -1,0 +1,60 @@
+/// The samples of one measurement, one per repetition.
+struct Samples {
+    let name: String
+    /// What one sample counts, e.g. "µs per worker".
+    let unit: String
+    /// Whether a larger value is better (rates) or worse (costs).
+    let higherIsBetter: Bool
+    private(set) var values: [Double] = []
+    /// Why the measurement has no values (e.g. python3 missing), when it has none.
+    var unavailable: String?
+
+    init(_ name: String, unit: String, higherIsBetter: Bool = false) {
+        self.name = name
+        self.unit = unit
+        self.higherIsBetter = higherIsBetter
+    }
+
+    mutating func add(_ value: Double) { values.append(value) }
+
+    var median: Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+    var min: Double? { values.min() }
+    var max: Double? { values.max() }
+}
+
+/// Formats for the Markdown table.
+enum Format {
+    /// A number with thousands separators and `decimals` digits after the point.
+    static func number(_ value: Double?, decimals: Int = 0) -> String {
+        guard let value, value.isFinite else { return "n/a" }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        let whole = Int64(rounded.magnitude)
+        var digits = String(whole)
+        var grouped = ""
+        while digits.count > 3 {
+            grouped = "," + digits.suffix(3) + grouped
+            digits.removeLast(3)
+        }
+        grouped = digits + grouped
+        var text = (rounded < 0 ? "-" : "") + grouped
+        if decimals > 0 {
+            let fraction = Int64(((rounded.magnitude - Double(whole)) * scale).rounded())
+            let padded = String(fraction)
+            text += "." + String(repeating: "0", count: Swift.max(0, decimals - padded.count)) + padded
+        }
+        return text
+    }
+
+    /// A ratio like `2.31×`.
+    static func ratio(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "n/a" }
+        return number(value, decimals: 2) + "×"
+    }
+}
