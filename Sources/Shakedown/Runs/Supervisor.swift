@@ -40,6 +40,12 @@ package struct Supervisor {
         let observed = self.observed + (0..<runOwnedCounters).map { control.counter($0, name: "counter \($0)") }
         let plumbing = try RunPlumbing(processes: configuration.processes)
 
+        // Do once here what every worker would otherwise do first in its own copy: initialize the runtime
+        // metadata and caches of the types a worker uses. In the children those pages are then shared
+        // copy-on-write instead of written (and copied) by each worker.
+        withExtendedLifetime(Worker(index: 0, control: control, plan: configuration.jitter, channel: -1, observed: observed)) {
+            _ = ChannelMessage.finished(rounds: 0, jitterPoints: 0, jitterActions: 0, jitterDigest: 0).encoded()
+        }
         // Buffered output would be written twice: once by us, once by each child at its exit.
         fflush(nil)
         let started = monotonicNanoseconds()
