@@ -58,9 +58,9 @@ let package = Package(
         fixture("foreground-service", dependencies: []),
         fixture("sigterm-ignorer", dependencies: []),
         fixture("sigterm-handler", dependencies: []),
-        // Hang fixtures (they use only the C shim).
-        fixture("abba-deadlock", dependencies: ["CShakedown"]),
-        fixture("ordered-locks", dependencies: ["CShakedown"]),
+        // Hang fixtures.
+        fixture("abba-deadlock", dependencies: ["Shakedown", "CShakedown"]),
+        fixture("ordered-locks", dependencies: ["Shakedown", "CShakedown"]),
         fixture("spinning-worker", dependencies: ["CShakedown"]),
         fixture("pipe-blocked", dependencies: ["CShakedown"]),
         fixture("semaphore-wait", dependencies: ["CShakedown"]),

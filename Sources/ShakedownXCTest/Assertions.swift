@@ -20,12 +20,8 @@ public func XCTAssertClean(_ run: RunReport, _ message: @autoclosure () -> Strin
 public func XCTAssertNoLostUpdates(_ counter: SharedCounter, expected: Int64, in run: RunReport,
                                    _ message: @autoclosure () -> String = "",
                                    file: StaticString = #filePath, line: UInt = #line) {
-    let verdict = run.verdict(for: counter, expected: expected)
-    if let problem = workerProblem(run) {
-        XCTFail(failureText("\(verdict.description)\nbut the counter proves nothing: \(problem)", message(), run),
-                file: file, line: line)
-    } else if !verdict.isExact {
-        XCTFail(failureText("lost updates — \(verdict)", message(), run), file: file, line: line)
+    assertCounter(counter, expected: expected, in: run, message(), file: file, line: line) { verdict in
+        verdict.isExact ? nil : "lost updates — \(verdict)"
     }
 }
 
@@ -35,12 +31,20 @@ public func XCTAssertNoLostUpdates(_ counter: SharedCounter, expected: Int64, in
 public func XCTAssertLostUpdates(_ counter: SharedCounter, expected: Int64, in run: RunReport,
                                  _ message: @autoclosure () -> String = "",
                                  file: StaticString = #filePath, line: UInt = #line) {
+    assertCounter(counter, expected: expected, in: run, message(), file: file, line: line) { verdict in
+        verdict.lost > 0 ? nil : "expected lost updates, found none — \(verdict)"
+    }
+}
+
+/// Fails when any worker did not complete (the count then proves nothing), else when `problem` names one.
+private func assertCounter(_ counter: SharedCounter, expected: Int64, in run: RunReport, _ message: String,
+                           file: StaticString, line: UInt, problem: (LostUpdateVerdict) -> String?) {
     let verdict = run.verdict(for: counter, expected: expected)
-    if let problem = workerProblem(run) {
-        XCTFail(failureText("\(verdict.description)\nbut the counter proves nothing: \(problem)", message(), run),
+    if let unsuccessful = workerProblem(run) {
+        XCTFail(failureText("\(verdict.description)\nbut the counter proves nothing: \(unsuccessful)", message, run),
                 file: file, line: line)
-    } else if verdict.lost <= 0 {
-        XCTFail(failureText("expected lost updates, found none — \(verdict)", message(), run), file: file, line: line)
+    } else if let problem = problem(verdict) {
+        XCTFail(failureText(problem, message, run), file: file, line: line)
     }
 }
 

@@ -44,7 +44,11 @@ public struct Frame: Hashable, Sendable, Codable {
     /// Dispatch, the dynamic loader or the vDSO. The Shakedown C shim and the `_start` entry stub count as library code.
     public var isUserCode: Bool {
         guard let module else { return false }
-        if let function, function.hasPrefix("shakedown_") || function == "_start" { return false }
+        // Shakedown's own frames (its C shim, and its Swift API linked into the program) are where it waits for the
+        // user, not where the user is stuck.
+        if let function, function.hasPrefix("shakedown_") || function.hasPrefix("Shakedown.") || function == "_start" {
+            return false
+        }
         let name = moduleName ?? module
         let libraryPrefixes = [
             "libc.so", "libc-", "libpthread", "ld-linux", "libm.so", "libstdc++", "libgcc_s", "libswift", "libFoundation",

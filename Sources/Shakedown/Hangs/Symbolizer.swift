@@ -123,19 +123,26 @@ public final class Symbolizer: Sendable {
             }
             do throws(ShakedownError) {
                 if !missing.isEmpty {
-                    if state.worker == nil { state.worker = try start() }
+                    var worker: Worker
+                    if let running = state.worker.take() { worker = running } else { worker = try start() }
                     // Batches keep both socket buffers far from full, so neither side blocks on the other.
-                    var start = 0
-                    while start < missing.count {
-                        let batch = Array(missing[start..<min(start + 64, missing.count)])
-                        let symbols = try ask(batch, worker: &state.worker!)
+                    var offset = 0
+                    while offset < missing.count {
+                        let batch = Array(missing[offset..<min(offset + 64, missing.count)])
+                        let symbols: [Symbol]
+                        do throws(ShakedownError) {
+                            symbols = try ask(batch, worker: &worker)
+                        } catch {
+                            Self.stop(worker)
+                            throw error
+                        }
                         for (location, symbol) in zip(batch, symbols) { state.cache[location] = symbol }
-                        start += batch.count
+                        offset += batch.count
                     }
+                    state.worker = consume worker
                 }
             } catch {
                 state.broken = error.description
-                if let worker = state.worker.take() { Self.stop(worker) }
                 throw error
             }
             return locations.map { state.cache[$0] ?? Symbol() }

@@ -69,18 +69,9 @@ public enum ProcessTable {
         return result
     }
 
-    /// The thread ids of `pid` (from `/proc/PID/task`); empty when it is gone.
+    /// The thread ids of `pid` (from `/proc/PID/task`), ascending; empty when it is gone.
     public static func threads(of pid: Int32) -> [Int32] {
-        guard let directory = opendir("/proc/\(pid)/task") else { return [] }
-        defer { closedir(directory) }
-        var tids: [Int32] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if let tid = Int32(name) { tids.append(tid) }
-        }
-        return tids
+        (try? ProcFiles.taskIDs(of: pid)) ?? []
     }
 
     /// The command line (`/proc/PID/cmdline`, NUL-separated arguments joined by spaces); the name in

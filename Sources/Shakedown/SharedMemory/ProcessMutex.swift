@@ -88,6 +88,13 @@ public final class ProcessMutex: @unchecked Sendable {
         Int(withUnsafeMutablePointer(to: &record.pointee.owner_died_count) { shakedown_atomic_load_u32($0) })
     }
 
+    /// How many times the mutex was acquired, by any process.
+    public var acquisitions: Int {
+        Int(withUnsafeMutablePointer(to: &record.pointee.acquisitions) { pointer in
+            UnsafeMutableRawPointer(pointer).withMemoryRebound(to: Int64.self, capacity: 1) { shakedown_atomic_load($0) }
+        })
+    }
+
     /// The process and thread holding the mutex now, or `nil` when it is free.
     public var owner: (pid: Int32, tid: Int32)? {
         let pid = withUnsafeMutablePointer(to: &record.pointee.owner_pid) { shakedown_atomic_load32($0) }
