@@ -22,9 +22,7 @@ final class HangInRunTests: XCTestCase {
     }
 
     func testDeadlockedWorkersAreDiagnosedThenKilled() throws {
-        // libunwind opens one pipe for its whole process lifetime at first use (memory validation); take that
-        // before counting descriptors.
-        _ = try Shakedown.fork(processes: 1, timeout: .milliseconds(200), jitter: .none) { _ in while true { pause() } }
+        try ProcessChecks.warmUpHangCapture()
         let accounts = try ProcessMutex(name: "accounts")
         let ledger = try ProcessMutex(name: "ledger")
         let both = try ProcessBarrier(parties: 2)

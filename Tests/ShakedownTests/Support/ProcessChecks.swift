@@ -12,6 +12,12 @@ enum ProcessChecks {
         return kill(pid, 0) == 0 || errno == EPERM
     }
 
+    /// libunwind opens one pipe for its whole process lifetime at first use (memory validation): take it before a
+    /// test counts descriptors around a run that captures a hang.
+    static func warmUpHangCapture() throws {
+        _ = try Shakedown.fork(processes: 1, timeout: .milliseconds(200), jitter: .none) { _ in while true { pause() } }
+    }
+
     /// The calling test process's children right now.
     static func children() -> Set<Int32> {
         Set(ProcessTable.children(of: getpid()))
