@@ -70,6 +70,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
     /// Whether points act at all.
     public var isEnabled: Bool { probability > 0 }
 
+    /// `none`, or the probability, weights and limits.
     public var description: String {
         if !isEnabled { return "none" }
         return "p=\(probability) yield:\(yieldWeight) sleep:\(sleepWeight)(<\(maximumSleep.shortDescription)) spin:\(spinWeight)(<\(maximumSpin))"

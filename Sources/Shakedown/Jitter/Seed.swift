@@ -11,6 +11,7 @@ public struct Seed: Hashable, Sendable, CustomStringConvertible {
     /// The seed's value.
     public let value: UInt64
 
+    /// A seed with this value.
     public init(_ value: UInt64) { self.value = value }
 
     /// The environment variable that overrides the seed of every run: `SHAKEDOWN_SEED=1234 swift test`.
@@ -55,6 +56,7 @@ public struct Seed: Hashable, Sendable, CustomStringConvertible {
         return Seed(mixer.next())
     }
 
+    /// The value in decimal, as `SHAKEDOWN_SEED` takes it.
     public var description: String { String(value) }
 
     /// How to replay: `SHAKEDOWN_SEED=1234`.

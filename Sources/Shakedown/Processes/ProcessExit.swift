@@ -24,6 +24,7 @@ public enum ProcessExit: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// `exit 3`, `killed by SIGSEGV (core dumped)`.
     public var description: String {
         switch self {
         case let .exited(code): return "exit \(code)"

@@ -4,13 +4,17 @@ import Glibc
 
 /// One process as `/proc/PID/stat` describes it.
 public struct ProcessStatus: Hashable, Sendable {
+    /// The process id.
     public let pid: Int32
     /// The executable's name, at most 15 bytes (`comm`).
     public let name: String
     /// R running, S sleeping, D uninterruptible, Z zombie, T stopped, t traced, X dead, I idle kernel thread.
     public let state: Character
+    /// The parent process id (after re-parenting, the subreaper or init).
     public let parent: Int32
+    /// The process group id.
     public let processGroup: Int32
+    /// The session id (changed by `setsid`).
     public let session: Int32
     /// Kernel flags (`PF_KTHREAD` = 0x200000 marks a kernel thread).
     public let flags: UInt32

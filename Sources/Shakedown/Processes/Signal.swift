@@ -7,16 +7,26 @@ public struct Signal: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The signal number.
     public let rawValue: Int32
 
+    /// A signal by number; any number is accepted and named `signal N` when unknown.
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
 
+    /// SIGHUP.
     public static let hangup = Signal(SIGHUP)
+    /// SIGINT.
     public static let interrupt = Signal(SIGINT)
+    /// SIGABRT: `abort()`, and what a C assertion raises.
     public static let abort = Signal(SIGABRT)
+    /// SIGKILL: cannot be caught or ignored; the last teardown step.
     public static let kill = Signal(SIGKILL)
+    /// SIGSEGV: an invalid memory access.
     public static let segmentationFault = Signal(SIGSEGV)
+    /// SIGTERM: the polite first teardown step.
     public static let terminate = Signal(SIGTERM)
+    /// SIGILL: what a Swift runtime trap (`fatalError`, overflow) raises on x86_64.
     public static let illegalInstruction = Signal(SIGILL)
+    /// SIGTRAP: what a Swift runtime trap raises on arm64.
     public static let trap = Signal(SIGTRAP)
+    /// SIGBUS: a bad access to mapped memory (for example past the end of a truncated file).
     public static let busError = Signal(SIGBUS)
 
     /// The conventional name, `SIGSEGV`; `SIGRTMIN+3` for real-time signals; `signal 99` when unknown.
@@ -41,6 +51,7 @@ public struct Signal: Hashable, Sendable, Codable, CustomStringConvertible {
         self.init(match.key)
     }
 
+    /// The name, as ``name``.
     public var description: String { name }
 
     public init(from decoder: any Decoder) throws {

@@ -39,6 +39,7 @@ public struct Teardown: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `SIGTERM → wait 0.5 seconds → SIGKILL`.
     public var description: String {
         steps.map { step in
             switch step {

@@ -14,14 +14,18 @@ public struct CounterObservation: Sendable, Hashable {
     public let histogram: [Outcome]
     /// Rounds where the counter went down, or rose by 256 or more (not binned).
     public let decreasingRounds: Int
+    /// Rounds where the counter rose by 256 or more.
     public let oversizedRounds: Int
 
     /// One bar of the histogram.
     public struct Outcome: Sendable, Hashable {
+        /// How much the counter rose in a round.
         public let increment: Int64
+        /// How many rounds rose by ``increment``.
         public let rounds: Int
     }
 
+    /// Assembles an observation (runs do this); the histogram is sorted most frequent first.
     public init(name: String, finalValue: Int64, histogram: [Outcome], decreasingRounds: Int, oversizedRounds: Int) {
         self.name = name
         self.finalValue = finalValue

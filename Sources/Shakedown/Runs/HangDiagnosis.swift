@@ -13,6 +13,7 @@ public struct HangDiagnosis: Sendable {
     /// Wait-for cycles and abandoned mutexes found in the snapshots.
     public let analysis: DeadlockAnalysis
 
+    /// Assembles a diagnosis (runs do this at their deadline).
     public init(targets: [HangTarget], snapshots: [ProcessSnapshot], captureFailures: [String], analysis: DeadlockAnalysis) {
         self.targets = targets
         self.snapshots = snapshots
@@ -43,10 +44,12 @@ public struct HangDiagnosis: Sendable {
 public struct HangTarget: Sendable, Hashable, Codable {
     /// The worker it belongs to.
     public let worker: Int
+    /// The process to capture.
     public let pid: Int32
     /// `"worker 2"`, `"worker 2 / child 4711"`.
     public let label: String
 
+    /// A process of worker `worker`, called `label` in reports.
     public init(worker: Int, pid: Int32, label: String) {
         self.worker = worker
         self.pid = pid

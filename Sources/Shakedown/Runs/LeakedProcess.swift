@@ -19,6 +19,7 @@ public struct LeakedProcess: Hashable, Sendable, Codable, CustomStringConvertibl
         /// It ended with this status during teardown (for example it caught SIGTERM and exited).
         case exitedDuringTeardown(ProcessExit)
 
+        /// How it ended and what Shakedown did about it.
         public var description: String {
             switch self {
             case .reaped: return "reaped"
@@ -29,7 +30,9 @@ public struct LeakedProcess: Hashable, Sendable, Codable, CustomStringConvertibl
         }
     }
 
+    /// Zombie or orphan.
     public let kind: Kind
+    /// Its process id (gone by the time the report exists).
     public let pid: Int32
     /// For a zombie, the process that should have waited for it.
     public let parent: Int32?
@@ -41,8 +44,10 @@ public struct LeakedProcess: Hashable, Sendable, Codable, CustomStringConvertibl
     public let exit: ProcessExit?
     /// How long it existed when Shakedown found it.
     public let lifetime: Duration?
+    /// How Shakedown got rid of it.
     public let cleanup: Cleanup
 
+    /// Assembles a leak record (the ledger does this).
     public init(kind: Kind, pid: Int32, parent: Int32?, command: String, worker: Int?, exit: ProcessExit?,
                 lifetime: Duration?, cleanup: Cleanup) {
         self.kind = kind

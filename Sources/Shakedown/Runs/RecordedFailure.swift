@@ -9,13 +9,18 @@ public struct RecordedFailure: Hashable, Sendable, Codable, CustomStringConverti
         case output
     }
 
+    /// What failed, in the words of the check or the assertion.
     public let message: String
+    /// The source file where it was recorded.
     public let file: String
+    /// The line in ``file``.
     public let line: Int
     /// The round the worker was in (0-based); `nil` when unknown.
     public let round: Int?
+    /// How it reached the test process.
     public let origin: Origin
 
+    /// A failure at `file`:`line`.
     public init(message: String, file: String, line: Int, round: Int?, origin: Origin) {
         self.message = message
         self.file = file
@@ -24,6 +29,7 @@ public struct RecordedFailure: Hashable, Sendable, Codable, CustomStringConverti
         self.origin = origin
     }
 
+    /// `File.swift:42: message (round 3)`.
     public var description: String {
         "\(file):\(line): \(message)" + (round.map { " (round \($0))" } ?? "")
     }

@@ -21,6 +21,7 @@ public struct RunConfiguration: Hashable, Sendable {
     /// The largest number of worker processes a run accepts.
     public static let maximumProcesses = 1024
 
+    /// A configuration; nothing is checked until ``validate()`` (every run calls it before forking).
     public init(
         processes: Int,
         rounds: Int = 1,

@@ -14,6 +14,7 @@ public struct RunReport: Sendable {
     public let configuration: RunConfiguration
     /// For command runs, the command line.
     public let command: [String]?
+    /// One report per worker, in index order.
     public let workers: [WorkerReport]
     /// One per counter the run observed, in the order given.
     public let observations: [CounterObservation]
@@ -28,6 +29,7 @@ public struct RunReport: Sendable {
     /// Things Shakedown itself noticed (a worker that could not be forked, a leader that had to be killed).
     public let notes: [String]
 
+    /// Assembles a report (runs do this; public for tools that build reports of their own).
     public init(seed: Seed, configuration: RunConfiguration, command: [String]?, workers: [WorkerReport],
                 observations: [CounterObservation], leaks: [LeakedProcess], hang: HangDiagnosis?,
                 duration: Duration, timedOut: Bool, notes: [String]) {
@@ -53,7 +55,9 @@ public struct RunReport: Sendable {
     }
     /// Workers that did not succeed, for whatever reason.
     public var unsuccessfulWorkers: [WorkerReport] { workers.filter { !$0.outcome.isSuccess } }
+    /// The leaked processes that were zombies.
     public var zombies: [LeakedProcess] { leaks.filter { $0.kind == .zombie } }
+    /// The leaked processes that were orphans.
     public var orphans: [LeakedProcess] { leaks.filter { $0.kind == .orphan } }
 
     /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked.

@@ -23,6 +23,7 @@ public enum WorkerOutcome: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `completed`, `crashed with SIGSEGV`, `hung (still running at the deadline)`, ….
     public var description: String {
         switch self {
         case .completed: return "completed"

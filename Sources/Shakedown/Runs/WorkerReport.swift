@@ -6,6 +6,7 @@ public struct WorkerReport: Sendable {
     public let pid: Int32
     /// For command runs: the command's own pid.
     public let commandPid: Int32?
+    /// How its part of the run ended.
     public let outcome: WorkerOutcome
     /// How the process ended (for command runs: how the command ended); `nil` if no status was read.
     public let exit: ProcessExit?
@@ -22,11 +23,14 @@ public struct WorkerReport: Sendable {
     public let outputBytes: Int
     /// Jitter points reached, points that acted, and the digest of every decision (same seed ⇒ same digest).
     public let jitterPoints: Int
+    /// Jitter points that acted (yielded, slept or spun).
     public let jitterActions: Int
+    /// The digest of every jitter decision; `nil` when the worker sent no final result.
     public let jitterDigest: UInt64?
     /// What was wrong with its result channel (garbage, a truncated frame), if anything.
     public let channelProblem: String?
 
+    /// Assembles a worker report (runs do this).
     public init(index: Int, pid: Int32, commandPid: Int32?, outcome: WorkerOutcome, exit: ProcessExit?,
                 roundsCompleted: Int, failures: [RecordedFailure], outputTail: String, crashMessage: String?, outputBytes: Int,
                 jitterPoints: Int, jitterActions: Int, jitterDigest: UInt64?, channelProblem: String?) {

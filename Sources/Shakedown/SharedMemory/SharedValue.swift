@@ -47,7 +47,9 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable, R
         self.region = owner
     }
 
+    /// Always 0.
     public var startIndex: Int { 0 }
+    /// Always ``count``.
     public var endIndex: Int { count }
 
     /// Reads or writes element `index`; traps when `index` is out of bounds.

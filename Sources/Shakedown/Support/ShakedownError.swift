@@ -21,8 +21,10 @@ public struct ShakedownError: Error, Equatable, Sendable, CustomStringConvertibl
         case executableNotFound(String)
     }
 
+    /// What went wrong.
     public let code: Code
 
+    /// An error with this code.
     public init(_ code: Code) { self.code = code }
 
     /// A failed system call with the given `errno`.
@@ -35,10 +37,12 @@ public struct ShakedownError: Error, Equatable, Sendable, CustomStringConvertibl
         ShakedownError(.systemCall(call: call, errno: .lastError))
     }
 
+    /// A rejected argument: `name` is the parameter, `reason` says what was wrong with the value.
     public static func invalidArgument(_ name: String, _ reason: String) -> ShakedownError {
         ShakedownError(.invalidArgument(name: name, reason: reason))
     }
 
+    /// One line naming the argument, the system call and errno, or the process.
     public var description: String {
         switch code {
         case let .invalidArgument(name, reason):
