@@ -27,6 +27,24 @@ package struct RunLeader {
         var lastExitedWorker: Int?
         var tearingDown = false
         var teardownSignal: Signal?
+
+        /// Sized for `processes` workers up front: growing the tables while forking would allocate and rehash
+        /// between forks, and every page the leader writes after a fork is copied (the child shares it).
+        init(processes: Int) {
+            workers.reserveCapacity(processes)
+            workerIndex.reserveCapacity(processes)
+            exited.reserveCapacity(processes)
+        }
+    }
+
+    /// Instantiates, in the test process, the generic types the leader uses (see ``ForkWarmUp``), so no
+    /// leader builds their runtime metadata in its own copy of the process.
+    static func warmUpTypes() {
+        let state = State(processes: 2)
+        state.workerIndex[1] = 0
+        state.exited.insert(0)
+        state.adopted[1] = Adopted(worker: 0, command: "", ageMilliseconds: 0)
+        _ = state.adopted.sorted(by: { $0.key < $1.key })
     }
 
     private struct Adopted {
@@ -50,7 +68,11 @@ package struct RunLeader {
             send(.leaderDone)
             _exit(71)
         }
-        let state = State()
+        let state = State(processes: configuration.processes)
+        // The fork loop does as little as it can between forks: after each fork every page the leader writes
+        // (stack, heap, malloc state) is copied, so bookkeeping is deferred until all workers exist. The
+        // workers' exits wait in the signalfd meanwhile. The supervisor learns the pids from one write.
+        var forkErrors: [Int: Int32] = [:]
         for index in 0..<configuration.processes {
             let pid = fork()
             if pid == 0 {
@@ -59,20 +81,29 @@ package struct RunLeader {
                               plan: configuration.jitter, observed: observed, leaderPid: getppid(),
                               originalSignalMask: originalMask).main()
             }
-            if pid < 0 {
-                send(.leaderNote("fork of worker \(index) failed (errno \(errno))"))
+            if pid > 0 {
+                setpgid(pid, pid)
+                control.slot(index).pointee.pid = pid
+            } else {
+                forkErrors[index] = errno
+                // Workers already forked stop at the broken barriers; those after this one run as usual.
                 control.roundBarrier.break(by: index)
                 control.startGate.break(by: index)
                 state.exited.insert(index)
-                state.workers.append(-1)
-                continue
             }
-            setpgid(pid, pid)
-            control.slot(index).pointee.pid = pid
-            state.workers.append(pid)
-            state.workerIndex[pid] = index
-            send(.workerStarted(index: Int64(index), pid: Int64(pid)))
+            state.workers.append(pid > 0 ? pid : -1)
         }
+        var started: [UInt8] = []
+        for (index, pid) in state.workers.enumerated() {
+            if pid > 0 {
+                state.workerIndex[pid] = index
+                started += ChannelMessage.workerStarted(index: Int64(index), pid: Int64(pid)).encoded()
+            } else {
+                let error = forkErrors[index].map { "errno \($0)" } ?? "unknown error"
+                started += ChannelMessage.leaderNote("fork of worker \(index) failed (\(error))").encoded()
+            }
+        }
+        writeAll(plumbing.events.writeEnd, started)
 
         while state.exited.count < configuration.processes {
             var fds = [

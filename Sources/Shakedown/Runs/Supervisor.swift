@@ -46,6 +46,7 @@ package struct Supervisor {
         withExtendedLifetime(Worker(index: 0, control: control, plan: configuration.jitter, channel: -1, observed: observed)) {
             _ = ChannelMessage.finished(rounds: 0, jitterPoints: 0, jitterActions: 0, jitterDigest: 0).encoded()
         }
+        ForkWarmUp.ensure()
         // Buffered output would be written twice: once by us, once by each child at its exit.
         fflush(nil)
         let started = monotonicNanoseconds()

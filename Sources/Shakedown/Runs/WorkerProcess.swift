@@ -30,12 +30,11 @@ package struct WorkerProcess {
         plumbing.keepWorkerEnds(index)
         let output = plumbing.outputs[index].writeEnd
         let channel = plumbing.results[index].writeEnd
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        if devNull >= 0 { dup2(devNull, STDIN_FILENO) }
+        if plumbing.nullInput >= 0 { dup2(plumbing.nullInput, STDIN_FILENO) }
         dup2(output, STDOUT_FILENO)
         dup2(output, STDERR_FILENO)
         closeQuietly(output)
-        closeQuietly(devNull)
+        closeQuietly(plumbing.nullInput)
         // Line-buffer stdout so what the worker printed before a crash is not lost in a buffer.
         shakedown_line_buffer_stdout()
 
