@@ -66,7 +66,7 @@ package struct RunLeader {
         if signals < 0 {
             send(.leaderNote("signalfd failed (errno \(errno)); cannot supervise the run"))
             send(.leaderDone)
-            _exit(71)
+            shakedown_exit_now(71)
         }
         let state = State(processes: configuration.processes)
         // The fork loop does as little as it can between forks: after each fork every page the leader writes
@@ -150,7 +150,7 @@ package struct RunLeader {
             send(.leaderNote("processes survived SIGKILL (uninterruptible sleep?): \(survivors)"))
         }
         send(.leaderDone)
-        _exit(0)
+        shakedown_exit_now(0)
     }
 
     private func liveWorkers(_ state: State) -> [pid_t] {
@@ -294,7 +294,7 @@ package struct RunLeader {
             var status: Int32 = 0
             while waitpid(-1, &status, WNOHANG) > 0 {}
         }
-        _exit(0)
+        shakedown_exit_now(0)
     }
 
     private func send(_ message: ChannelMessage) {

@@ -22,7 +22,7 @@ package struct WorkerProcess {
         // name each process it leaves behind.
         setpgid(0, 0)
         shakedown_set_parent_death_signal(SIGKILL)
-        if getppid() != leaderPid { _exit(70) }
+        if getppid() != leaderPid { shakedown_exit_now(70) }
         shakedown_set_child_subreaper(1)
         var mask = originalSignalMask
         shakedown_set_signal_mask(&mask)
@@ -49,7 +49,7 @@ package struct WorkerProcess {
             shepherd(commandLine, worker: worker, channel: channel)
         }
         fflush(nil)
-        _exit(0)
+        shakedown_exit_now(0)
     }
 
     /// Runs the command as a child, waits for it, and reports what it left behind. The shepherd blocks SIGTERM
