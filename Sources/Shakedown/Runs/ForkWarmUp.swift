@@ -31,13 +31,15 @@ enum ForkWarmUp {
     }()
 
     /// Calls, in a way that changes nothing, each C function the leader or a worker calls that a test process
-    /// usually has not: `getppid`, `getpgid` and `prctl` (death signal, subreaper), the signal-mask calls,
+    /// usually has not: `getppid`, `getpgid`, `setpgid` and `prctl` (death signal, subreaper), the signal-mask calls,
     /// `dup2` (output capture), `sched_yield` (the round barrier), `write` (reports), `waitid` and `errno`
     /// (leftover check). `setvbuf`, `_exit` and `signalfd` cannot be called harmlessly: the C shim calls them
     /// through pointers bound at load time instead (see shakedown_process.c).
     private static func bindLibraryFunctions() {
         _ = getppid()
         _ = getpgid(0)
+        // Into the group it is already in: a no-op (or EPERM for a session leader).
+        _ = setpgid(0, getpgrp())
         _ = shakedown_get_child_subreaper()
         var set = sigset_t()
         sigemptyset(&set)
