@@ -8,7 +8,7 @@ import CShakedown
 ///
 /// Why: a forked child starts with the parent's memory shared copy-on-write, but anything the parent never did
 /// the child must do itself, in its own copy, every run. Two kinds of first-time work showed up in profiles of
-/// `Shakedown.fork` (≈ 10 % of a run's CPU time):
+/// `Shakedown.fork` (≈ 15 % of a run's CPU time):
 ///
 /// - *Lazy symbol binding.* The first call of a C library function through the PLT runs the dynamic linker
 ///   (`_dl_fixup`), which walks the hash tables of every loaded library. In a child those file-backed pages are
@@ -31,8 +31,8 @@ enum ForkWarmUp {
     }()
 
     /// Calls, in a way that changes nothing, each C function the leader or a worker calls that a test process
-    /// usually has not: `getppid`, `getpgid`, `setpgid` and `prctl` (death signal, subreaper), the signal-mask calls,
-    /// `dup2` (output capture), `sched_yield` (the round barrier), `write` (reports), `waitid` and `errno`
+    /// usually has not: `getppid`, `getpgid`, `setpgid` and `prctl` (death signal, subreaper), the signal-mask
+    /// calls, `dup2` (output capture), `sched_yield` (the round barrier), `write` (reports), `waitid` and `errno`
     /// (leftover check). `setvbuf`, `_exit` and `signalfd` cannot be called harmlessly: the C shim calls them
     /// through pointers bound at load time instead (see shakedown_process.c).
     private static func bindLibraryFunctions() {
