@@ -11,6 +11,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+// Functions that every worker (or every run leader) calls but a test process usually never does, called
+// through pointers the dynamic linker fills in when the program is loaded. A direct call goes through a lazily
+// bound PLT slot: its first caller runs the symbol lookup (`_dl_fixup`), which walks the hash tables of every
+// loaded library. A forked child shares no page-table entries for those file-backed pages, so in each worker
+// that lookup also page-faults them in again: in profiles, the two lookups left per worker cost more than the
+// rest of its page faults on libc. The pointers are `volatile` so the compiler cannot turn the calls back into
+// direct (PLT) calls. Functions that can be called harmlessly are bound ahead instead (`ForkWarmUp`).
+static int (*volatile resolved_setvbuf)(FILE *, char *, int, size_t) = setvbuf;
+static void (*volatile resolved_exit)(int) = _exit;
+static int (*volatile resolved_signalfd)(int, const sigset_t *, int) = signalfd;
+
+void shakedown_exit_now(int status) {
+    resolved_exit(status);
+    __builtin_unreachable();
+}
+
 int shakedown_set_child_subreaper(int enabled) {
     return prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)(enabled ? 1 : 0), 0, 0, 0);
 }
@@ -30,7 +46,7 @@ int shakedown_pidfd_open(pid_t pid) {
 }
 
 void shakedown_line_buffer_stdout(void) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    resolved_setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 int shakedown_pipe(int fds[2]) {
@@ -54,7 +70,7 @@ int shakedown_sigchld_descriptor(sigset_t *previous) {
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &mask, previous) != 0) return -1;
-    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    return resolved_signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 int shakedown_drain_signal_descriptor(int fd) {

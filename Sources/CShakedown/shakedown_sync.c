@@ -72,8 +72,12 @@ int shakedown_barrier_arrive(shakedown_barrier *barrier, int64_t timeout_ns) {
         if (LOAD(&barrier->generation) != generation) return released_or_broken(barrier);
         cpu_relax();
     }
-    // Then yield a few times: with more parties than cores the releaser may need this core.
-    for (int round = 0; round < 16; round++) {
+    // Then yield a few times: with more parties than cores the releaser may need this core. Not when the spin
+    // limit is 0 ("sleep at once", also what init picks when the parties outnumber the CPUs): each yield is a
+    // context switch into a party that may itself only yield back, and it takes the CPU from the run leader
+    // while it is still forking workers.
+    int yields = barrier->spin_limit > 0 ? 16 : 0;
+    for (int round = 0; round < yields; round++) {
         if (LOAD(&barrier->generation) != generation) return released_or_broken(barrier);
         sched_yield();
     }

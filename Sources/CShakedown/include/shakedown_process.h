@@ -9,6 +9,8 @@
 extern "C" {
 #endif
 
+/// _exit(2), without lazy symbol binding in the calling (freshly forked) process: see shakedown_process.c.
+__attribute__((noreturn)) void shakedown_exit_now(int status);
 /// prctl(PR_SET_CHILD_SUBREAPER). Returns 0 or -1 with errno.
 int shakedown_set_child_subreaper(int enabled);
 /// prctl(PR_GET_CHILD_SUBREAPER). Returns 0/1, or -1 with errno.

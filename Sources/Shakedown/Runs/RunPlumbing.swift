@@ -17,6 +17,9 @@ package struct RunPlumbing {
     package let commands: Pipe
     /// The leader watches the read end: end of file means the test process died.
     package let lifeline: Pipe
+    /// `/dev/null`, read-only, for the workers' standard input; -1 when it could not be opened. Opened once
+    /// here rather than by every worker: one `open` per run instead of one per worker.
+    package let nullInput: CInt
 
     package init(processes: Int) throws(ShakedownError) {
         var results: [Pipe] = []
@@ -45,6 +48,7 @@ package struct RunPlumbing {
         }
         self.results = results
         self.outputs = outputs
+        nullInput = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     private var all: [Pipe] { results + outputs + [events, commands, lifeline] }
@@ -55,9 +59,10 @@ package struct RunPlumbing {
         closeQuietly(events.writeEnd)
         closeQuietly(commands.readEnd)
         closeQuietly(lifeline.readEnd)
+        closeQuietly(nullInput)
     }
 
-    /// In the leader, right after fork.
+    /// In the leader, right after fork. The leader keeps ``nullInput`` for the workers it forks.
     package func keepLeaderEnds() {
         for pipe in results + outputs { closeQuietly(pipe.readEnd) }
         closeQuietly(events.readEnd)
@@ -65,7 +70,8 @@ package struct RunPlumbing {
         closeQuietly(lifeline.writeEnd)
     }
 
-    /// In worker `index`, right after the leader forked it: only its own write ends stay open.
+    /// In worker `index`, right after the leader forked it: only its own write ends (and ``nullInput``, which
+    /// the worker moves to its standard input) stay open.
     package func keepWorkerEnds(_ index: Int) {
         for (other, pipe) in results.enumerated() where other != index { closeQuietly(pipe.writeEnd) }
         for (other, pipe) in outputs.enumerated() where other != index { closeQuietly(pipe.writeEnd) }
@@ -88,5 +94,6 @@ package struct RunPlumbing {
             closeQuietly(pipe.readEnd)
             closeQuietly(pipe.writeEnd)
         }
+        closeQuietly(nullInput)
     }
 }

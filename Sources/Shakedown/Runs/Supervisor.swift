@@ -46,6 +46,7 @@ package struct Supervisor {
         withExtendedLifetime(Worker(index: 0, control: control, plan: configuration.jitter, channel: -1, observed: observed)) {
             _ = ChannelMessage.finished(rounds: 0, jitterPoints: 0, jitterActions: 0, jitterDigest: 0).encoded()
         }
+        ForkWarmUp.ensure()
         // Buffered output would be written twice: once by us, once by each child at its exit.
         fflush(nil)
         let started = monotonicNanoseconds()
@@ -140,10 +141,15 @@ package struct Supervisor {
         var leaderStatus: Int32 = 0
         while waitpid(leaderPid, &leaderStatus, 0) < 0 && errno == EINTR {}
         let finished = monotonicNanoseconds()
-        // Whatever the workers wrote before they exited is still in the pipes.
+        // Whatever the workers wrote before they exited is still in the pipes (except those already read to
+        // end of file: nothing follows it, so they cost no more system calls).
         for index in workers.indices {
-            drain(plumbing.results[index].readEnd, &buffer) { workers[index].decoder.append($0) }
-            drain(plumbing.outputs[index].readEnd, &buffer) { workers[index].output.append($0) }
+            if workers[index].resultOpen {
+                drain(plumbing.results[index].readEnd, &buffer) { workers[index].decoder.append($0) }
+            }
+            if workers[index].outputOpen {
+                drain(plumbing.outputs[index].readEnd, &buffer) { workers[index].output.append($0) }
+            }
             workers[index].decoder.finish()
             workers[index].output.finish()
         }

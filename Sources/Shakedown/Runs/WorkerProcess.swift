@@ -22,7 +22,7 @@ package struct WorkerProcess {
         // name each process it leaves behind.
         setpgid(0, 0)
         shakedown_set_parent_death_signal(SIGKILL)
-        if getppid() != leaderPid { _exit(70) }
+        if getppid() != leaderPid { shakedown_exit_now(70) }
         shakedown_set_child_subreaper(1)
         var mask = originalSignalMask
         shakedown_set_signal_mask(&mask)
@@ -30,12 +30,11 @@ package struct WorkerProcess {
         plumbing.keepWorkerEnds(index)
         let output = plumbing.outputs[index].writeEnd
         let channel = plumbing.results[index].writeEnd
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        if devNull >= 0 { dup2(devNull, STDIN_FILENO) }
+        if plumbing.nullInput >= 0 { dup2(plumbing.nullInput, STDIN_FILENO) }
         dup2(output, STDOUT_FILENO)
         dup2(output, STDERR_FILENO)
         closeQuietly(output)
-        closeQuietly(devNull)
+        closeQuietly(plumbing.nullInput)
         // Line-buffer stdout so what the worker printed before a crash is not lost in a buffer.
         shakedown_line_buffer_stdout()
 
@@ -50,7 +49,7 @@ package struct WorkerProcess {
             shepherd(commandLine, worker: worker, channel: channel)
         }
         fflush(nil)
-        _exit(0)
+        shakedown_exit_now(0)
     }
 
     /// Runs the command as a child, waits for it, and reports what it left behind. The shepherd blocks SIGTERM
