@@ -11,6 +11,7 @@ import Musl
 /// load. The first time a module with such a file is seen, `llvm-objcopy --decompress-debug-sections` writes an
 /// uncompressed copy under the cache directory, in the background; later symbolizer processes find it first (the
 /// cache directory is passed before `/usr/lib/debug`). A build id names one exact build, so a copy never goes stale.
+/// The run that starts a copy still loads the compressed file itself.
 struct DebugFileCache: Sendable {
     /// The directory holding `.build-id/xx/rest.debug` copies.
     let directory: String
@@ -19,13 +20,6 @@ struct DebugFileCache: Sendable {
 
     /// Where system debug files are looked up, and where the copies mirror them.
     static let systemDebugDirectory = "/usr/lib/debug"
-
-    /// One background `llvm-objcopy`; its output is renamed into place once it succeeded.
-    struct Conversion: Sendable {
-        var pid: pid_t
-        var temporaryPath: String
-        var finalPath: String
-    }
 
     /// The cache directory: `$SHAKEDOWN_DEBUG_CACHE` ("off" or empty disables it), else
     /// `$XDG_CACHE_HOME/shakedown/debug`, else `$HOME/.cache/shakedown/debug`. Nil when disabled, when no home is
@@ -49,17 +43,24 @@ struct DebugFileCache: Sendable {
     }
 
     /// Starts writing a decompressed copy of `module`'s separate debug file when it has one with compressed
-    /// sections and no copy exists yet. Nil when there is nothing to do or it cannot be started.
-    func startConversion(for module: String) -> Conversion? {
-        guard let buildID = ELFFile.buildID(path: module), buildID.count > 2 else { return nil }
+    /// sections and no copy exists yet, and returns without waiting for it.
+    ///
+    /// The copy is made by a detached, niced `llvm-objcopy` (a shell starts it in the background and exits at
+    /// once, so nobody has to reap it): the run that fills the cache is not held up by it and leaves no child
+    /// behind, and the copy is renamed into place only when complete.
+    func startCopy(for module: String) {
+        guard let buildID = ELFFile.buildID(path: module), buildID.count > 2 else { return }
         let relative = "/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug"
         let source = Self.systemDebugDirectory + relative
         let final = directory + relative
         guard access(final, F_OK) != 0, access(source, R_OK) == 0, ELFFile.hasCompressedSections(path: source),
               Self.makeDirectories(String(final.prefix(upTo: final.lastIndex(of: "/") ?? final.endIndex)))
-        else { return nil }
+        else { return }
         let temporary = final + ".\(getpid()).partial"
-        let arguments = [objcopyPath, "--decompress-debug-sections", source, temporary]
+        // Paths go in as positional parameters, never into the script text.
+        let script = "(nice -n 19 \"$0\" --decompress-debug-sections \"$1\" \"$2\" && mv -f \"$2\" \"$3\" || rm -f \"$2\")"
+            + " </dev/null >/dev/null 2>&1 &"
+        let arguments = ["/bin/sh", "-c", script, objcopyPath, source, temporary, final]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()
@@ -69,32 +70,9 @@ struct DebugFileCache: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         var pid: pid_t = 0
-        guard posix_spawn(&pid, objcopyPath, &actions, nil, &argv, environ) == 0 else { return nil }
-        return Conversion(pid: pid, temporaryPath: temporary, finalPath: final)
-    }
-
-    /// Waits for `conversion` (killed after `timeLimit` nanoseconds) and moves its output into place; a failed or
-    /// unfinished copy is deleted, so the cache only ever holds complete files.
-    static func finish(_ conversion: Conversion, timeLimit: Int64) {
-        let deadline = monotonicNanoseconds() + timeLimit
+        guard posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, environ) == 0 else { return }
         var status: CInt = 0
-        var exited = false
-        while monotonicNanoseconds() < deadline {
-            let result = waitpid(conversion.pid, &status, WNOHANG)
-            if result == conversion.pid { exited = true; break }
-            if result == -1 && errno != EINTR { break }
-            usleep(1_000)
-        }
-        if !exited {
-            kill(conversion.pid, SIGKILL)
-            while waitpid(conversion.pid, &status, 0) == -1 && errno == EINTR {}
-        }
-        // WIFEXITED && WEXITSTATUS == 0, spelled out: the macros are not imported.
-        if exited, status & 0x7F == 0, (status >> 8) & 0xFF == 0,
-           rename(conversion.temporaryPath, conversion.finalPath) == 0 {
-            return
-        }
-        unlink(conversion.temporaryPath)
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     }
 
     private static func makeDirectories(_ path: String) -> Bool {

@@ -76,8 +76,6 @@ public final class Symbolizer: Sendable {
         var reserved: Int? = nil
         var cache: [Location: Symbol] = [:]
         var broken: String? = nil
-        /// Decompressed debug file copies being written, finished when the symbolizer goes away.
-        var conversions: [DebugFileCache.Conversion] = []
     }
 
     private let state: Mutex<State>
@@ -118,7 +116,6 @@ public final class Symbolizer: Sendable {
                 if let worker = state.workers[index].take() { running.append(worker) }
             }
             Self.stop(running)
-            for conversion in state.conversions { DebugFileCache.finish(conversion, timeLimit: 10_000_000_000) }
         }
     }
 
@@ -217,9 +214,7 @@ public final class Symbolizer: Sendable {
     /// With `reserving`, a new module gets worker 0, which no later module shares.
     private func place(_ module: String, in state: inout State, reserving: Bool = false) -> Int {
         if state.assignment[module] == nil {
-            if let debugFileCache, let conversion = debugFileCache.startConversion(for: module) {
-                state.conversions.append(conversion)
-            }
+            debugFileCache?.startCopy(for: module)
             if reserving {
                 state.reserved = 0
                 state.assignment[module] = 0

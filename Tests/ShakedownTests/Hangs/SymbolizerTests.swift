@@ -26,13 +26,11 @@ final class SymbolizerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: cache) }
         setenv("SHAKEDOWN_DEBUG_CACHE", cache, 1)
         defer { unsetenv("SHAKEDOWN_DEBUG_CACHE") }
-        // The first fills the cache (the copies are complete once it is gone), the second reads from it.
+        // The first starts filling the cache in the background; the second may or may not find the copies yet.
         for round in 0..<2 {
             let symbolizer = try Symbolizer(processes: 2)
             symbolizer.prepare(modules: modules)
             XCTAssertEqual(try symbolizer.symbolize(locations), plain, "round \(round)")
         }
-        let copies = FileManager.default.enumerator(atPath: cache)?.allObjects.compactMap { $0 as? String } ?? []
-        XCTAssertFalse(copies.contains { $0.hasSuffix(".partial") }, "\(copies)")
     }
 }
