@@ -1,5 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import ArgumentParser
+#if canImport(FoundationEssentials)
+// FoundationEssentials has JSONEncoder without loading all of Foundation (and ICU) at every start of the tool.
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Shakedown
 
 /// `shakedown diagnose PID…`: what every thread of running processes is doing, and deadlocks among their
@@ -95,7 +105,7 @@ struct DiagnoseCommand: ParsableCommand {
             if !snapshots.isEmpty { print(renderer.render(snapshots, analysis: analysis)) }
         }
         for failure in failures {
-            FileHandle.standardError.write(Data("shakedown diagnose: \(failure.message)\n".utf8))
+            writeToStandardError("shakedown diagnose: \(failure.message)\n")
         }
         if let first = failures.first { throw ExitCode(first.code) }
         if !analysis.deadlocks.isEmpty { throw ExitCode(1) }
@@ -105,8 +115,7 @@ struct DiagnoseCommand: ParsableCommand {
         let capture = Double(snapshot.captureDuration.nanoseconds) / 1_000_000
         let stopped = Double(snapshot.stoppedDuration.nanoseconds) / 1_000_000
         let frames = snapshot.threads.reduce(0) { $0 + $1.frames.count }
-        FileHandle.standardError.write(Data(
-            "capture \(round): \(capture) ms total, \(stopped) ms stopped, \(snapshot.threads.count) threads, \(frames) frames\n".utf8))
+        writeToStandardError("capture \(round): \(capture) ms total, \(stopped) ms stopped, \(snapshot.threads.count) threads, \(frames) frames\n")
     }
 
     static func exitCode(for error: ShakedownError) -> Int32 {

@@ -2,7 +2,12 @@
 import Glibc
 #endif
 import ArgumentParser
+#if canImport(FoundationEssentials)
+// FoundationEssentials has JSONEncoder without loading all of Foundation (and ICU) at every start of the tool.
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Shakedown
 
 struct RunCommand: ParsableCommand {
@@ -67,13 +72,13 @@ struct RunCommand: ParsableCommand {
             processes: copies, rounds: rounds, timeout: .milliseconds(Int64(timeout * 1000)),
             jitter: .default, seed: seed.map(Seed.init), teardown: teardown)
         if isatty(STDERR_FILENO) == 1 && !json {
-            FileHandle.standardError.write(Data("running \(copies) cop\(copies == 1 ? "y" : "ies") of \(command.joined(separator: " ")) (deadline \(timeout) s)…\n".utf8))
+            writeToStandardError("running \(copies) cop\(copies == 1 ? "y" : "ies") of \(command.joined(separator: " ")) (deadline \(timeout) s)…\n")
         }
         let report: RunReport
         do {
             report = try Shakedown.run(command: command, configuration, counters: counters)
         } catch {
-            FileHandle.standardError.write(Data("shakedown run: \(error)\n".utf8))
+            writeToStandardError("shakedown run: \(error)\n")
             throw ExitCode(70)
         }
         if json {

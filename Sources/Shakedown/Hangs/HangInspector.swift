@@ -55,7 +55,7 @@ public struct HangInspector: Sendable {
     private let symbolizer: Symbolizer?
     private let symbolizerNote: String?
 
-    /// Creates an inspector. Cheap: a symbolizer process, if any, starts at the first capture.
+    /// Creates an inspector. Cheap: symbolizer processes, if any, start at the first capture.
     public init(options: Options = Options()) {
         self.options = options
         switch options.symbolization {
@@ -100,6 +100,9 @@ public struct HangInspector: Sendable {
             snapshot.captureDuration = .nanoseconds(monotonicNanoseconds() - started)
             return snapshot
         }
+        // The symbolizer is idle during the capture: let it start and load the modules that take longest while
+        // the threads are being stopped and unwound (the work runs in other processes, on the other CPU).
+        symbolizer?.prepare(modules: Self.modulesWorthLoadingEarly(pid: target.pid, executable: target.executable))
         let tracer = Tracer(
             pid: target.pid, maxFrames: max(1, options.maxFrames),
             deadline: started + max(0, options.timeLimit.nanoseconds),
@@ -136,6 +139,22 @@ public struct HangInspector: Sendable {
             threads: threads, notes: notes, mutexes: raw.mutexes,
             captureDuration: .nanoseconds(monotonicNanoseconds() - started),
             stoppedDuration: .nanoseconds(raw.stoppedNanoseconds))
+    }
+
+    /// libc first (nearly every blocked thread is in it, and its separate debug information is the slowest to
+    /// load), then the executable. Other modules are loaded on demand: guessing would cost CPU the capture needs.
+    private static func modulesWorthLoadingEarly(pid: Int32, executable: String?) -> [String] {
+        var modules: [String] = []
+        if let maps = try? ProcessMaps.read(pid: pid),
+           let libc = maps.mappings.first(where: { mapping in
+               guard mapping.isExecutable, mapping.path.hasPrefix("/") else { return false }
+               let name = mapping.path.split(separator: "/").last ?? ""
+               return name.hasPrefix("libc.so") || name.hasPrefix("libc-") || name.hasPrefix("ld-musl")
+           }) {
+            modules.append(libc.path)
+        }
+        if let executable, executable.hasPrefix("/"), !executable.hasSuffix(" (deleted)") { modules.append(executable) }
+        return modules
     }
 
     private static func frameless(_ threads: [RawThread]) -> [ThreadSnapshot] {

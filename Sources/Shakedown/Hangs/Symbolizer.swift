@@ -5,13 +5,16 @@ import Musl
 #endif
 import Synchronization
 
-/// Names code addresses with one long-running `llvm-symbolizer` process: function, source file and line, from the
+/// Names code addresses with long-running `llvm-symbolizer` processes: function, source file and line, from the
 /// module's symbol tables and debug information (including separate debug files found by build id, which is what
 /// gives glibc internals such as `__lll_lock_wait` their real names).
 ///
-/// The process is started on first use and fed queries through a socket; answers are cached per (module, offset),
-/// so each distinct frame costs one round trip (tens of microseconds once the module's debug information is
-/// loaded; the first query for a large module can take a second). Names are demangled in-process. Safe to share
+/// Up to two worker processes (one per CPU) are fed queries through sockets, each module always going to the same
+/// worker so its debug information is loaded once. ``prepare(modules:)`` starts them early and has them load the
+/// modules expected to be slow while the caller does something else (the ptrace capture); the first prepared
+/// module gets a worker to itself. Answers are cached per (module, offset), so each distinct frame costs one round
+/// trip (tens of microseconds once the module is loaded; loading libc's compressed separate debug information
+/// takes tens of milliseconds, a large module up to a second). Names are demangled in-process. Safe to share
 /// between threads: queries are serialized.
 public final class Symbolizer: Sendable {
     /// An address inside a module, numbered as the module's ELF file numbers it.
@@ -21,6 +24,7 @@ public final class Symbolizer: Sendable {
         /// The ELF virtual address inside it (not the runtime address).
         public var offset: UInt64
 
+        /// A location at ELF virtual address `offset` of the module file at `module`.
         public init(module: String, offset: UInt64) {
             self.module = module
             self.offset = offset
@@ -38,6 +42,7 @@ public final class Symbolizer: Sendable {
         /// The source line, when the module has debug information.
         public var line: Int?
 
+        /// A symbol with the given parts; all unknown by default.
         public init(function: String? = nil, linkageName: String? = nil, file: String? = nil, line: Int? = nil) {
             self.function = function
             self.linkageName = linkageName
@@ -48,40 +53,69 @@ public final class Symbolizer: Sendable {
 
     /// The `llvm-symbolizer` executable this symbolizer runs.
     public let executablePath: String
+    /// How many `llvm-symbolizer` processes this symbolizer may run at once.
+    public let processCount: Int
+    private let debugFileCache: DebugFileCache?
 
-    private struct Worker: ~Copyable {
+    private struct Worker {
         var pid: pid_t = 0
         var socket: CInt = -1
         var buffered: [UInt8] = []
+        /// Answers to warm-up queries still to be read and thrown away before the next real answer.
+        var pendingWarmUps = 0
     }
 
     private struct State: ~Copyable {
-        var worker: Worker? = nil
+        /// Indexed like `assigned`; nil until first needed.
+        var workers: [Worker?] = []
+        /// Module path → index of the worker that has (or will have) it loaded.
+        var assignment: [String: Int] = [:]
+        /// Modules per worker, to balance new ones.
+        var assigned: [Int] = []
+        /// The worker kept for the first prepared module, if any.
+        var reserved: Int? = nil
         var cache: [Location: Symbol] = [:]
         var broken: String? = nil
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// How long one batch of answers may take before the worker is considered wedged and killed.
     private static let answerTimeLimit: Int64 = 60_000_000_000
+    /// Queries per worker and round trip: keeps both socket buffers far from full, so neither side blocks.
+    private static let batchSize = 64
 
-    /// Creates a symbolizer that will run `executablePath`, or the one ``locateLLVMSymbolizer()`` finds.
-    /// Starts no process yet.
+    /// Creates a symbolizer that will run `executablePath`, or the one ``locateLLVMSymbolizer()`` finds, in up to
+    /// `processes` processes (by default one per online CPU, at most two). Starts no process yet.
+    ///
+    /// Compressed separate debug files are decompressed once into a cache (see `SHAKEDOWN_DEBUG_CACHE` in
+    /// docs/hangs.md) when `useDebugFileCache` is true and `llvm-objcopy` sits next to `llvm-symbolizer`.
     ///
     /// - Throws: `ShakedownError.Code.executableNotFound` when no `llvm-symbolizer` can be found.
-    public init(executablePath: String? = nil) throws(ShakedownError) {
+    public init(executablePath: String? = nil, processes: Int? = nil, useDebugFileCache: Bool = true) throws(ShakedownError) {
         guard let path = executablePath ?? Self.locateLLVMSymbolizer() else {
             throw ShakedownError(.executableNotFound(
                 "llvm-symbolizer (set SHAKEDOWN_LLVM_SYMBOLIZER, or put the Swift toolchain's bin folder on PATH)"))
         }
         guard access(path, X_OK) == 0 else { throw ShakedownError(.executableNotFound(path)) }
         self.executablePath = path
+        debugFileCache = useDebugFileCache ? DebugFileCache.standard(symbolizerPath: path) : nil
+        // A second process only helps when a second CPU can run it.
+        let count = max(1, processes ?? min(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        processCount = count
+        var initial = State()
+        initial.workers = (0..<count).map { _ in nil }
+        initial.assigned = Array(repeating: 0, count: count)
+        state = Mutex(initial)
     }
 
     deinit {
         state.withLock { state in
-            if let worker = state.worker.take() { Self.stop(worker) }
+            var running: [Worker] = []
+            for index in state.workers.indices {
+                if let worker = state.workers[index].take() { running.append(worker) }
+            }
+            Self.stop(running)
         }
     }
 
@@ -107,49 +141,104 @@ public final class Symbolizer: Sendable {
         return nil
     }
 
+    /// Starts the worker processes and has them load `modules` (module paths, most expensive first) without
+    /// waiting for them: call it before doing something else, such as a capture, so loading overlaps that work.
+    /// The first module gets a worker to itself when there are several. Modules already loaded are skipped.
+    /// Failures are remembered and reported by the next ``symbolize(_:)``.
+    public func prepare(modules: [String]) {
+        state.withLock { (state: inout State) in
+            guard state.broken == nil else { return }
+            do throws(ShakedownError) {
+                for module in modules where state.assignment[module] == nil {
+                    let index = place(module, in: &state, reserving: state.reserved == nil && processCount > 1)
+                    if state.workers[index] == nil { state.workers[index] = try start() }
+                    guard let socket = state.workers[index]?.socket else { continue }
+                    // Any address makes llvm-symbolizer open the module and its debug information; the answer
+                    // is read and dropped before the next real one.
+                    try send(Array("\"\(module)\" 0x0\n".utf8), to: socket)
+                    state.workers[index]?.pendingWarmUps += 1
+                }
+            } catch {
+                state.broken = error.description
+                Self.stopAll(&state)
+            }
+        }
+    }
+
     /// Symbolizes `locations`, in order. Unknown locations give an empty ``Symbol``.
     ///
-    /// - Throws: `ShakedownError` when the worker cannot be started or stops answering; later calls then fail
+    /// - Throws: `ShakedownError` when a worker cannot be started or stops answering; later calls then fail
     ///   the same way without retrying.
     public func symbolize(_ locations: [Location]) throws(ShakedownError) -> [Symbol] {
         try state.withLock { (state: inout State) throws(ShakedownError) -> [Symbol] in
             if let broken = state.broken {
                 throw ShakedownError(.executableNotFound("\(executablePath) (not usable: \(broken))"))
             }
-            var missing: [Location] = []
+            var missing: [[Location]] = Array(repeating: [], count: processCount)
             var seen = Set<Location>()
             for location in locations where state.cache[location] == nil && seen.insert(location).inserted {
-                missing.append(location)
+                missing[place(location.module, in: &state)].append(location)
             }
             do throws(ShakedownError) {
-                if !missing.isEmpty {
-                    var worker: Worker
-                    if let running = state.worker.take() { worker = running } else { worker = try start() }
-                    // Batches keep both socket buffers far from full, so neither side blocks on the other.
-                    var offset = 0
-                    while offset < missing.count {
-                        let batch = Array(missing[offset..<min(offset + 64, missing.count)])
-                        let symbols: [Symbol]
-                        do throws(ShakedownError) {
-                            symbols = try ask(batch, worker: &worker)
-                        } catch {
-                            Self.stop(worker)
-                            throw error
-                        }
-                        for (location, symbol) in zip(batch, symbols) { state.cache[location] = symbol }
-                        offset += batch.count
+                // Each round sends one batch to every busy worker before reading any answer, so the workers
+                // look up in parallel.
+                var done = Array(repeating: 0, count: processCount)
+                while done.indices.contains(where: { done[$0] < missing[$0].count }) {
+                    var sent: [(index: Int, batch: ArraySlice<Location>)] = []
+                    for index in missing.indices where done[index] < missing[index].count {
+                        let batch = missing[index][done[index]..<min(done[index] + Self.batchSize, missing[index].count)]
+                        done[index] += batch.count
+                        if state.workers[index] == nil { state.workers[index] = try start() }
+                        guard let socket = state.workers[index]?.socket else { continue }
+                        try send(Self.query(batch), to: socket)
+                        sent.append((index, batch))
                     }
-                    state.worker = consume worker
+                    for (index, batch) in sent {
+                        guard var worker = state.workers[index] else { continue }
+                        let symbols = try answers(for: batch, worker: &worker)
+                        state.workers[index] = worker
+                        for (location, symbol) in zip(batch, symbols) { state.cache[location] = symbol }
+                    }
                 }
             } catch {
                 state.broken = error.description
+                Self.stopAll(&state)
                 throw error
             }
             return locations.map { state.cache[$0] ?? Symbol() }
         }
     }
 
-    // MARK: the worker process
+    /// ``assign(_:in:)``, and for a module seen for the first time, a decompressed copy of its debug file for the
+    /// next symbolizer processes when that helps.
+    /// With `reserving`, a new module gets worker 0, which no later module shares.
+    private func place(_ module: String, in state: inout State, reserving: Bool = false) -> Int {
+        if state.assignment[module] == nil {
+            debugFileCache?.startCopy(for: module)
+            if reserving {
+                state.reserved = 0
+                state.assignment[module] = 0
+                state.assigned[0] += 1
+            }
+        }
+        return Self.assign(module, in: &state)
+    }
+
+    /// The worker for `module`: the one it was given before, else the one with the fewest modules, never the
+    /// reserved one.
+    private static func assign(_ module: String, in state: inout State) -> Int {
+        if let index = state.assignment[module] { return index }
+        var best: Int?
+        for index in state.assigned.indices where index != state.reserved || state.assigned.count == 1 {
+            if best.map({ state.assigned[index] < state.assigned[$0] }) ?? true { best = index }
+        }
+        let index = best ?? 0
+        state.assignment[module] = index
+        state.assigned[index] += 1
+        return index
+    }
+
+    // MARK: the worker processes
 
     private func start() throws(ShakedownError) -> Worker {
         var sockets: [CInt] = [-1, -1]
@@ -163,7 +252,12 @@ public final class Symbolizer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         // --inlines lists inlined frames innermost first and the physical function last; only the last is kept, so a
         // frame is named after the function that owns the code (what unwinding walked), with its line there.
-        let arguments = [executablePath, "--inlines", "--functions=linkage", "--no-demangle", "--output-style=LLVM"]
+        var arguments = [executablePath, "--inlines", "--functions=linkage", "--no-demangle", "--output-style=LLVM"]
+        if let debugFileCache {
+            // Giving directories replaces the default one, so the system directory is named again, after the copies.
+            arguments += ["--debug-file-directory=" + debugFileCache.directory,
+                          "--debug-file-directory=" + DebugFileCache.systemDebugDirectory]
+        }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
@@ -176,37 +270,55 @@ public final class Symbolizer: Sendable {
         return Worker(pid: pid, socket: sockets[0])
     }
 
-    private static func stop(_ worker: consuming Worker) {
-        close(worker.socket)  // end of input: the worker exits
-        for _ in 0..<200 {
-            var status: CInt = 0
-            let result = waitpid(worker.pid, &status, WNOHANG)
-            if result == worker.pid || (result == -1 && errno != EINTR) { return }
-            usleep(1_000)
+    private static func stopAll(_ state: inout State) {
+        var running: [Worker] = []
+        for index in state.workers.indices {
+            if let worker = state.workers[index].take() { running.append(worker) }
         }
-        kill(worker.pid, SIGKILL)
-        var status: CInt = 0
-        while waitpid(worker.pid, &status, 0) == -1 && errno == EINTR {}
+        stop(running)
     }
 
-    private func ask(_ batch: [Location], worker: inout Worker) throws(ShakedownError) -> [Symbol] {
+    /// Ends and reaps the workers. Every answer asked for has been read (or the worker is wedged), so nothing is
+    /// lost by SIGKILL, and it spares the milliseconds llvm-symbolizer spends freeing its caches on a clean exit.
+    private static func stop(_ workers: [Worker]) {
+        for worker in workers {
+            close(worker.socket)
+            kill(worker.pid, SIGKILL)
+        }
+        for worker in workers {
+            var status: CInt = 0
+            while waitpid(worker.pid, &status, 0) == -1 && errno == EINTR {}
+        }
+    }
+
+    private static func query(_ batch: ArraySlice<Location>) -> [UInt8] {
         var query = ""
         for location in batch { query += "\"\(location.module)\" 0x\(String(location.offset, radix: 16))\n" }
-        try send(Array(query.utf8), to: worker.socket)
+        return Array(query.utf8)
+    }
+
+    private func answers(for batch: ArraySlice<Location>, worker: inout Worker) throws(ShakedownError) -> [Symbol] {
         let deadline = monotonicNanoseconds() + Self.answerTimeLimit
+        while worker.pendingWarmUps > 0 {
+            _ = try readAnswer(&worker, deadline: deadline)
+            worker.pendingWarmUps -= 1
+        }
         var symbols: [Symbol] = []
         for location in batch {
-            // One answer per query: "function\nfile:line:column\n" per inlining level, then an empty line
-            // ("??" parts when unknown).
-            var lines: [String] = []
-            while true {
-                let line = try readLine(&worker, deadline: deadline)
-                if line.isEmpty { break }
-                lines.append(line)
-            }
-            symbols.append(Self.parse(lines, module: location.module))
+            symbols.append(Self.parse(try readAnswer(&worker, deadline: deadline), module: location.module))
         }
         return symbols
+    }
+
+    /// One answer: "function\nfile:line:column\n" per inlining level, then an empty line ("??" parts when
+    /// unknown).
+    private func readAnswer(_ worker: inout Worker, deadline: Int64) throws(ShakedownError) -> [String] {
+        var lines: [String] = []
+        while true {
+            let line = try readLine(&worker, deadline: deadline)
+            if line.isEmpty { return lines }
+            lines.append(line)
+        }
     }
 
     private static func parse(_ lines: [String], module: String) -> Symbol {

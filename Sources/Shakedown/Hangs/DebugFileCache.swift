@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Decompressed copies of separate debug files, kept by build id so `llvm-symbolizer` skips zlib.
+///
+/// Distributions ship separate debug files (libc6-dbg's `/usr/lib/debug/.build-id/…`) with compressed DWARF
+/// sections; llvm-symbolizer inflates all of them when it opens the file, which for glibc is ≈ 50 ms of a ≈ 60 ms
+/// load. The first time a module with such a file is seen, `llvm-objcopy --decompress-debug-sections` writes an
+/// uncompressed copy under the cache directory, in the background; later symbolizer processes find it first (the
+/// cache directory is passed before `/usr/lib/debug`). A build id names one exact build, so a copy never goes stale.
+/// The run that starts a copy still loads the compressed file itself.
+struct DebugFileCache: Sendable {
+    /// The directory holding `.build-id/xx/rest.debug` copies.
+    let directory: String
+    /// `llvm-objcopy`, which writes the copies.
+    let objcopyPath: String
+
+    /// Where system debug files are looked up, and where the copies mirror them.
+    static let systemDebugDirectory = "/usr/lib/debug"
+
+    /// The cache directory: `$SHAKEDOWN_DEBUG_CACHE` ("off" or empty disables it), else
+    /// `$XDG_CACHE_HOME/shakedown/debug`, else `$HOME/.cache/shakedown/debug`. Nil when disabled, when no home is
+    /// known, or when `llvm-objcopy` is not next to `symbolizerPath`.
+    static func standard(symbolizerPath: String) -> DebugFileCache? {
+        let directory: String
+        if let explicit = getenv("SHAKEDOWN_DEBUG_CACHE").map({ String(cString: $0) }) {
+            guard !explicit.isEmpty, explicit != "off" else { return nil }
+            directory = explicit
+        } else if let xdg = getenv("XDG_CACHE_HOME").map({ String(cString: $0) }), xdg.hasPrefix("/") {
+            directory = xdg + "/shakedown/debug"
+        } else if let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") {
+            directory = home + "/.cache/shakedown/debug"
+        } else {
+            return nil
+        }
+        let objcopy = symbolizerPath.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/") + "/llvm-objcopy"
+        guard access(objcopy, X_OK) == 0 else { return nil }
+        return DebugFileCache(directory: directory, objcopyPath: objcopy)
+    }
+
+    /// Starts writing a decompressed copy of `module`'s separate debug file when it has one with compressed
+    /// sections and no copy exists yet, and returns without waiting for it.
+    ///
+    /// The copy is made by a detached, niced `llvm-objcopy` (a shell starts it in the background and exits at
+    /// once, so nobody has to reap it): the run that fills the cache is not held up by it and leaves no child
+    /// behind, and the copy is renamed into place only when complete.
+    func startCopy(for module: String) {
+        guard let buildID = ELFFile.buildID(path: module), buildID.count > 2 else { return }
+        let relative = "/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug"
+        let source = Self.systemDebugDirectory + relative
+        let final = directory + relative
+        guard access(final, F_OK) != 0, access(source, R_OK) == 0, ELFFile.hasCompressedSections(path: source),
+              Self.makeDirectories(String(final.prefix(upTo: final.lastIndex(of: "/") ?? final.endIndex)))
+        else { return }
+        let temporary = final + ".\(getpid()).partial"
+        // Paths go in as positional parameters, never into the script text.
+        let script = "(nice -n 19 \"$0\" --decompress-debug-sections \"$1\" \"$2\" && mv -f \"$2\" \"$3\" || rm -f \"$2\")"
+            + " </dev/null >/dev/null 2>&1 &"
+        let arguments = ["/bin/sh", "-c", script, objcopyPath, source, temporary, final]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, environ) == 0 else { return }
+        var status: CInt = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
+    private static func makeDirectories(_ path: String) -> Bool {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST { return false }
+        }
+        return true
+    }
+}
+
+/// Just enough ELF reading for ``DebugFileCache`` (64-bit little-endian files only).
+enum ELFFile {
+    /// The GNU build id of the ELF file at `path`, in lowercase hex; nil if it has none.
+    static func buildID(path: String) -> String? {
+        guard let file = Header(path: path) else { return nil }
+        defer { close(file.descriptor) }
+        // PT_NOTE segments hold notes; NT_GNU_BUILD_ID (3) with owner "GNU" is the build id.
+        for index in 0..<file.programHeaderCount {
+            guard let entry = file.read(at: file.programHeaderOffset + UInt64(index * file.programHeaderSize), count: 56),
+                  load(UInt32.self, entry, 0) == 4
+            else { continue }
+            let offset = load(UInt64.self, entry, 8), size = load(UInt64.self, entry, 32)
+            guard size < 65_536, let notes = file.read(at: offset, count: Int(size)) else { continue }
+            var position = 0
+            while position + 12 <= notes.count {
+                let nameSize = Int(load(UInt32.self, notes, position))
+                let descriptionSize = Int(load(UInt32.self, notes, position + 4))
+                let type = load(UInt32.self, notes, position + 8)
+                let nameStart = position + 12
+                let descriptionStart = nameStart + (nameSize + 3) & ~3
+                let end = descriptionStart + (descriptionSize + 3) & ~3
+                guard descriptionStart + descriptionSize <= notes.count else { break }
+                if type == 3, nameSize == 4, notes[nameStart..<nameStart + 3].elementsEqual("GNU".utf8) {
+                    return notes[descriptionStart..<descriptionStart + descriptionSize]
+                        .map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+                }
+                position = end
+            }
+        }
+        return nil
+    }
+
+    /// Whether any section of the ELF file at `path` is compressed (SHF_COMPRESSED).
+    static func hasCompressedSections(path: String) -> Bool {
+        guard let file = Header(path: path) else { return false }
+        defer { close(file.descriptor) }
+        guard file.sectionHeaderSize >= 64, file.sectionHeaderCount < 65_536,
+              let table = file.read(at: file.sectionHeaderOffset, count: file.sectionHeaderSize * file.sectionHeaderCount)
+        else { return false }
+        return (0..<file.sectionHeaderCount).contains { load(UInt64.self, table, $0 * file.sectionHeaderSize + 8) & 0x800 != 0 }
+    }
+
+    private struct Header {
+        let descriptor: CInt
+        let programHeaderOffset: UInt64
+        let programHeaderSize: Int
+        let programHeaderCount: Int
+        let sectionHeaderOffset: UInt64
+        let sectionHeaderSize: Int
+        let sectionHeaderCount: Int
+
+        init?(path: String) {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { return nil }
+            var header = [UInt8](repeating: 0, count: 64)
+            guard pread(descriptor, &header, 64, 0) == 64, header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C,
+                  header[3] == 0x46, header[4] == 2, header[5] == 1
+            else {
+                close(descriptor)
+                return nil
+            }
+            self.descriptor = descriptor
+            programHeaderOffset = load(UInt64.self, header, 0x20)
+            sectionHeaderOffset = load(UInt64.self, header, 0x28)
+            programHeaderSize = max(56, Int(load(UInt16.self, header, 0x36)))
+            programHeaderCount = Int(load(UInt16.self, header, 0x38))
+            sectionHeaderSize = Int(load(UInt16.self, header, 0x3A))
+            sectionHeaderCount = Int(load(UInt16.self, header, 0x3C))
+        }
+
+        func read(at offset: UInt64, count: Int) -> [UInt8]? {
+            var bytes = [UInt8](repeating: 0, count: count)
+            guard count > 0, pread(descriptor, &bytes, count, off_t(offset)) == count else { return nil }
+            return bytes
+        }
+    }
+
+    private static func load<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], _ offset: Int) -> T {
+        var value: T = 0
+        for index in (0..<MemoryLayout<T>.size).reversed() { value = value << 8 | T(bytes[offset + index]) }
+        return value
+    }
+}
