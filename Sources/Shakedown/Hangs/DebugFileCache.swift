@@ -8,10 +8,10 @@ import Musl
 ///
 /// Distributions ship separate debug files (libc6-dbg's `/usr/lib/debug/.build-id/…`) with compressed DWARF
 /// sections; llvm-symbolizer inflates all of them when it opens the file, which for glibc is ≈ 50 ms of a ≈ 60 ms
-/// load. The first time a module with such a file is seen, `llvm-objcopy --decompress-debug-sections` writes an
-/// uncompressed copy under the cache directory, in the background; later symbolizer processes find it first (the
-/// cache directory is passed before `/usr/lib/debug`). A build id names one exact build, so a copy never goes stale.
-/// The run that starts a copy still loads the compressed file itself.
+/// load. When a symbolizer that met such a file is done, `llvm-objcopy --decompress-debug-sections` writes an
+/// uncompressed copy under the cache directory; later symbolizer processes find it first (the cache directory is
+/// passed before `/usr/lib/debug`). A build id names one exact build, so a copy never goes stale. The first report
+/// on a machine still loads the compressed file itself.
 struct DebugFileCache: Sendable {
     /// The directory holding `.build-id/xx/rest.debug` copies.
     let directory: String
@@ -42,25 +42,35 @@ struct DebugFileCache: Sendable {
         return DebugFileCache(directory: directory, objcopyPath: objcopy)
     }
 
-    /// Starts writing a decompressed copy of `module`'s separate debug file when it has one with compressed
-    /// sections and no copy exists yet, and returns without waiting for it.
-    ///
-    /// The copy is made by a detached, niced `llvm-objcopy` (a shell starts it in the background and exits at
-    /// once, so nobody has to reap it): the run that fills the cache is not held up by it and leaves no child
-    /// behind, and the copy is renamed into place only when complete.
-    func startCopy(for module: String) {
-        guard let buildID = ELFFile.buildID(path: module), buildID.count > 2 else { return }
+    /// A decompressed copy still to be made: the compressed debug file and where its copy goes.
+    struct PlannedCopy: Sendable, Hashable {
+        let source: String
+        let destination: String
+    }
+
+    /// The copy to make for `module`, when its separate debug file has compressed sections and no copy exists yet.
+    func plannedCopy(for module: String) -> PlannedCopy? {
+        guard let buildID = ELFFile.buildID(path: module), buildID.count > 2 else { return nil }
         let relative = "/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug"
         let source = Self.systemDebugDirectory + relative
-        let final = directory + relative
-        guard access(final, F_OK) != 0, access(source, R_OK) == 0, ELFFile.hasCompressedSections(path: source),
-              Self.makeDirectories(String(final.prefix(upTo: final.lastIndex(of: "/") ?? final.endIndex)))
+        let destination = directory + relative
+        guard access(destination, F_OK) != 0, access(source, R_OK) == 0, ELFFile.hasCompressedSections(path: source)
+        else { return nil }
+        return PlannedCopy(source: source, destination: destination)
+    }
+
+    /// Writes the copy with `llvm-objcopy --decompress-debug-sections` and waits for it (at most 30 s), then
+    /// renames it into place, so a half-written copy is never found.
+    ///
+    /// Symbolizers call this when they are done, after every answer was given: the report that found the module
+    /// is not held up, and no process is left running behind the caller (a tool that reports orphans must not
+    /// make any). Costs one `llvm-objcopy` run per debug file, once per machine (≈ 0.1 s for glibc's).
+    func make(_ copy: PlannedCopy) {
+        guard let slash = copy.destination.lastIndex(of: "/"),
+              Self.makeDirectories(String(copy.destination[..<slash]))
         else { return }
-        let temporary = final + ".\(getpid()).partial"
-        // Paths go in as positional parameters, never into the script text.
-        let script = "(nice -n 19 \"$0\" --decompress-debug-sections \"$1\" \"$2\" && mv -f \"$2\" \"$3\" || rm -f \"$2\")"
-            + " </dev/null >/dev/null 2>&1 &"
-        let arguments = ["/bin/sh", "-c", script, objcopyPath, source, temporary, final]
+        let temporary = copy.destination + ".\(getpid()).partial"
+        let arguments = [objcopyPath, "--decompress-debug-sections", copy.source, temporary]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()
@@ -70,9 +80,26 @@ struct DebugFileCache: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, environ) == 0 else { return }
+        guard posix_spawn(&pid, objcopyPath, &actions, nil, &argv, environ) == 0 else { return }
         var status: CInt = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let deadline = monotonicNanoseconds() + 30_000_000_000
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { break }
+            if result == -1 && errno != EINTR { return }
+            if monotonicNanoseconds() > deadline {
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                status = -1
+                break
+            }
+            usleep(2_000)
+        }
+        if status == 0 {
+            rename(temporary, copy.destination)
+        } else {
+            unlink(temporary)
+        }
     }
 
     private static func makeDirectories(_ path: String) -> Bool {

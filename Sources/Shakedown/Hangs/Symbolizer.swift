@@ -76,6 +76,8 @@ public final class Symbolizer: Sendable {
         var reserved: Int? = nil
         var cache: [Location: Symbol] = [:]
         var broken: String? = nil
+        /// Debug files to decompress into the cache once this symbolizer is done.
+        var plannedCopies: Set<DebugFileCache.PlannedCopy> = []
     }
 
     private let state: Mutex<State>
@@ -116,6 +118,10 @@ public final class Symbolizer: Sendable {
                 if let worker = state.workers[index].take() { running.append(worker) }
             }
             Self.stop(running)
+            // Only now, with every answer given: fill the debug file cache for the next symbolizer.
+            if let debugFileCache {
+                for copy in state.plannedCopies { debugFileCache.make(copy) }
+            }
         }
     }
 
@@ -214,7 +220,7 @@ public final class Symbolizer: Sendable {
     /// With `reserving`, a new module gets worker 0, which no later module shares.
     private func place(_ module: String, in state: inout State, reserving: Bool = false) -> Int {
         if state.assignment[module] == nil {
-            debugFileCache?.startCopy(for: module)
+            if let copy = debugFileCache?.plannedCopy(for: module) { state.plannedCopies.insert(copy) }
             if reserving {
                 state.reserved = 0
                 state.assignment[module] = 0
