@@ -71,16 +71,23 @@ struct RunCommand: ParsableCommand {
         let configuration = RunConfiguration(
             processes: copies, rounds: rounds, timeout: .milliseconds(Int64(timeout * 1000)),
             jitter: .default, seed: seed.map(Seed.init), teardown: teardown)
-        if isatty(STDERR_FILENO) == 1 && !json {
-            writeToStandardError("running \(copies) cop\(copies == 1 ? "y" : "ies") of \(command.joined(separator: " ")) (deadline \(timeout) s)…\n")
-        }
+        // Progress only for a person watching: a line rewritten in place on a terminal, nothing in pipes or CI logs.
+        let onTerminal = isatty(STDERR_FILENO) == 1 && !json
+        var showedProgress = false
         let report: RunReport
         do {
-            report = try Shakedown.run(command: command, configuration, counters: counters)
+            report = try Shakedown.run(command: command, configuration, counters: counters) { progress in
+                guard onTerminal else { return }
+                let seconds = Int(progress.elapsed.components.seconds)
+                writeToStandardError("\r\u{1B}[Krunning \(progress.total) cop\(progress.total == 1 ? "y" : "ies"): "
+                    + "\(progress.finished) finished, \(seconds) s of \(Int(timeout)) s")
+                showedProgress = true
+            }
         } catch {
             writeToStandardError("shakedown run: \(error)\n")
             throw ExitCode(70)
         }
+        if showedProgress { writeToStandardError("\r\u{1B}[K") }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

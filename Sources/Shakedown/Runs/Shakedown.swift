@@ -59,16 +59,20 @@ public enum Shakedown {
     ///   ``Worker/counter(_:)``; the report observes each of them.
     /// - Throws: `.invalidArgument` for bad numbers or an empty command, `.executableNotFound` when the command
     ///   cannot be found, before anything is started.
+    ///   - progress: called on the calling thread about twice a second while the run goes on (the first call after
+    ///     half a second), for a progress line on a terminal; not called for runs that end sooner.
     public static func run(
         command: [String],
         _ configuration: RunConfiguration,
-        counters: Int = 0
+        counters: Int = 0,
+        progress: ((RunProgress) -> Void)? = nil
     ) throws(ShakedownError) -> RunReport {
         try configuration.validate()
         guard counters >= 0, counters <= 8 else { throw .invalidArgument("counters", "must be within 0...8, got \(counters)") }
         let commandLine = try WorkerLaunch.CommandLine(command)
-        let supervisor = Supervisor(configuration: configuration, launch: .command(commandLine), observed: [],
+        var supervisor = Supervisor(configuration: configuration, launch: .command(commandLine), observed: [],
                                     runOwnedCounters: counters, command: command, diagnoseHang: HangCapture.diagnose)
+        supervisor.progress = progress
         return try supervisor.run()
     }
 }

@@ -16,6 +16,8 @@ package struct Supervisor {
     package let command: [String]?
     /// Captures the stuck processes at the deadline, before teardown.
     package let diagnoseHang: ([HangTarget]) -> HangDiagnosis?
+    /// Told how the run is going about twice a second (on the calling thread), for a progress line.
+    package var progress: ((RunProgress) -> Void)? = nil
 
     private struct WorkerState {
         var pid: Int32 = 0
@@ -76,6 +78,7 @@ package struct Supervisor {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let deadline = started + configuration.timeout.nanoseconds
         var hardDeadline = Int64.max
+        var nextProgress = started + Self.progressInterval
 
         var handledEvents = 0
         while !leaderDone && eventsOpen {
@@ -109,7 +112,15 @@ package struct Supervisor {
                     + Duration.seconds(10).nanoseconds
                 continue
             }
-            let wait = (timedOut ? hardDeadline : deadline) - now
+            var wait = (timedOut ? hardDeadline : deadline) - now
+            if let progress {
+                if now >= nextProgress {
+                    progress(RunProgress(elapsed: .nanoseconds(now - started), timeout: configuration.timeout,
+                                         finished: workers.count(where: { $0.status != nil }), total: workers.count))
+                    nextProgress = now + Self.progressInterval
+                }
+                wait = min(wait, nextProgress - now)
+            }
             let ready = poll(&fds, nfds_t(fds.count), Int32(clamping: wait / 1_000_000 + 1))
             if ready <= 0 { continue }
             for (slot, fd) in fds.enumerated() where fd.revents != 0 {
@@ -181,6 +192,8 @@ package struct Supervisor {
                          duration: .nanoseconds(finished - started), timedOut: timedOut && !hungIndices.isEmpty,
                          notes: notes)
     }
+
+    private static let progressInterval: Int64 = 500_000_000
 
     private func apply(_ message: ChannelMessage, to workers: inout [WorkerState]) {
         switch message {
