@@ -118,8 +118,8 @@ the repetitions. Fork rows: \(options.forkRuns) Shakedown runs, \(options.rawFor
 \(options.pythonProcesses) Python processes per sample. Barrier rows: \(Format.number(Double(rounds))) \
 rounds per sample\(rounds < options.rounds ? " (shortened from \(Format.number(Double(options.rounds))): the warm-up found the host too busy)" : "").\
 \(options.quick ? " **Quick mode** (smoke run: numbers are rough)." : "")
-- Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.processors) CPUs. Above \
-\(Machine.processors) other processes were competing for the CPUs: the barrier rows suffer most.
+- Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.processors) CPUs (a load above \
+\(Machine.processors) means other processes were competing for the CPUs; the barrier rows suffer most).
 
 | Measurement | Median | Min | Max | Unit |
 |---|---:|---:|---:|---|
