@@ -73,38 +73,12 @@ struct ELFLayout: Sendable {
     struct Segment: Sendable { var fileOffset: UInt64; var virtualAddress: UInt64; var memorySize: UInt64 }
     let segments: [Segment]
 
-    /// Reads the ELF header and program headers of `path` (64-bit little-endian only); nil if it is not one.
+    /// Reads the program headers of `path` (64-bit little-endian only); nil if it is not an ELF file.
     init?(path: String) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var header = [UInt8](repeating: 0, count: 64)
-        guard pread(descriptor, &header, 64, 0) == 64, header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C,
-              header[3] == 0x46, header[4] == 2, header[5] == 1
-        else { return nil }
-        let programHeaderOffset = Self.load(UInt64.self, header, 0x20)
-        let entrySize = Int(Self.load(UInt16.self, header, 0x36))
-        let count = Int(Self.load(UInt16.self, header, 0x38))
-        guard entrySize >= 56, count > 0, count < 4096 else { return nil }
-        var table = [UInt8](repeating: 0, count: entrySize * count)
-        guard pread(descriptor, &table, table.count, off_t(programHeaderOffset)) == table.count else { return nil }
-        var segments: [Segment] = []
-        for index in 0..<count {
-            let base = index * entrySize
-            guard Self.load(UInt32.self, table, base) == 1 else { continue }  // PT_LOAD
-            segments.append(Segment(
-                fileOffset: Self.load(UInt64.self, table, base + 8),
-                virtualAddress: Self.load(UInt64.self, table, base + 16),
-                memorySize: Self.load(UInt64.self, table, base + 40)
-            ))
+        guard let headers = ELFFile.programHeaders(path: path) else { return nil }
+        segments = headers.filter { $0.type == 1 }.map {  // PT_LOAD
+            Segment(fileOffset: $0.fileOffset, virtualAddress: $0.virtualAddress, memorySize: $0.memorySize)
         }
-        self.segments = segments
-    }
-
-    private static func load<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], _ offset: Int) -> T {
-        var value: T = 0
-        for index in (0..<MemoryLayout<T>.size).reversed() { value = value << 8 | T(bytes[offset + index]) }
-        return value
     }
 
     /// The ELF virtual address of runtime `address`, which lies in `mapping` of this file.
