@@ -21,6 +21,7 @@ public struct Frame: Hashable, Sendable, Codable {
     /// The source line, when the module has debug information.
     public var line: Int?
 
+    /// A frame as capture builds it (public for tools that assemble snapshots of their own).
     public init(
         index: Int, address: UInt64, module: String? = nil, offset: UInt64? = nil, function: String? = nil,
         symbol: String? = nil, file: String? = nil, line: Int? = nil

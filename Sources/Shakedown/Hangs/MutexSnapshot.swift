@@ -12,13 +12,16 @@ public struct ThreadID: Hashable, Sendable, Codable, Comparable, CustomStringCon
     /// The kernel thread id.
     public var tid: Int32
 
+    /// A thread of a process.
     public init(pid: Int32, tid: Int32) {
         self.pid = pid
         self.tid = tid
     }
 
+    /// Orders by process, then thread.
     public static func < (lhs: ThreadID, rhs: ThreadID) -> Bool { (lhs.pid, lhs.tid) < (rhs.pid, rhs.tid) }
 
+    /// `pid 4711 / thread 4712`.
     public var description: String { "pid \(pid) / thread \(tid)" }
 }
 
@@ -45,6 +48,7 @@ public struct MutexSnapshot: Hashable, Sendable, Codable {
     /// Times a locker found the previous owner dead.
     public var ownerDiedCount: UInt32
 
+    /// A mutex record as read from a process (capture does this).
     public init(
         name: String, device: String, inode: UInt64, owner: ThreadID?, ownerIsAlive: Bool?, waiters: [ThreadID],
         acquisitions: UInt64 = 0, ownerDiedCount: UInt32 = 0

@@ -23,6 +23,7 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
     /// memory map and mutexes happen in between; symbolization comes after).
     public var stoppedDuration: Duration
 
+    /// A snapshot as capture builds it (public for tools that assemble snapshots of their own).
     public init(
         pid: Int32, commandLine: [String], executable: String?, state: ProcessState, threads: [ThreadSnapshot],
         notes: [String] = [], mutexes: [MutexSnapshot] = [], captureDuration: Duration = .zero,

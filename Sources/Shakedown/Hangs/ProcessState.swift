@@ -5,6 +5,7 @@ public struct ProcessState: RawRepresentable, Hashable, Sendable, Codable, Custo
     /// The letter from /proc/PID/stat (`"R"`, `"S"`, `"D"`, …).
     public let rawValue: String
 
+    /// A state by its letter in `/proc/PID/stat` (`R`, `S`, `D`, `Z`, `T`, `t`, `X`, `I`).
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// R: on a CPU or ready to run. A thread stuck here is spinning.
@@ -42,6 +43,7 @@ public struct ProcessState: RawRepresentable, Hashable, Sendable, Codable, Custo
         }
     }
 
+    /// `S (sleeping, waiting for an event)`.
     public var description: String { "\(rawValue) (\(meaning))" }
 
     public init(from decoder: any Decoder) throws {

@@ -13,6 +13,7 @@ public struct SnapshotRenderer: Sendable {
     /// The style used by every `render` call.
     public var style: Style
 
+    /// A renderer; compact with 6 frames per thread unless told otherwise.
     public init(style: Style = .compact(framesPerThread: 6)) { self.style = style }
 
     /// Renders one process: a header, its notes, its threads, the mutexes it maps.

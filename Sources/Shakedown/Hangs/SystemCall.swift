@@ -14,6 +14,7 @@ public struct SystemCall: Hashable, Sendable, Codable, CustomStringConvertible {
         self.arguments = arguments
     }
 
+    /// The system call's name (`futex`), or `syscall N` when it is not in the table.
     public var description: String { name }
 
     /// Parses "NR arg1 … arg6 sp pc". Returns nil for "running" and for "-1 sp pc" (blocked, but not in a

@@ -17,6 +17,7 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
     /// Why the stack ends where it does, when that is not its natural end (the thread's entry point).
     public var unwindStopReason: String?
 
+    /// A thread snapshot as capture builds it (public for tools that assemble snapshots of their own).
     public init(
         tid: Int32, name: String, state: ProcessState, wchan: String? = nil, systemCall: SystemCall? = nil,
         frames: [Frame] = [], framesCut: Int = 0, unwindStopReason: String? = nil

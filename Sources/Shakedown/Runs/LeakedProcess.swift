@@ -65,6 +65,7 @@ public struct LeakedProcess: Hashable, Sendable, Codable, CustomStringConvertibl
                       lifetime: lifetime, cleanup: cleanup)
     }
 
+    /// `orphan pid 4711 `sleep 30` from worker 2, lived 12 ms; stopped by SIGTERM, reaped`.
     public var description: String {
         var text = "\(kind.rawValue) pid \(pid) `\(command)`"
         if let worker { text += " from worker \(worker)" }
