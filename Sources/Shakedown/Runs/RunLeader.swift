@@ -59,6 +59,8 @@ package struct RunLeader {
     package func main() -> Never {
         plumbing.keepLeaderEnds()
         setpgid(0, 0)
+        // A test process that ignores SIGCHLD would have its children reaped by the kernel, invisibly to us.
+        signal(SIGCHLD, SIG_DFL)
         shakedown_set_child_subreaper(1)
         var originalMask = sigset_t()
         let signals = shakedown_sigchld_descriptor(&originalMask)

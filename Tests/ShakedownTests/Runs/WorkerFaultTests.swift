@@ -117,3 +117,17 @@ func writeToUnmappedMemory() {
     guard let pointer = UnsafeMutablePointer<Int>(bitPattern: 8) else { return }
     pointer.pointee = 1
 }
+
+/// A test process that ignores SIGCHLD (some servers do) must still get a full report.
+final class IgnoredChildSignalTests: XCTestCase {
+    func testRunsWorkWhenTheTestProcessIgnoresSIGCHLD() throws {
+        let previous = signal(SIGCHLD, SIG_IGN)
+        defer { signal(SIGCHLD, previous) }
+        let run = try Shakedown.fork(processes: 2, rounds: 3, timeout: .seconds(30), jitter: .none) { worker in
+            if worker.index == 1, worker.round == 1, fork() == 0 { sleep(30); _exit(0) }
+        }
+        XCTAssertEqual(run.workers.map(\.outcome), [.completed, .completed], run.summary)
+        XCTAssertEqual(run.orphans.count, 1, run.summary)
+        XCTAssertFalse(run.timedOut)
+    }
+}
