@@ -9,14 +9,17 @@ import CShakedown
 /// Why a separate process rather than making the test process the subreaper: the test process then reaps only
 /// this one child it forked itself, never a status that belongs to the user's own `Foundation.Process` or
 /// swift-subprocess children, and keeps no process-wide state. Orphans of the run (including `setsid` daemons)
-/// are re-parented here, so nothing escapes to init. When the test process dies (even by SIGKILL), the lifeline
-/// pipe reaches end of file and the leader kills and reaps the whole run before exiting.
+/// are re-parented here, so nothing escapes to init. When the test process dies (even by SIGKILL), its pidfd
+/// becomes readable (or, on kernels without pidfd, the lifeline pipe reaches end of file) and the leader kills and
+/// reaps the whole run before exiting.
 package struct RunLeader {
     package let configuration: RunConfiguration
     package let launch: WorkerLaunch
     package let control: RunControl
     package let plumbing: RunPlumbing
     package let observed: [SharedCounter]
+    /// The test process: the leader's parent, watched through a pidfd.
+    package let supervisor: pid_t
     package let supervisorGroup: pid_t
 
     private final class State {
@@ -69,6 +72,12 @@ package struct RunLeader {
             send(.leaderDone)
             shakedown_exit_now(71)
         }
+        // The test process's own pidfd is readable once it has exited. Unlike the lifeline pipe, no other process
+        // can hold it open: a concurrent run's leader, forked while this run's pipes existed, inherits their write
+        // ends, and would keep this leader from seeing end of file.
+        // Died already, before this first look (nothing was started yet): then the pid may name another process.
+        if getppid() != supervisor { shakedown_exit_now(72) }
+        let testProcess = shakedown_pidfd_open(supervisor)
         let state = State(processes: configuration.processes)
         // The fork loop does as little as it can between forks: after each fork every page the leader writes
         // (stack, heap, malloc state) is copied, because the new worker shares it. So the loop writes pids only to
@@ -79,6 +88,7 @@ package struct RunLeader {
             let pid = fork()
             if pid == 0 {
                 closeQuietly(signals)
+                closeQuietly(testProcess)
                 WorkerProcess(index: index, launch: launch, control: control, plumbing: plumbing,
                               plan: configuration.jitter, observed: observed, leaderPid: getppid(),
                               originalSignalMask: originalMask).main()
@@ -114,13 +124,14 @@ package struct RunLeader {
                 pollfd(fd: plumbing.lifeline.readEnd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: plumbing.commands.readEnd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: testProcess, events: Int16(POLLIN), revents: 0),  // fd -1 is ignored by poll
             ]
-            if poll(&fds, 3, -1) < 0 { continue }
+            if poll(&fds, 4, -1) < 0 { continue }
             if fds[2].revents != 0 {
                 shakedown_drain_signal_descriptor(signals)
                 reap(state)
             }
-            if fds[0].revents != 0 {
+            if fds[0].revents != 0 || fds[3].revents != 0 {
                 killEverything(state, signals: signals)
             }
             if fds[1].revents != 0 {

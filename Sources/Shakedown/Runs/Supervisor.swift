@@ -52,10 +52,11 @@ package struct Supervisor {
         // Buffered output would be written twice: once by us, once by each child at its exit.
         fflush(nil)
         let started = monotonicNanoseconds()
+        let supervisorPid = getpid()
         let leaderPid = fork()
         if leaderPid == 0 {
             RunLeader(configuration: resolved, launch: launch, control: control, plumbing: plumbing,
-                      observed: observed, supervisorGroup: getpgid(getppid())).main()
+                      observed: observed, supervisor: supervisorPid, supervisorGroup: getpgid(supervisorPid)).main()
         }
         if leaderPid < 0 {
             let error = ShakedownError.systemCall("fork")
