@@ -15,6 +15,10 @@ enum ProcessChecks {
     /// libunwind opens one pipe for its whole process lifetime at first use (memory validation): take it before a
     /// test counts descriptors around a run that captures a hang.
     static func warmUpHangCapture() throws {
+        _ = try warmedUp.get()
+    }
+
+    private static let warmedUp: Result<Void, ShakedownError> = Result { () throws(ShakedownError) in
         _ = try Shakedown.fork(processes: 1, timeout: .milliseconds(200), jitter: .none) { _ in while true { pause() } }
     }
 
@@ -27,7 +31,8 @@ enum ProcessChecks {
 extension XCTestCase {
     /// Asserts that `body` leaves the test process with no new child, no new descendant and no new descriptor.
     func assertLeavesNothingBehind<T>(file: StaticString = #filePath, line: UInt = #line,
-                                      _ body: () throws -> T) rethrows -> T {
+                                      _ body: () throws -> T) throws -> T {
+        try ProcessChecks.warmUpHangCapture()
         let childrenBefore = ProcessChecks.children()
         let descriptorsBefore = ProcessTable.openDescriptorCount()
         let result = try body()
