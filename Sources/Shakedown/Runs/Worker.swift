@@ -52,9 +52,13 @@ public final class Worker {
         if !condition { fail(message(), file: file, line: line) }
     }
 
-    /// Run-owned shared counter `index` (0..<8), the counters a cooperative command reports on.
+    /// Run-owned shared counter `index`, the counters a cooperative command reports on. Traps when `index` is not
+    /// below the `counters:` the run was started with (the other slots are not observed, so their counts would be
+    /// silently lost).
     public func counter(_ index: Int) -> SharedCounter {
-        control.counter(max(0, min(index, Int(SHAKEDOWN_MAX_OBSERVED) - 1)), name: "counter \(index)")
+        precondition(index >= 0 && index < control.observedCount,
+                     "counter \(index) does not exist: the run was started with counters: \(control.observedCount)")
+        return control.counter(index, name: "counter \(index)")
     }
 
     /// The run-owned robust mutex, shared by every worker of the run (cooperative commands use it since they
