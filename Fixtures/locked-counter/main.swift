@@ -15,6 +15,10 @@ do {
         complain("locked-counter: start me with `shakedown run --counters 1 -- locked-counter`\n")
         exit(2)
     }
+    guard worker.runCounterCount >= 1 else {
+        complain("locked-counter: the run has no shared counter: start me with `shakedown run --counters 1 -- locked-counter`\n")
+        exit(2)
+    }
     let counter = worker.counter(0)
     let lock = worker.runLock
     exit(worker.runAllRounds { _ in try addOneUnderLock(counter, lock) })

@@ -18,6 +18,10 @@ do {
         complain("racy-counter: start me with `shakedown run --counters 1 -- racy-counter`\n")
         exit(2)
     }
+    guard worker.runCounterCount >= 1 else {
+        complain("racy-counter: the run has no shared counter: start me with `shakedown run --counters 1 -- racy-counter`\n")
+        exit(2)
+    }
     let counter = worker.counter(0)
     exit(worker.runAllRounds { _ in addOneWithoutLock(counter) })
 } catch {

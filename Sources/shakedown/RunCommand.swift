@@ -124,6 +124,7 @@ enum RunText {
             }
             lines.append(line)
             if !worker.outcome.isSuccess {
+                if let crash = worker.crashMessage { lines.append("      \(crash)") }
                 for text in worker.outputTail.split(separator: "\n").suffix(4) { lines.append("      | \(text)") }
             }
         }

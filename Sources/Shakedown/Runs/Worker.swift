@@ -52,6 +52,9 @@ public final class Worker {
         if !condition { fail(message(), file: file, line: line) }
     }
 
+    /// How many run-owned counters this run has (`counters:` of ``Shakedown/run(command:_:counters:progress:)``).
+    public var runCounterCount: Int { control.observedCount }
+
     /// Run-owned shared counter `index`, the counters a cooperative command reports on. Traps when `index` is not
     /// below the `counters:` the run was started with (the other slots are not observed, so their counts would be
     /// silently lost).
