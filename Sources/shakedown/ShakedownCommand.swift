@@ -6,9 +6,9 @@ struct ShakedownCommand: ParsableCommand {
         commandName: "shakedown",
         abstract: "Find concurrency and race bugs: run code as many processes at once, shake the schedule, account for every process.",
         discussion: """
-        shakedown demo                       the racy counter and its locked twin, side by side
-        shakedown run -n 8 -- ./my-tool      8 copies at once: exits, crashes, hangs, leaked processes
-        shakedown diagnose PID               where every thread of a frozen process is waiting
+        shakedown demo              the racy counter against its locked twin
+        shakedown run -n 8 -- CMD   8 copies: exits, crashes, hangs, leaks
+        shakedown diagnose PID      where each thread of a frozen process waits
         """,
         subcommands: [DemoCommand.self, RunCommand.self, DiagnoseCommand.self]
     )
