@@ -57,10 +57,6 @@ int shakedown_memfd_create(const char *name) {
     return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
 }
 
-int shakedown_tgkill(pid_t tgid, pid_t tid, int signal) {
-    return (int)syscall(SYS_tgkill, tgid, tid, signal);
-}
-
 pid_t shakedown_gettid(void) {
     return (pid_t)syscall(SYS_gettid);
 }

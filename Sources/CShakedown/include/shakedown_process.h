@@ -25,8 +25,6 @@ void shakedown_line_buffer_stdout(void);
 int shakedown_pipe(int fds[2]);
 /// memfd_create(2) with MFD_CLOEXEC. Returns a descriptor or -1 with errno.
 int shakedown_memfd_create(const char *name);
-/// tgkill(2).
-int shakedown_tgkill(pid_t tgid, pid_t tid, int signal);
 /// gettid(2).
 pid_t shakedown_gettid(void);
 

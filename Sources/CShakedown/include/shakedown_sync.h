@@ -68,9 +68,6 @@ static inline int32_t shakedown_atomic_load32(int32_t *address) {
 static inline uint32_t shakedown_atomic_load_u32(uint32_t *address) {
     return __atomic_load_n(address, __ATOMIC_SEQ_CST);
 }
-static inline void shakedown_atomic_store32(int32_t *address, int32_t value) {
-    __atomic_store_n(address, value, __ATOMIC_SEQ_CST);
-}
 
 // MARK: robust process-shared mutex with an owner record another process can read
 

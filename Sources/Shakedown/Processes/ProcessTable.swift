@@ -25,6 +25,20 @@ public struct ProcessStatus: Hashable, Sendable {
     public var isKernelThread: Bool { flags & 0x0020_0000 != 0 }
     /// Whether it has exited and waits to be reaped.
     public var isZombie: Bool { state == "Z" }
+
+    /// How long it has existed, from its start time and the system uptime (one read of `/proc/uptime`, no second
+    /// read of its `stat`); `nil` when the uptime cannot be read.
+    public var age: Duration? {
+        guard let uptimeText = ProcessTable.readSmallFile("/proc/uptime"),
+              let uptime = Double(uptimeText.split(separator: " ").first ?? "")
+        else { return nil }
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let seconds = max(0, uptime - Double(startTicks) / ticksPerSecond)
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// ``age`` in whole milliseconds, or -1 when unknown (the form the wire messages carry).
+    package var ageMilliseconds: Int64 { age.map { $0.nanoseconds / 1_000_000 } ?? -1 }
 }
 
 /// Reads the kernel's process table under `/proc`: no caching, every call is a fresh look.
@@ -89,13 +103,7 @@ public enum ProcessTable {
 
     /// How long `pid` has existed, from its start time and the system uptime; `nil` when it is gone.
     public static func age(of pid: Int32) -> Duration? {
-        guard let start = status(of: pid)?.startTicks,
-              let uptimeText = readSmallFile("/proc/uptime"),
-              let uptime = Double(uptimeText.split(separator: " ").first ?? "")
-        else { return nil }
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let seconds = max(0, uptime - Double(start) / ticksPerSecond)
-        return .milliseconds(Int64(seconds * 1000))
+        status(of: pid)?.age
     }
 
     /// The number of open descriptors of the calling process (entries in `/proc/self/fd`).

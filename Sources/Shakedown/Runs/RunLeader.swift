@@ -29,7 +29,6 @@ package struct RunLeader {
         var adopted: [pid_t: Adopted] = [:]
         var lastExitedWorker: Int?
         var tearingDown = false
-        var teardownSignal: Signal?
 
         /// Sized for `processes` workers up front: growing the tables while forking would allocate and rehash
         /// between forks, and every page the leader writes after a fork is copied (the child shares it).
@@ -202,7 +201,7 @@ package struct RunLeader {
                 state.adopted[pid] = nil
             } else {
                 mayHaveAdopted = true
-                var adopted = state.adopted[pid] ?? Adopted(worker: attribute(pid, state), command: "?", ageMilliseconds: -1)
+                var adopted = state.adopted[pid] ?? Adopted(worker: attribute(ProcessTable.status(of: pid), state), command: "?", ageMilliseconds: -1)
                 if adopted.ageMilliseconds >= 0 {
                     adopted.ageMilliseconds += (monotonicNanoseconds() - adopted.adoptedAt) / 1_000_000
                 }
@@ -235,9 +234,10 @@ package struct RunLeader {
     private func noteAdopted(_ state: State) {
         for child in ProcessTable.children(of: getpid())
         where state.workerIndex[child] == nil && state.adopted[child] == nil && !isCommand(child) {
-            let age = ProcessTable.age(of: child).map { $0.nanoseconds / 1_000_000 } ?? -1
-            state.adopted[child] = Adopted(worker: attribute(child, state), command: ProcessTable.commandLine(of: child),
-                                           ageMilliseconds: age)
+            // One read of its stat serves both the attribution and the age.
+            let status = ProcessTable.status(of: child)
+            state.adopted[child] = Adopted(worker: attribute(status, state), command: ProcessTable.commandLine(of: child),
+                                           ageMilliseconds: status?.ageMilliseconds ?? -1)
         }
     }
 
@@ -248,8 +248,8 @@ package struct RunLeader {
 
     /// The worker an orphan came from: the one whose process group it is in; else the one that exited last
     /// (orphans are re-parented here exactly when their worker, a subreaper itself, exits).
-    private func attribute(_ pid: pid_t, _ state: State) -> Int {
-        if let group = ProcessTable.status(of: pid)?.processGroup, let index = state.workerIndex[group] {
+    private func attribute(_ status: ProcessStatus?, _ state: State) -> Int {
+        if let group = status?.processGroup, let index = state.workerIndex[group] {
             return index
         }
         return state.lastExitedWorker ?? -1

@@ -116,7 +116,7 @@ package struct WorkerProcess {
         let me = getpid()
         for child in ProcessTable.children(of: me) {
             guard let status = ProcessTable.status(of: child) else { continue }
-            let age = ProcessTable.age(of: child).map { $0.nanoseconds / 1_000_000 } ?? -1
+            let age = status.ageMilliseconds
             if status.isZombie {
                 var info = siginfo_t()
                 var waitStatus: Int64 = -1
