@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 // Functions that every worker (or every run leader) calls but a test process usually never does, called
@@ -94,16 +96,65 @@ int shakedown_block_termination_signals(void) {
     return sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
-pid_t shakedown_spawn(const char *path, char *const argv[], char *const envp[]) {
+const void *shakedown_memmem(const void *haystack, size_t length, const void *needle, size_t needle_length) {
+    return memmem(haystack, length, needle, needle_length);
+}
+
+const void *shakedown_memrchr(const void *bytes, int byte, size_t length) {
+    return memrchr(bytes, byte, length);
+}
+
+pid_t shakedown_spawn(const char *path, char *const argv[], char *const envp[], int *failure_errno,
+                      int *failure_step) {
+    *failure_errno = 0;
+    *failure_step = SHAKEDOWN_SPAWN_FORK;
+    // The child reports why it could not exec through a close-on-exec pipe: end of file means exec succeeded.
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        *failure_errno = errno;
+        *failure_step = SHAKEDOWN_SPAWN_PIPE;
+        return -1;
+    }
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid != 0) return pid;
-    // Child: async-signal-safe calls only.
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != parent) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(path, argv, envp);
-    _exit(127);
+    if (pid == 0) {
+        // Child: async-signal-safe calls only.
+        close(report[0]);
+        int failure[2] = {SHAKEDOWN_SPAWN_PDEATHSIG, 0};
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0) {
+            if (getppid() != parent) _exit(127);
+            sigset_t none;
+            sigemptyset(&none);
+            failure[0] = SHAKEDOWN_SPAWN_SIGMASK;
+            if (sigprocmask(SIG_SETMASK, &none, NULL) == 0) {
+                failure[0] = SHAKEDOWN_SPAWN_EXEC;
+                execve(path, argv, envp);
+            }
+        }
+        failure[1] = errno;
+        ssize_t ignored = write(report[1], failure, sizeof(failure));
+        (void)ignored;
+        _exit(127);
+    }
+    int saved = errno;
+    close(report[1]);
+    if (pid < 0) {
+        close(report[0]);
+        *failure_errno = saved;
+        return -1;
+    }
+    int failure[2] = {0, 0};
+    ssize_t got;
+    do {
+        got = read(report[0], failure, sizeof(failure));
+    } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof(failure)) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        *failure_step = failure[0];
+        *failure_errno = failure[1];
+        return -1;
+    }
+    return pid;
 }

@@ -46,30 +46,78 @@ static int64_t monotonic_ns(void) {
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
-// Breaking bumps the generation too, so a waiter that checked `broken` just before it was set still wakes.
-static inline int released_or_broken(shakedown_barrier *barrier) {
-    return LOAD(&barrier->broken) ? SHAKEDOWN_BARRIER_BROKEN : SHAKEDOWN_BARRIER_RELEASED;
+#define BROKEN_BIT 0x80000000u
+#define GENERATION_MASK 0x7FFFFFFFu
+#define ONE_ARRIVAL ((uint64_t)1 << 32)
+
+static inline uint32_t generation_of(uint64_t state) { return (uint32_t)state; }
+static inline uint32_t arrived_of(uint64_t state) { return (uint32_t)(state >> 32); }
+
+// The futex word is the generation half of `state`.
+static inline uint32_t *generation_word(shakedown_barrier *barrier) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint32_t *)&barrier->state + 1;
+#else
+    return (uint32_t *)&barrier->state;
+#endif
+}
+
+// What a waiter of generation `mine` was told: a newer generation means it was released (even if the barrier
+// broke afterwards: a party that left after a normal release must not undo it); the same generation with the
+// broken bit means it broke while this generation was waiting.
+static inline int outcome_for(uint32_t word, uint32_t mine) {
+    return (word & GENERATION_MASK) != mine ? SHAKEDOWN_BARRIER_RELEASED : SHAKEDOWN_BARRIER_BROKEN;
+}
+
+// The number of CPUs this process may run on (affinity), not the machine's: spinning pays only while every
+// party can hold one at once.
+static long usable_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 void shakedown_barrier_init(shakedown_barrier *barrier, uint32_t parties, uint32_t spin_limit) {
     memset(barrier, 0, sizeof(*barrier));
     barrier->parties = parties;
-    // Spinning pays only while every party can hold a CPU at once. With more parties than CPUs a spinner takes
-    // the CPU from a party still on its way (or from the run leader still forking it): sleep at once instead.
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    // With more parties than CPUs a spinner takes the CPU from a party still on its way (or from the run leader
+    // still forking it): sleep at once instead.
+    long cpus = usable_cpus();
     barrier->spin_limit = (cpus > 0 && parties > (uint32_t)cpus) ? 0 : spin_limit;
 }
 
+// Takes back an arrival that timed out, unless the generation was released or is being released (everyone
+// arrived: the last party is running its action), in which case the caller keeps waiting.
+static int withdraw(shakedown_barrier *barrier, uint32_t mine) {
+    uint64_t state = LOAD(&barrier->state);
+    for (;;) {
+        uint32_t word = generation_of(state);
+        if (word != mine) return outcome_for(word, mine);
+        if (arrived_of(state) >= barrier->parties) return -1;
+        if (__atomic_compare_exchange_n(&barrier->state, &state, state - ONE_ARRIVAL, 1, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return SHAKEDOWN_BARRIER_TIMED_OUT;
+    }
+}
+
 int shakedown_barrier_arrive(shakedown_barrier *barrier, int64_t timeout_ns) {
-    if (LOAD(&barrier->broken)) return SHAKEDOWN_BARRIER_BROKEN;
-    uint32_t generation = LOAD(&barrier->generation);
-    uint32_t arrived = __atomic_add_fetch(&barrier->arrived, 1, __ATOMIC_ACQ_REL);
-    if (arrived == barrier->parties) return SHAKEDOWN_BARRIER_LAST;
+    uint64_t state = LOAD(&barrier->state);
+    uint32_t mine;
+    for (;;) {
+        mine = generation_of(state);
+        if (mine & BROKEN_BIT) return SHAKEDOWN_BARRIER_BROKEN;
+        if (__atomic_compare_exchange_n(&barrier->state, &state, state + ONE_ARRIVAL, 1, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            break;
+    }
+    if (arrived_of(state) + 1 == barrier->parties) return SHAKEDOWN_BARRIER_LAST;
+    uint32_t *word = generation_word(barrier);
 
     // Spin first: on an idle core the other party usually arrives within a few hundred nanoseconds,
     // and a futex round trip costs tens of microseconds.
     for (uint32_t spin = 0; spin < barrier->spin_limit; spin++) {
-        if (LOAD(&barrier->generation) != generation) return released_or_broken(barrier);
+        uint32_t now = LOAD(word);
+        if (now != mine) return outcome_for(now, mine);
         cpu_relax();
     }
     // Then yield a few times: with more parties than cores the releaser may need this core. Not when the spin
@@ -78,37 +126,51 @@ int shakedown_barrier_arrive(shakedown_barrier *barrier, int64_t timeout_ns) {
     // while it is still forking workers.
     int yields = barrier->spin_limit > 0 ? 16 : 0;
     for (int round = 0; round < yields; round++) {
-        if (LOAD(&barrier->generation) != generation) return released_or_broken(barrier);
+        uint32_t now = LOAD(word);
+        if (now != mine) return outcome_for(now, mine);
         sched_yield();
     }
     int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : -1;
     __atomic_add_fetch(&barrier->sleepers, 1, __ATOMIC_ACQ_REL);
-    int result = SHAKEDOWN_BARRIER_RELEASED;
+    int result;
     for (;;) {
-        if (LOAD(&barrier->generation) != generation) { result = released_or_broken(barrier); break; }
+        uint32_t now = LOAD(word);
+        if (now != mine) { result = outcome_for(now, mine); break; }
         int64_t remaining = -1;
         if (deadline >= 0) {
             remaining = deadline - monotonic_ns();
-            if (remaining <= 0) { result = SHAKEDOWN_BARRIER_TIMED_OUT; break; }
+            if (remaining <= 0) {
+                result = withdraw(barrier, mine);
+                if (result >= 0) break;
+                deadline = -1;  // the release is under way: wait for it
+                remaining = -1;
+            }
         }
-        shakedown_futex_wait(&barrier->generation, generation, remaining);
+        shakedown_futex_wait(word, mine, remaining);
     }
     __atomic_sub_fetch(&barrier->sleepers, 1, __ATOMIC_ACQ_REL);
     return result;
 }
 
 void shakedown_barrier_release(shakedown_barrier *barrier) {
-    STORE(&barrier->arrived, 0);
-    __atomic_add_fetch(&barrier->generation, 1, __ATOMIC_ACQ_REL);
+    uint64_t state = LOAD(&barrier->state);
+    for (;;) {
+        uint32_t word = generation_of(state);
+        // Keep the broken bit if a party broke the barrier during the round action; the next arrival sees it.
+        uint32_t next = (word & BROKEN_BIT) | (((word & GENERATION_MASK) + 1) & GENERATION_MASK);
+        if (__atomic_compare_exchange_n(&barrier->state, &state, (uint64_t)next, 1, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            break;
+    }
     // Waking costs a syscall; skip it when everyone is still spinning.
-    if (LOAD(&barrier->sleepers) != 0) shakedown_futex_wake(&barrier->generation, INT32_MAX);
+    if (LOAD(&barrier->sleepers) != 0) shakedown_futex_wake(generation_word(barrier), INT32_MAX);
 }
 
 void shakedown_barrier_break(shakedown_barrier *barrier, uint32_t worker_index) {
     uint32_t none = 0;
     __atomic_compare_exchange_n(&barrier->broken, &none, worker_index + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    __atomic_add_fetch(&barrier->generation, 1, __ATOMIC_ACQ_REL);
-    shakedown_futex_wake(&barrier->generation, INT32_MAX);
+    __atomic_fetch_or(&barrier->state, (uint64_t)BROKEN_BIT, __ATOMIC_ACQ_REL);
+    shakedown_futex_wake(generation_word(barrier), INT32_MAX);
 }
 
 // MARK: racy access
@@ -174,7 +236,12 @@ int shakedown_mutex_lock(shakedown_mutex_record *record, int64_t timeout_ns) {
     }
     int result = SHAKEDOWN_MUTEX_ACQUIRED;
     if (error == EOWNERDEAD) {
-        pthread_mutex_consistent(&record->mutex);
+        int repaired = pthread_mutex_consistent(&record->mutex);
+        if (repaired != 0) {
+            // Still inconsistent: hand it back rather than claim a lock that the next locker would find broken.
+            pthread_mutex_unlock(&record->mutex);
+            return -repaired;
+        }
         __atomic_add_fetch(&record->owner_died_count, 1, __ATOMIC_ACQ_REL);
         result = SHAKEDOWN_MUTEX_ACQUIRED_OWNER_DIED;
     } else if (error != 0) {

@@ -38,10 +38,26 @@ int shakedown_set_signal_mask(const sigset_t *mask);
 /// Blocks SIGTERM, SIGINT, SIGHUP and SIGQUIT in the calling thread (a shepherd lets its command take them).
 int shakedown_block_termination_signals(void);
 
+/// memmem(3) and memrchr(3): glibc declares them only under _GNU_SOURCE. Used to scan worker output at memory
+/// speed.
+const void *shakedown_memmem(const void *haystack, size_t length, const void *needle, size_t needle_length);
+const void *shakedown_memrchr(const void *bytes, int byte, size_t length);
+
+/// The step of `shakedown_spawn` that failed.
+enum {
+    SHAKEDOWN_SPAWN_FORK = 1,
+    SHAKEDOWN_SPAWN_PIPE = 2,
+    SHAKEDOWN_SPAWN_PDEATHSIG = 3,
+    SHAKEDOWN_SPAWN_SIGMASK = 4,
+    SHAKEDOWN_SPAWN_EXEC = 5,
+};
+
 /// fork(2) + execve(2) for a command worker: the child only makes async-signal-safe calls (setpgid is not
 /// made: the command stays in its shepherd's group), arms PR_SET_PDEATHSIG(SIGKILL), unblocks all signals,
-/// and leaves with _exit(127) when exec fails. Returns the pid, or -1 with errno.
-pid_t shakedown_spawn(const char *path, char *const argv[], char *const envp[]);
+/// and execs. Returns the pid once exec has succeeded; -1 with `*failure_step` and `*failure_errno` set when a
+/// step failed (a child that could not exec reports its errno through a close-on-exec pipe, and is reaped).
+pid_t shakedown_spawn(const char *path, char *const argv[], char *const envp[], int *failure_errno,
+                      int *failure_step);
 
 #ifdef __cplusplus
 }

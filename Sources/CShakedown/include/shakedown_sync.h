@@ -23,11 +23,12 @@ int shakedown_futex_wake(uint32_t *address, int count);
 
 typedef struct shakedown_barrier {
     uint32_t parties;
-    uint32_t arrived;     // atomic
-    uint32_t generation;  // atomic; the futex word
+    uint32_t spin_limit;
+    // atomic; one word so that arriving, timing out and releasing are each one atomic step. Low 32 bits: the
+    // generation (the futex word; bit 31 set once the barrier is broken), high 32 bits: parties arrived.
+    uint64_t state;
     uint32_t broken;      // atomic; nonzero: 1 + index of the worker that broke it
     uint32_t sleepers;    // atomic; waiters currently in futex_wait
-    uint32_t spin_limit;
 } shakedown_barrier;
 
 enum {
@@ -39,7 +40,9 @@ enum {
 
 /// `spin_limit` is dropped to 0 when `parties` exceeds the online CPUs (spinners would only delay the others).
 void shakedown_barrier_init(shakedown_barrier *barrier, uint32_t parties, uint32_t spin_limit);
-/// Arrives; waits (spinning first) until the last party releases or the barrier breaks.
+/// Arrives; waits (spinning first) until the last party releases or the barrier breaks. A waiter whose generation
+/// was released before the barrier broke gets RELEASED, never BROKEN. A waiter that times out withdraws its
+/// arrival, so the next generation still needs every party.
 int shakedown_barrier_arrive(shakedown_barrier *barrier, int64_t timeout_ns);
 /// Called by the party that got SHAKEDOWN_BARRIER_LAST, after its round action.
 void shakedown_barrier_release(shakedown_barrier *barrier);
@@ -67,6 +70,9 @@ static inline int32_t shakedown_atomic_load32(int32_t *address) {
 }
 static inline uint32_t shakedown_atomic_load_u32(uint32_t *address) {
     return __atomic_load_n(address, __ATOMIC_SEQ_CST);
+}
+static inline void shakedown_atomic_store_u32(uint32_t *address, uint32_t value) {
+    __atomic_store_n(address, value, __ATOMIC_SEQ_CST);
 }
 
 // MARK: robust process-shared mutex with an owner record another process can read
@@ -110,7 +116,7 @@ void shakedown_mutex_destroy(shakedown_mutex_record *record);
 
 // MARK: the run's control block (MAP_SHARED; read by forked workers and by exec'd cooperative commands)
 
-#define SHAKEDOWN_RUN_MAGIC 0x5348414B52554E31ULL  // "SHAKRUN1"
+#define SHAKEDOWN_RUN_MAGIC 0x5348414B52554E32ULL  // "SHAKRUN2"
 #define SHAKEDOWN_MAX_OBSERVED 8
 #define SHAKEDOWN_HISTOGRAM_BUCKETS 256
 
@@ -128,6 +134,10 @@ typedef struct shakedown_worker_slot {
     int32_t command_pid;  // for command workers: the exec'd command
     uint64_t rounds_completed;
     uint32_t children_left;  // set by the worker as it exits: 1 + children it left running; 0: it did not say
+    // Set by a command's shepherd once it reaped the command. Kept here, not only on the result channel, because
+    // the command writes to that channel too and garbage from it would hide the shepherd's later messages.
+    uint32_t command_exited;
+    int32_t command_status;  // the command's wait status, valid once command_exited is 1
     uint32_t reserved;
 } shakedown_worker_slot;
 

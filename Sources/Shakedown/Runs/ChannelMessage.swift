@@ -14,10 +14,13 @@ package enum ChannelMessage: Equatable, Sendable {
     case commandStarted(pid: Int64)
     case commandExited(pid: Int64, status: Int64)
     case stoppedAtBrokenBarrier(brokenBy: Int64, round: Int64)
+    /// The worker never ran its body or command; the reason names the failed step.
+    case notStarted(reason: String)
     // Run leader → test process.
     case workerStarted(index: Int64, pid: Int64)
     case workerExited(index: Int64, pid: Int64, status: Int64)
     case orphan(pid: Int64, worker: Int64, command: String, ageMilliseconds: Int64, cleanup: Int64, status: Int64)
+    case workerNotStarted(index: Int64, reason: String)
     case leaderNote(String)
     case leaderDone
 
@@ -34,11 +37,13 @@ package enum ChannelMessage: Equatable, Sendable {
         case .commandStarted: 5
         case .commandExited: 6
         case .stoppedAtBrokenBarrier: 7
+        case .notStarted: 8
         case .workerStarted: 20
         case .workerExited: 21
         case .orphan: 22
         case .leaderNote: 23
         case .leaderDone: 24
+        case .workerNotStarted: 25
         }
     }
 
@@ -61,6 +66,8 @@ package enum ChannelMessage: Equatable, Sendable {
             payload.int(pid); payload.int(status)
         case let .stoppedAtBrokenBarrier(brokenBy, round):
             payload.int(brokenBy); payload.int(round)
+        case let .notStarted(reason):
+            payload.string(reason, limit: 3500)
         case let .workerStarted(index, pid):
             payload.int(index); payload.int(pid)
         case let .workerExited(index, pid, status):
@@ -68,6 +75,8 @@ package enum ChannelMessage: Equatable, Sendable {
         case let .orphan(pid, worker, command, age, cleanup, status):
             payload.int(pid); payload.int(worker); payload.int(age); payload.int(cleanup); payload.int(status)
             payload.string(command, limit: 3000)
+        case let .workerNotStarted(index, reason):
+            payload.int(index); payload.string(reason, limit: 3500)
         case let .leaderNote(text):
             payload.string(text, limit: 3500)
         case .leaderDone:
@@ -104,6 +113,7 @@ package enum ChannelMessage: Equatable, Sendable {
         case 5: message = .commandStarted(pid: try reader.int())
         case 6: message = .commandExited(pid: try reader.int(), status: try reader.int())
         case 7: message = .stoppedAtBrokenBarrier(brokenBy: try reader.int(), round: try reader.int())
+        case 8: message = .notStarted(reason: try reader.string())
         case 20: message = .workerStarted(index: try reader.int(), pid: try reader.int())
         case 21: message = .workerExited(index: try reader.int(), pid: try reader.int(), status: try reader.int())
         case 22:
@@ -113,6 +123,9 @@ package enum ChannelMessage: Equatable, Sendable {
                               cleanup: cleanup, status: status)
         case 23: message = .leaderNote(try reader.string())
         case 24: message = .leaderDone
+        case 25:
+            let index = try reader.int()
+            message = .workerNotStarted(index: index, reason: try reader.string())
         default: throw FrameError("unknown message kind \(kind)")
         }
         guard reader.isAtEnd else { throw FrameError("\(reader.remaining) unexpected bytes after a kind-\(kind) message") }

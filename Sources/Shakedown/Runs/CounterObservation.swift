@@ -16,6 +16,9 @@ public struct CounterObservation: Sendable, Hashable {
     public let decreasingRounds: Int
     /// Rounds where the counter rose by 256 or more.
     public let oversizedRounds: Int
+    /// Where the counter lives (the same address in the test process and its forked workers): tells apart
+    /// counters that share a name. `nil` for observations built by hand.
+    package var storage: UInt?
 
     /// One bar of the histogram.
     public struct Outcome: Sendable, Hashable {

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+
 /// What a worker printed: the last bytes of its stdout and stderr (merged), and every line in the
 /// `FILE:LINE: error: MESSAGE` form that XCTest prints for a failed assertion.
 ///
@@ -19,17 +24,75 @@ package struct OutputCapture {
 
     package mutating func append(_ bytes: ArraySlice<UInt8>) {
         totalBytes += bytes.count
-        tail += bytes
+        // Only the last `tailLimit` bytes of a chunk can end up in the tail.
+        // (Indices, not `suffix`: `+=` picks Sequence.suffix, which walks every byte of the chunk.)
+        tail.append(contentsOf: bytes[max(bytes.startIndex, bytes.endIndex - tailLimit)...])
         if tail.count > tailLimit * 2 { tail.removeFirst(tail.count - tailLimit) }
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                scan(partialLine)
-                partialLine.removeAll(keepingCapacity: true)
-            } else if partialLine.count < 8192 {
-                partialLine.append(byte)
+        bytes.withUnsafeBufferPointer { chunk in scanLines(chunk) }
+    }
+
+    /// Finds the lines worth parsing without visiting each byte in Swift: the first line completes the partial
+    /// line left by the previous chunk; in the complete lines after it, `memmem` looks for the markers across the
+    /// whole run of lines at once and only the lines that contain one are parsed. The rest becomes the new
+    /// partial line. Heavy output is therefore read at memory speed (docs/benchmarks.md).
+    private mutating func scanLines(_ chunk: UnsafeBufferPointer<UInt8>) {
+        guard let firstNewline = Self.firstNewline(in: chunk, from: 0) else {
+            keepPartial(UnsafeBufferPointer(rebasing: chunk[...]))
+            return
+        }
+        keepPartial(UnsafeBufferPointer(rebasing: chunk[..<firstNewline]))
+        scan(partialLine)
+        partialLine.removeAll(keepingCapacity: true)
+        // The last newline: everything before it is complete lines, everything after it the next partial line.
+        guard let base = chunk.baseAddress, let found = shakedown_memrchr(base, 0x0A, chunk.count) else { return }
+        let lastNewline = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+        keepPartial(UnsafeBufferPointer(rebasing: chunk[(lastNewline + 1)...]))
+        scanCompleteLines(UnsafeBufferPointer(rebasing: chunk[(firstNewline + 1)..<(lastNewline + 1)]))
+    }
+
+    /// Parses each line of `lines` (complete lines, each ending in a newline) that contains a marker.
+    private mutating func scanCompleteLines(_ lines: UnsafeBufferPointer<UInt8>) {
+        guard let base = lines.baseAddress, !lines.isEmpty else { return }
+        var markers = [Self.failureMarker]
+        if crashMessage == nil { markers += Self.crashMarkerBytes }
+        var hits: Set<Int> = []
+        for marker in markers {
+            var offset = 0
+            while offset < lines.count {
+                guard let found = marker.withUnsafeBytes({ needle in
+                    shakedown_memmem(base + offset, lines.count - offset, needle.baseAddress, needle.count)
+                }) else { break }
+                let position = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                hits.insert(Self.lineStart(in: lines, before: position))
+                guard let newline = Self.firstNewline(in: lines, from: position) else { break }
+                offset = newline + 1
             }
         }
+        for start in hits.sorted() {
+            let end = Self.firstNewline(in: lines, from: start) ?? lines.count
+            scan(Array(lines[start..<min(end, start + Self.lineLimit)]))
+        }
     }
+
+    private static func firstNewline(in bytes: UnsafeBufferPointer<UInt8>, from offset: Int) -> Int? {
+        guard let base = bytes.baseAddress, offset < bytes.count,
+              let found = memchr(base + offset, 0x0A, bytes.count - offset) else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(base)
+    }
+
+    private static func lineStart(in lines: UnsafeBufferPointer<UInt8>, before position: Int) -> Int {
+        guard let base = lines.baseAddress, position > 0, let found = shakedown_memrchr(base, 0x0A, position) else { return 0 }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(base) + 1
+    }
+
+    /// Keeps the start of a line that continues in the next chunk (at most ``lineLimit`` bytes of it).
+    private mutating func keepPartial(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let room = Self.lineLimit - partialLine.count
+        if room > 0 { partialLine.append(contentsOf: UnsafeBufferPointer(rebasing: bytes.prefix(room))) }
+    }
+
+    private static let lineLimit = 8192
+    private static let crashMarkerBytes = crashMarkers.map { Array($0.utf8) }
 
     package mutating func finish() {
         if !partialLine.isEmpty { scan(partialLine) }
@@ -42,12 +105,19 @@ package struct OutputCapture {
     }
 
     private mutating func scan(_ line: [UInt8]) {
-        if crashMessage == nil {
-            let text = String(decoding: line, as: UTF8.self)
-            if Self.crashMarkers.contains(where: { text.contains($0) }) { crashMessage = text }
+        if crashMessage == nil, Self.crashMarkerBytes.contains(where: { Self.contains(line, $0) }) {
+            crashMessage = String(decoding: line, as: UTF8.self)
         }
-        guard let failure = Self.parseFailureLine(line) else { return }
+        guard Self.contains(line, Self.failureMarker), let failure = Self.parseFailureLine(line) else { return }
         failures.append(failure)
+    }
+
+    private static func contains(_ line: [UInt8], _ marker: [UInt8]) -> Bool {
+        line.withUnsafeBytes { haystack in
+            marker.withUnsafeBytes { needle in
+                shakedown_memmem(haystack.baseAddress, haystack.count, needle.baseAddress, needle.count) != nil
+            }
+        }
     }
 
     /// Parses `/path/File.swift:42: error: -[Suite test] : XCTAssertEqual failed: ...`.

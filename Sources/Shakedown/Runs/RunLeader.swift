@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShakedown
+import SystemPackage
 
 /// The process between the test and its workers: it forks the workers, is the child subreaper for everything
 /// they start, reaps every process of the run, and tears down what is left.
@@ -112,8 +113,9 @@ package struct RunLeader {
                 started += ChannelMessage.workerStarted(index: Int64(index), pid: Int64(pid)).encoded()
             } else {
                 state.exited.insert(index)
-                let error = forkErrors[index].map { "errno \($0)" } ?? "unknown error"
-                started += ChannelMessage.leaderNote("fork of worker \(index) failed (\(error))").encoded()
+                let reason = forkErrors[index].map { "\(ShakedownError.systemCall("fork", errno: Errno(rawValue: $0)))" }
+                    ?? "fork failed"
+                started += ChannelMessage.workerNotStarted(index: Int64(index), reason: reason).encoded()
             }
         }
         writeAll(plumbing.events.writeEnd, started)

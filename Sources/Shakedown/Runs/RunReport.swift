@@ -66,9 +66,12 @@ public struct RunReport: Sendable {
             && workers.allSatisfy { $0.channelProblem == nil }
     }
 
-    /// The observation of `counter`, matched by name among the counters this run observed.
+    /// The observation of `counter`: the one this run made of that very counter; for hand-built reports, the
+    /// first with its name.
     public func observation(of counter: SharedCounter) -> CounterObservation? {
-        observations.first { $0.name == counter.name }
+        let address = UInt(bitPattern: counter.storage)
+        return observations.first { $0.storage == address }
+            ?? observations.first { $0.storage == nil && $0.name == counter.name }
     }
 
     /// Expected against observed for `counter`, with this run's seed and round outcomes.

@@ -27,6 +27,8 @@ package struct Supervisor {
         var output: OutputCapture
         var resultOpen = true
         var outputOpen = true
+        /// Set when the leader could not fork this worker.
+        var notStarted: String?
     }
 
     package func run() throws(ShakedownError) -> RunReport {
@@ -106,7 +108,7 @@ package struct Supervisor {
             if now >= deadline && !timedOut {
                 timedOut = true
                 let targets = hangTargets(workers)
-                hungIndices = Set(workers.indices.filter { workers[$0].status == nil })
+                hungIndices = Set(workers.indices.filter { workers[$0].status == nil && workers[$0].notStarted == nil })
                 if configuration.diagnosesHangs && !targets.isEmpty { hang = diagnoseHang(targets) }
                 writeAll(plumbing.commands.writeEnd, [UInt8(ascii: "T")])
                 hardDeadline = monotonicNanoseconds() + configuration.teardown.longestDuration.nanoseconds
@@ -183,10 +185,12 @@ package struct Supervisor {
         leaks = merge(leaks, orphans: events.messages)
         let observations = observed.enumerated().map { index, counter in
             let histogram = control.histogram(index)
-            return CounterObservation(
+            var observation = CounterObservation(
                 name: counter.name, finalValue: counter.value,
                 histogram: histogram.buckets.map { .init(increment: $0.increment, rounds: $0.rounds) },
                 decreasingRounds: histogram.belowZero, oversizedRounds: histogram.overflow)
+            observation.storage = UInt(bitPattern: counter.storage)
+            return observation
         }
         return RunReport(seed: seed, configuration: resolved, command: command, workers: reports,
                          observations: observations, leaks: leaks, hang: hang,
@@ -202,6 +206,8 @@ package struct Supervisor {
             workers[Int(index)].pid = Int32(pid)
         case let .workerExited(index, _, status) where workers.indices.contains(Int(index)):
             workers[Int(index)].status = Int32(status)
+        case let .workerNotStarted(index, reason) where workers.indices.contains(Int(index)):
+            workers[Int(index)].notStarted = reason
         default:
             break
         }
@@ -229,55 +235,77 @@ package struct Supervisor {
         while let bytes = readAvailable(fd, into: &buffer), !bytes.isEmpty { sink(bytes) }
     }
 
-    private func report(_ index: Int, _ state: WorkerState, hung: Bool, control: RunControl) -> WorkerReport {
+    /// What the worker's result channel said about it.
+    private struct WorkerMessages {
         var failures: [RecordedFailure] = []
         var threw: String?
+        var notStarted: String?
         var finished: (points: Int64, actions: Int64, digest: UInt64)?
         var stoppedBy: Int?
         var commandPid: Int32?
         var commandStatus: Int32?
-        for message in state.decoder.messages {
-            switch message {
-            case let .failure(text, file, line, round):
-                failures.append(RecordedFailure(message: text, file: file, line: Int(line), round: Int(round), origin: .resultChannel))
-            case let .threw(text, _): threw = text
-            case let .finished(_, points, actions, digest): finished = (points, actions, digest)
-            case let .stoppedAtBrokenBarrier(by, _): stoppedBy = Int(by)
-            case let .commandStarted(pid): commandPid = Int32(pid)
-            case let .commandExited(_, status): commandStatus = Int32(status)
-            default: break
+
+        init(_ messages: [ChannelMessage]) {
+            for message in messages {
+                switch message {
+                case let .failure(text, file, line, round):
+                    failures.append(RecordedFailure(message: text, file: file, line: Int(line), round: Int(round),
+                                                    origin: .resultChannel))
+                case let .threw(text, _): threw = text
+                case let .notStarted(reason): notStarted = notStarted ?? reason
+                case let .finished(_, points, actions, digest): finished = (points, actions, digest)
+                case let .stoppedAtBrokenBarrier(by, _): stoppedBy = Int(by)
+                case let .commandStarted(pid): commandPid = Int32(pid)
+                case let .commandExited(_, status): commandStatus = Int32(status)
+                default: break
+                }
             }
         }
-        failures += state.output.failures
-        let workerExit = state.status.map(ProcessExit.init(waitStatus:))
-        let exit = commandStatus.map(ProcessExit.init(waitStatus:)) ?? workerExit
-        let rounds = Int(min(control.slot(index).pointee.rounds_completed, UInt64(configuration.rounds)))
+    }
 
-        let outcome: WorkerOutcome
-        if hung {
-            outcome = .hung
-        } else if let signal = exit?.signal {
-            outcome = .crashed(signal)
-        } else if let threw {
-            outcome = .threw(threw)
-        } else if let stoppedBy, stoppedBy != index {
-            outcome = .stoppedByOtherWorker(stoppedBy)
-        } else if commandPid != nil, case let .exited(code)? = exit {
-            outcome = .exited(code: code)
-        } else if finished != nil, exit == .exited(code: 0) {
-            outcome = .completed
-        } else if case let .exited(code)? = exit {
-            outcome = .exited(code: code)
-        } else {
-            outcome = .unknown("no exit status was read")
+    private func report(_ index: Int, _ state: WorkerState, hung: Bool, control: RunControl) -> WorkerReport {
+        var said = WorkerMessages(state.decoder.messages)
+        // The shepherd's record in shared memory wins over the channel: the command writes to the channel too,
+        // and garbage from it hides every message after it.
+        let slot = control.slot(index)
+        if withUnsafeMutablePointer(to: &slot.pointee.command_exited, { shakedown_atomic_load_u32($0) }) == 1 {
+            said.commandStatus = slot.pointee.command_status
+            if said.commandPid == nil, slot.pointee.command_pid > 0 { said.commandPid = slot.pointee.command_pid }
         }
+        let workerExit = state.status.map(ProcessExit.init(waitStatus:))
+        let exit = said.commandStatus.map(ProcessExit.init(waitStatus:)) ?? workerExit
+        let rounds = Int(min(slot.pointee.rounds_completed, UInt64(configuration.rounds)))
         return WorkerReport(
-            index: index, pid: state.pid, commandPid: commandPid, outcome: outcome, exit: exit,
-            roundsCompleted: rounds, failures: failures, outputTail: state.output.tailText,
-            crashMessage: state.output.crashMessage,
-            outputBytes: state.output.totalBytes, jitterPoints: Int(finished?.points ?? 0),
-            jitterActions: Int(finished?.actions ?? 0), jitterDigest: finished?.digest,
+            index: index, pid: state.pid, commandPid: said.commandPid,
+            outcome: outcome(hung: hung, notStarted: state.notStarted ?? said.notStarted, said: said, exit: exit,
+                             workerExit: workerExit, index: index),
+            exit: exit, roundsCompleted: rounds, failures: said.failures + state.output.failures,
+            outputTail: state.output.tailText, crashMessage: state.output.crashMessage,
+            outputBytes: state.output.totalBytes, jitterPoints: Int(said.finished?.points ?? 0),
+            jitterActions: Int(said.finished?.actions ?? 0), jitterDigest: said.finished?.digest,
             channelProblem: state.decoder.problem)
+    }
+
+    /// Success needs positive evidence: a closure worker's "finished" message and exit 0, or a command that was
+    /// started and exited 0. Anything else (no message, an early `exit(0)`, a copy that never ran) is not success.
+    private func outcome(hung: Bool, notStarted: String?, said: WorkerMessages, exit: ProcessExit?,
+                         workerExit: ProcessExit?, index: Int) -> WorkerOutcome {
+        if hung { return .hung }
+        if let notStarted { return .notStarted(notStarted) }
+        if let signal = exit?.signal { return .crashed(signal) }
+        if let threw = said.threw { return .threw(threw) }
+        if let stoppedBy = said.stoppedBy, stoppedBy != index { return .stoppedByOtherWorker(stoppedBy) }
+        if said.commandPid != nil {
+            guard said.commandStatus != nil, case let .exited(code)? = exit else {
+                return .unknown("the command was started but its exit was not seen")
+            }
+            return code == 0 ? .completed : .exited(code: code)
+        }
+        if case let .exited(code)? = workerExit {
+            if command != nil { return .unknown("the shepherd exited (code \(code)) without starting the command") }
+            return said.finished != nil && code == 0 ? .completed : .exited(code: code)
+        }
+        return .unknown("no exit status was read")
     }
 
     /// The leftovers a worker named at its exit: zombies it reaped, and live children it left for the leader.

@@ -52,16 +52,17 @@ public final class Worker {
         if !condition { fail(message(), file: file, line: line) }
     }
 
-    /// How many run-owned counters this run has (`counters:` of ``Shakedown/run(command:_:counters:progress:)``).
-    public var runCounterCount: Int { control.observedCount }
+    /// How many counters this run observes: the `observing:` counters of a closure run, or the `counters:` of a
+    /// command run.
+    public var runCounterCount: Int { observed.count }
 
-    /// Run-owned shared counter `index`, the counters a cooperative command reports on. Traps when `index` is not
-    /// below the `counters:` the run was started with (the other slots are not observed, so their counts would be
-    /// silently lost).
+    /// Observed counter `index`: in a closure run the `observing:` counter at that position, in a command run the
+    /// run-owned counter a cooperative command reports on. Traps when `index` is not below ``runCounterCount``
+    /// (any other counter would not be observed, so its counts would be silently lost).
     public func counter(_ index: Int) -> SharedCounter {
-        precondition(index >= 0 && index < control.observedCount,
-                     "counter \(index) does not exist: the run was started with counters: \(control.observedCount)")
-        return control.counter(index, name: "counter \(index)")
+        precondition(index >= 0 && index < observed.count,
+                     "counter \(index) does not exist: the run observes \(observed.count) counter(s)")
+        return observed[index]
     }
 
     /// The run-owned robust mutex, shared by every worker of the run (cooperative commands use it since they

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShakedown
+import SystemPackage
 
 /// The life of one worker process, from the moment the run leader forks it to its `_exit`.
 ///
@@ -20,25 +21,15 @@ package struct WorkerProcess {
     package func main() -> Never {
         // Die with the leader, and be the subreaper of everything the body starts, so at exit the worker can
         // name each process it leaves behind.
-        setpgid(0, 0)
-        shakedown_set_parent_death_signal(SIGKILL)
-        if getppid() != leaderPid { shakedown_exit_now(70) }
-        shakedown_set_child_subreaper(1)
-        var mask = originalSignalMask
-        shakedown_set_signal_mask(&mask)
-
+        let processProblem = prepareProcess()
         plumbing.keepWorkerEnds(index)
-        let output = plumbing.outputs[index].writeEnd
         let channel = plumbing.results[index].writeEnd
-        if plumbing.nullInput >= 0 { dup2(plumbing.nullInput, STDIN_FILENO) }
-        dup2(output, STDOUT_FILENO)
-        dup2(output, STDERR_FILENO)
-        closeQuietly(output)
-        closeQuietly(plumbing.nullInput)
-        // Line-buffer stdout so what the worker printed before a crash is not lost in a buffer.
-        shakedown_line_buffer_stdout()
-
         let worker = Worker(index: index, control: control, plan: plan, channel: channel, observed: observed)
+        // A worker that could not be set up as promised (its own group, a subreaper, output captured) must not
+        // run: it would be reported as if it had, while its leftovers or output went unseen.
+        if let problem = processProblem ?? redirectOutput() {
+            leave(worker, notStarted: problem)
+        }
         switch launch {
         case let .closure(body):
             Jitter.current = worker.jitter
@@ -52,53 +43,127 @@ package struct WorkerProcess {
         shakedown_exit_now(0)
     }
 
+    /// Own process group, death with the leader, subreaper, the test's signal mask. Returns what failed.
+    private func prepareProcess() -> String? {
+        if setpgid(0, 0) != 0 { return failure("setpgid") }
+        if shakedown_set_parent_death_signal(SIGKILL) != 0 { return failure("prctl(PR_SET_PDEATHSIG)") }
+        // The leader died before PDEATHSIG was armed: nobody would read this worker's report.
+        if getppid() != leaderPid { shakedown_exit_now(70) }
+        if shakedown_set_child_subreaper(1) != 0 { return failure("prctl(PR_SET_CHILD_SUBREAPER)") }
+        var mask = originalSignalMask
+        if shakedown_set_signal_mask(&mask) != 0 { return failure("sigprocmask") }
+        return nil
+    }
+
+    /// Standard input from /dev/null, standard output and error into the output pipe. Returns what failed.
+    private func redirectOutput() -> String? {
+        let output = plumbing.outputs[index].writeEnd
+        if plumbing.nullInput >= 0, dup2(plumbing.nullInput, STDIN_FILENO) < 0 { return failure("dup2(stdin)") }
+        if dup2(output, STDOUT_FILENO) < 0 { return failure("dup2(stdout)") }
+        if dup2(output, STDERR_FILENO) < 0 { return failure("dup2(stderr)") }
+        closeQuietly(output)
+        closeQuietly(plumbing.nullInput)
+        // Line-buffer stdout so what the worker printed before a crash is not lost in a buffer.
+        shakedown_line_buffer_stdout()
+        return nil
+    }
+
+    private func failure(_ call: String) -> String {
+        "\(ShakedownError.systemCall(call, errno: .lastError))"
+    }
+
+    /// Reports that this worker never ran, releases the others (they would wait for it at the barriers), leaves.
+    private func leave(_ worker: Worker, notStarted reason: String) -> Never {
+        worker.send(.notStarted(reason: reason))
+        control.startGate.break(by: index)
+        control.roundBarrier.break(by: index)
+        fflush(nil)
+        shakedown_exit_now(0)
+    }
+
     /// Runs the command as a child, waits for it, and reports what it left behind. The shepherd blocks SIGTERM
     /// and friends so that a teardown signal sent to the group ends the command, not the one reporting on it.
     private func shepherd(_ commandLine: WorkerLaunch.CommandLine, worker: Worker, channel: CInt) {
-        shakedown_block_termination_signals()
-        if case .broken = control.startGate.arriveAndWait() { return }
+        if shakedown_block_termination_signals() != 0 { leave(worker, notStarted: failure("sigprocmask")) }
+        if case let .broken(by) = control.startGate.arriveAndWait() {
+            // Released copies may already run; this one was not released with them, so it does not run at all.
+            worker.send(.notStarted(reason: "copy \(by) failed before the copies were released together"))
+            return
+        }
         // Descriptors without close-on-exec for the command (dup clears the flag).
         let controlCopy = dup(control.region.descriptor)
         let channelCopy = dup(channel)
-        var environment: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            let variable = String(cString: pointer)
-            if !variable.hasPrefix("SHAKEDOWN_RUN_FD=") && !variable.hasPrefix("SHAKEDOWN_RESULT_FD=")
-                && !variable.hasPrefix("SHAKEDOWN_WORKER=") && !variable.hasPrefix("SHAKEDOWN_SEED=")
-                && !variable.hasPrefix("SHAKEDOWN_JITTER=") {
-                environment.append(variable)
-            }
-            entry += 1
-        }
-        environment += [
-            "\(WorkerEnvironment.controlDescriptor)=\(controlCopy)",
-            "\(WorkerEnvironment.resultDescriptor)=\(channelCopy)",
-            "\(WorkerEnvironment.workerIndex)=\(index)",
-            "\(Seed.environmentVariable)=\(control.seed.value)",
-            "\(WorkerEnvironment.jitterPlan)=\(plan.encoded)",
-        ]
+        if controlCopy < 0 || channelCopy < 0 { leave(worker, notStarted: failure("dup")) }
+        let environment = commandEnvironment(control: controlCopy, channel: channelCopy)
+        var failedErrno: CInt = 0
+        var failedStep: CInt = 0
         let pid = withCStrings(commandLine.arguments) { argv in
             withCStrings(environment) { envp in
-                shakedown_spawn(commandLine.executable, argv, envp)
+                shakedown_spawn(commandLine.executable, argv, envp, &failedErrno, &failedStep)
             }
         }
         closeQuietly(controlCopy)
         closeQuietly(channelCopy)
         guard pid > 0 else {
-            worker.send(.threw(message: "could not start \(commandLine.executable): errno \(errno)", round: 0))
-            control.roundBarrier.break(by: index)
-            return
+            leave(worker, notStarted: Self.spawnFailure(commandLine.executable, step: failedStep, errno: failedErrno))
         }
-        control.slot(index).pointee.command_pid = pid
+        let slot = control.slot(index)
+        slot.pointee.command_pid = pid
         worker.send(.commandStarted(pid: Int64(pid)))
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        slot.pointee.command_status = status
+        withUnsafeMutablePointer(to: &slot.pointee.command_exited) { shakedown_atomic_store_u32($0, 1) }
         worker.send(.commandExited(pid: Int64(pid), status: Int64(status)))
-        if control.slot(index).pointee.rounds_completed <= UInt64(control.rounds) {
+        if slot.pointee.rounds_completed <= UInt64(control.rounds) {
             control.roundBarrier.break(by: index)
         }
         reportLeftovers(worker, commandPid: pid)
+    }
+
+    /// The command's environment: the caller's, less any Shakedown variables, plus this run's.
+    private func commandEnvironment(control controlDescriptor: CInt, channel: CInt) -> [String] {
+        let ours = ["SHAKEDOWN_RUN_FD=", "SHAKEDOWN_RESULT_FD=", "SHAKEDOWN_WORKER=", "SHAKEDOWN_SEED=", "SHAKEDOWN_JITTER="]
+        var environment: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            let variable = String(cString: pointer)
+            if !ours.contains(where: { variable.hasPrefix($0) }) { environment.append(variable) }
+            entry += 1
+        }
+        return environment + [
+            "\(WorkerEnvironment.controlDescriptor)=\(controlDescriptor)",
+            "\(WorkerEnvironment.resultDescriptor)=\(channel)",
+            "\(WorkerEnvironment.workerIndex)=\(index)",
+            "\(Seed.environmentVariable)=\(control.seed.value)",
+            "\(WorkerEnvironment.jitterPlan)=\(plan.encoded)",
+        ]
+    }
+
+    /// Why a command could not be started, in words: the step, the errno, and what it usually means.
+    package static func spawnFailure(_ executable: String, step: CInt, errno value: CInt) -> String {
+        let error = Errno(rawValue: value)
+        let call: String
+        switch step {
+        case CInt(SHAKEDOWN_SPAWN_PIPE): call = "pipe2"
+        case CInt(SHAKEDOWN_SPAWN_PDEATHSIG): call = "prctl(PR_SET_PDEATHSIG)"
+        case CInt(SHAKEDOWN_SPAWN_SIGMASK): call = "sigprocmask"
+        case CInt(SHAKEDOWN_SPAWN_EXEC): call = "execve"
+        default: call = "fork"
+        }
+        var text = "could not start \(executable): \(ShakedownError.systemCall(call, errno: error))"
+        guard step == CInt(SHAKEDOWN_SPAWN_EXEC) else { return text }
+        switch error {
+        case .noSuchFileOrDirectory:
+            text += " — the file or its interpreter (the program on its `#!` line, or the ELF loader) does not exist"
+        case .execFormatError:
+            text += " — not a format this kernel runs: a script needs a `#!` line, a binary must be built for this machine"
+        case .permissionDenied:
+            text += " — not executable: a directory, a file without execute permission, or a noexec mount"
+        default:
+            break
+        }
+        return text
     }
 
     /// Names every child still here: zombies (exited, never waited for) are reported and reaped; live ones are

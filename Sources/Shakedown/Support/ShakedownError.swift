@@ -48,7 +48,8 @@ public struct ShakedownError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .invalidArgument(name, reason):
             return "invalid argument `\(name)`: \(reason)"
         case let .systemCall(call, errno):
-            return "\(call) failed: \(errno) (errno \(errno.rawValue))"
+            let name = errno.symbolicName.map { "\($0) " } ?? ""
+            return "\(call) failed: \(name)(\(errno), errno \(errno.rawValue))"
         case let .noSuchProcess(pid):
             return "no such process: \(pid)"
         case let .permissionDenied(pid, reason):

@@ -25,16 +25,16 @@ final class SeedTests: XCTestCase {
     }
 
     func testSeedEnvironmentVariableIsUsedWhenNoSeedIsGiven() throws {
-        setenv(Seed.environmentVariable, "0x2a", 1)
-        defer { unsetenv(Seed.environmentVariable) }
+        let restore = replaceEnvironment(Seed.environmentVariable, with: "0x2a")
+        defer { restore() }
         let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in }
         XCTAssertEqual(run.seed, Seed(42))
         XCTAssertTrue(run.summary.contains("SHAKEDOWN_SEED=42"), run.summary)
     }
 
     func testGarbageSeedEnvironmentVariableIsRejected() {
-        setenv(Seed.environmentVariable, "forty-two", 1)
-        defer { unsetenv(Seed.environmentVariable) }
+        let restore = replaceEnvironment(Seed.environmentVariable, with: "forty-two")
+        defer { restore() }
         XCTAssertThrowsError(try Shakedown.fork(processes: 1) { _ in }) { error in
             XCTAssertEqual((error as? ShakedownError)?.code,
                            .invalidArgument(name: "SHAKEDOWN_SEED", reason: "not a decimal or 0x-hexadecimal number: \"forty-two\""))
@@ -63,5 +63,15 @@ final class SeedTests: XCTestCase {
         XCTAssertThrowsError(try JitterPlan(probability: 1, maximumSleep: .zero))
         XCTAssertEqual(JitterPlan(encoded: JitterPlan.default.encoded), .default)
         XCTAssertNil(JitterPlan(encoded: "1,2,3"))
+    }
+}
+
+/// Sets an environment variable and returns what puts back its previous value: a seed the user exported to
+/// replay a run must survive these tests.
+func replaceEnvironment(_ name: String, with value: String) -> () -> Void {
+    let previous = getenv(name).map { String(cString: $0) }
+    setenv(name, value, 1)
+    return {
+        if let previous { setenv(name, previous, 1) } else { unsetenv(name) }
     }
 }

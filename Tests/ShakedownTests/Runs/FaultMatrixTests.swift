@@ -65,7 +65,7 @@ final class FaultMatrixTests: XCTestCase {
         let report = try assertNothingSurvives {
             try Shakedown.run(command: [Fixtures.path("setsid-daemon"), "60"], quick)
         }
-        XCTAssertEqual(report.workers.map(\.outcome), [.exited(code: 0), .exited(code: 0)], report.summary)
+        XCTAssertEqual(report.workers.map(\.outcome), [.completed, .completed], report.summary)
         XCTAssertEqual(report.orphans.count, 2, report.summary)
         XCTAssertEqual(Set(report.orphans.compactMap(\.worker)), [0, 1], "each daemon attributed to its copy")
         for orphan in report.orphans { XCTAssertEqual(orphan.cleanup, .stopped(by: .terminate), report.summary) }
