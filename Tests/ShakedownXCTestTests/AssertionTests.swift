@@ -109,4 +109,35 @@ final class AssertionTests: XCTestCase {
         XCTAssertEqual(leakFailures.count, 1)
         XCTAssertTrue(leakFailures.first?.description.contains("orphan") ?? false, leakFailures.first?.description ?? "")
     }
+
+    func testForbiddenOutcomesFailAtTheCallerWithHistogramGradeAndReplay() throws {
+        let hits = try SharedCounter("hits")
+        let judge = try RoundJudge<Int64>.lostUpdates(on: hits, perRound: 4)
+        let run = try Shakedown.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .sleepy), judge: judge) { _ in
+            hits.racyIncrement()
+        }
+        let line = #line + 1
+        let failures = capture { XCTAssertNoForbiddenOutcomes(run) }
+        let failure = try XCTUnwrap(failures.first)
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertEqual(failure.line, line)
+        XCTAssertEqual(failure.file, #filePath)
+        XCTAssertTrue(failure.description.contains("ended in a forbidden outcome"), failure.description)
+        XCTAssertTrue(failure.description.contains("forbidden (first in round"), failure.description)
+        XCTAssertTrue(failure.description.contains(run.seed.replayHint), failure.description)
+        XCTAssertEqual(capture { XCTAssertOutcomeSeen(.forbidden, in: run) }, [], "the race is visible")
+    }
+
+    func testOutcomeSeenFailsWhenTheRaceIsNeverVisible() throws {
+        let hits = try SharedCounter("hits")
+        let judge = try RoundJudge<Int64>.lostUpdates(on: hits, perRound: 2)
+        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 20, jitter: .none), judge: judge) { _ in
+            hits.increment()
+        }
+        XCTAssertEqual(capture { XCTAssertNoForbiddenOutcomes(run) }, [])
+        let failures = capture { XCTAssertOutcomeSeen(.forbidden, in: run) }
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures.first?.description.contains("no forbidden outcome in 20 rounds") == true,
+                      failures.first?.description ?? "")
+    }
 }

@@ -74,6 +74,12 @@ static inline uint32_t shakedown_atomic_load_u32(uint32_t *address) {
 static inline void shakedown_atomic_store_u32(uint32_t *address, uint32_t value) {
     __atomic_store_n(address, value, __ATOMIC_SEQ_CST);
 }
+static inline uint64_t shakedown_atomic_load_u64(uint64_t *address) {
+    return __atomic_load_n(address, __ATOMIC_SEQ_CST);
+}
+static inline void shakedown_atomic_store_u64(uint64_t *address, uint64_t value) {
+    __atomic_store_n(address, value, __ATOMIC_SEQ_CST);
+}
 
 // MARK: robust process-shared mutex with an owner record another process can read
 
@@ -139,6 +145,12 @@ typedef struct shakedown_worker_slot {
     uint32_t command_exited;
     int32_t command_status;  // the command's wait status, valid once command_exited is 1
     uint32_t reserved;
+    // A small per-round result the body recorded (Worker.record): valid for round `result_round - 1`.
+    int64_t round_result;
+    uint64_t result_round;
+    // 1 + the round whose judge closure (after-round outcome or before-round reset) this worker is running as the
+    // barrier's last arrival; 0 when none. Tells a crash in a judge closure from a crash in the body.
+    uint64_t judging_round;
 } shakedown_worker_slot;
 
 typedef struct shakedown_run_control {
@@ -152,6 +164,9 @@ typedef struct shakedown_run_control {
     int64_t counters[SHAKEDOWN_MAX_OBSERVED];  // run-owned counters, for cooperative commands
     shakedown_mutex_record mutex;              // run-owned lock, for cooperative commands
     shakedown_observation observations[SHAKEDOWN_MAX_OBSERVED];
+    // Set (to 1 + the round) by the judge when a forbidden outcome ends the run early; every worker leaves after
+    // the barrier that saw it.
+    uint64_t stop_after_round;
     shakedown_worker_slot workers[];
 } shakedown_run_control;
 

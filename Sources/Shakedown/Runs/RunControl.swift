@@ -43,6 +43,18 @@ package final class RunControl: @unchecked Sendable {
     package var seed: Seed { Seed(control.pointee.seed) }
     package var observedCount: Int { Int(control.pointee.observed_count) }
 
+    /// The round after which the judge stopped the run (a forbidden outcome, or a judge closure that failed).
+    package var stopAfterRound: Int? {
+        get {
+            let value = withUnsafeMutablePointer(to: &control.pointee.stop_after_round) { shakedown_atomic_load_u64($0) }
+            return value == 0 ? nil : Int(value - 1)
+        }
+        set {
+            let value = newValue.map { UInt64($0) + 1 } ?? 0
+            withUnsafeMutablePointer(to: &control.pointee.stop_after_round) { shakedown_atomic_store_u64($0, value) }
+        }
+    }
+
     package lazy var roundBarrier = ProcessBarrier(shakedown_run_round_barrier(control), keeping: region)
     package lazy var startGate = ProcessBarrier(shakedown_run_start_gate(control), keeping: region)
 

@@ -28,11 +28,13 @@ public struct RunReport: Sendable {
     public let timedOut: Bool
     /// Things Shakedown itself noticed (a worker that could not be forked, a leader that had to be killed).
     public let notes: [String]
+    /// A judged run's outcome histogram (``RoundJudge``): forbidden outcomes first. Empty without a judge.
+    public let outcomes: [OutcomeCount]
 
     /// Assembles a report (runs do this; public for tools that build reports of their own).
     public init(seed: Seed, configuration: RunConfiguration, command: [String]?, workers: [WorkerReport],
                 observations: [CounterObservation], leaks: [LeakedProcess], hang: HangDiagnosis?,
-                duration: Duration, timedOut: Bool, notes: [String]) {
+                duration: Duration, timedOut: Bool, notes: [String], outcomes: [OutcomeCount] = []) {
         self.seed = seed
         self.configuration = configuration
         self.command = command
@@ -43,6 +45,7 @@ public struct RunReport: Sendable {
         self.duration = duration
         self.timedOut = timedOut
         self.notes = notes
+        self.outcomes = outcomes
     }
 
     /// Every failure recorded in any worker, in worker order.
@@ -60,10 +63,15 @@ public struct RunReport: Sendable {
     /// The leaked processes that were orphans.
     public var orphans: [LeakedProcess] { leaks.filter { $0.kind == .orphan } }
 
-    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked.
+    /// Outcomes the judge called forbidden.
+    public var forbiddenOutcomes: [OutcomeCount] { outcomes.filter { $0.grade == .forbidden } }
+    /// Outcomes the judge called interesting.
+    public var interestingOutcomes: [OutcomeCount] { outcomes.filter { $0.grade == .interesting } }
+
+    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked; no outcome was forbidden.
     public var isClean: Bool {
         unsuccessfulWorkers.isEmpty && failures.isEmpty && leaks.isEmpty && !timedOut
-            && workers.allSatisfy { $0.channelProblem == nil }
+            && workers.allSatisfy { $0.channelProblem == nil } && forbiddenOutcomes.isEmpty
     }
 
     /// The observation of `counter`: the one this run made of that very counter; for hand-built reports, the
@@ -106,6 +114,11 @@ public struct RunReport: Sendable {
         for observation in observations {
             lines.append("counter `\(observation.name)`: final \(observation.finalValue); per-round outcomes: "
                 + observation.histogramLines.prefix(8).joined(separator: ", "))
+        }
+        if !outcomes.isEmpty {
+            lines.append("outcomes of \(outcomes.reduce(0) { $0 + $1.rounds }) judged rounds:")
+            for outcome in outcomes.prefix(12) { lines.append("  \(outcome)") }
+            if outcomes.count > 12 { lines.append("  … \(outcomes.count - 12) more outcomes") }
         }
         if !leaks.isEmpty {
             lines.append("leaked processes (\(zombies.count) zombie\(zombies.count == 1 ? "" : "s"), \(orphans.count) orphan\(orphans.count == 1 ? "" : "s")):")

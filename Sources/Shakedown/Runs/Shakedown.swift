@@ -39,9 +39,45 @@ public enum Shakedown {
         observing: [SharedCounter] = [],
         body: (Worker) throws -> Void
     ) throws(ShakedownError) -> RunReport {
+        try fork(configuration, observing: observing, lifecycle: WorkerLifecycle(), judge: nil, body: body)
+    }
+
+    /// Forks `body` as ``fork(_:observing:body:)`` does, with per-worker setup and teardown and a judge that
+    /// grades the state after every round (see ``RoundJudge``). The report's ``RunReport/outcomes`` hold the
+    /// judge's outcome histogram; a forbidden outcome makes the run not clean.
+    ///
+    /// - Cost: with a judge, one closure call per round in the barrier's last worker and one small message.
+    public static func fork<Outcome: Hashable>(
+        _ configuration: RunConfiguration,
+        observing: [SharedCounter] = [],
+        lifecycle: WorkerLifecycle = WorkerLifecycle(),
+        judge: RoundJudge<Outcome>,
+        body: (Worker) throws -> Void
+    ) throws(ShakedownError) -> RunReport {
+        try fork(configuration, observing: observing, lifecycle: lifecycle, judge: ErasedJudge(judge), body: body)
+    }
+
+    /// Forks `body` with per-worker setup and teardown, without a judge.
+    public static func fork(
+        _ configuration: RunConfiguration,
+        observing: [SharedCounter] = [],
+        lifecycle: WorkerLifecycle,
+        body: (Worker) throws -> Void
+    ) throws(ShakedownError) -> RunReport {
+        try fork(configuration, observing: observing, lifecycle: lifecycle, judge: nil, body: body)
+    }
+
+    private static func fork(
+        _ configuration: RunConfiguration,
+        observing: [SharedCounter],
+        lifecycle: WorkerLifecycle,
+        judge: ErasedJudge?,
+        body: (Worker) throws -> Void
+    ) throws(ShakedownError) -> RunReport {
         try configuration.validate()
         let result: Result<RunReport, ShakedownError> = withoutActuallyEscaping(body) { escapable in
-            let supervisor = Supervisor(configuration: configuration, launch: .closure(escapable),
+            let work = WorkerLaunch.ClosureWork(body: escapable, lifecycle: lifecycle, judge: judge)
+            let supervisor = Supervisor(configuration: configuration, launch: .closure(work),
                                         observed: observing, runOwnedCounters: 0, command: nil,
                                         diagnoseHang: HangCapture.diagnose)
             do throws(ShakedownError) { return .success(try supervisor.run()) } catch { return .failure(error) }

@@ -192,13 +192,35 @@ package struct Supervisor {
             observation.storage = UInt(bitPattern: counter.storage)
             return observation
         }
+        let judged = judgedRounds(workers, control: control, notes: &notes)
         return RunReport(seed: seed, configuration: resolved, command: command, workers: reports,
                          observations: observations, leaks: leaks, hang: hang,
                          duration: .nanoseconds(finished - started), timedOut: timedOut && !hungIndices.isEmpty,
-                         notes: notes)
+                         notes: notes, outcomes: OutcomeCount.histogram(judged))
     }
 
     private static let progressInterval: Int64 = 500_000_000
+
+    /// Every round outcome the judge sent (from whichever worker arrived last), and notes on how judging ended.
+    private func judgedRounds(_ workers: [WorkerState], control: RunControl,
+                              notes: inout [String]) -> [(round: Int, grade: OutcomeGrade, text: String)] {
+        var judged: [(round: Int, grade: OutcomeGrade, text: String)] = []
+        for (index, state) in workers.enumerated() {
+            for message in state.decoder.messages {
+                guard case let .roundOutcome(round, wire, text) = message else { continue }
+                judged.append((Int(round), OutcomeGrade(wireValue: wire) ?? .forbidden, text))
+            }
+            // A worker that died as the barrier's last arrival, inside the judge's closures.
+            let judging = control.slot(index).pointee.judging_round
+            if judging > 0, state.status.map({ ProcessExit(waitStatus: $0).signal != nil }) == true {
+                notes.append("worker \(index) crashed inside the judge's closures around round \(judging - 1)")
+            }
+        }
+        if let stop = control.stopAfterRound {
+            notes.append("the judge stopped the run after round \(stop)")
+        }
+        return judged
+    }
 
     private func apply(_ message: ChannelMessage, to workers: inout [WorkerState]) {
         switch message {
@@ -240,7 +262,7 @@ package struct Supervisor {
         var failures: [RecordedFailure] = []
         var threw: String?
         var notStarted: String?
-        var finished: (points: Int64, actions: Int64, digest: UInt64)?
+        var finished: (rounds: Int64, points: Int64, actions: Int64, digest: UInt64)?
         var stoppedBy: Int?
         var commandPid: Int32?
         var commandStatus: Int32?
@@ -253,7 +275,7 @@ package struct Supervisor {
                                                     origin: .resultChannel))
                 case let .threw(text, _): threw = text
                 case let .notStarted(reason): notStarted = notStarted ?? reason
-                case let .finished(_, points, actions, digest): finished = (points, actions, digest)
+                case let .finished(rounds, points, actions, digest): finished = (rounds, points, actions, digest)
                 case let .stoppedAtBrokenBarrier(by, _): stoppedBy = Int(by)
                 case let .commandStarted(pid): commandPid = Int32(pid)
                 case let .commandExited(_, status): commandStatus = Int32(status)
@@ -274,7 +296,8 @@ package struct Supervisor {
         }
         let workerExit = state.status.map(ProcessExit.init(waitStatus:))
         let exit = said.commandStatus.map(ProcessExit.init(waitStatus:)) ?? workerExit
-        let rounds = Int(min(slot.pointee.rounds_completed, UInt64(configuration.rounds)))
+        let rounds = said.finished.map { Int($0.rounds) }
+            ?? Int(min(slot.pointee.rounds_completed, UInt64(configuration.rounds)))
         return WorkerReport(
             index: index, pid: state.pid, commandPid: said.commandPid,
             outcome: outcome(hung: hung, notStarted: state.notStarted ?? said.notStarted, said: said, exit: exit,

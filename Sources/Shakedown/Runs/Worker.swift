@@ -73,21 +73,42 @@ public final class Worker {
         writeAll(channel, message.encoded())
     }
 
-    /// How a worker's rounds ended.
-    package enum RoundsOutcome { case finished, threw, stoppedAtBrokenBarrier }
+    /// Records a small result of this worker's part of the current round (as a jcstress actor does). The
+    /// judge's closures read it in ``RoundContext/results`` after the round; the last value recorded in a round
+    /// counts. One store to shared memory.
+    public func record(_ value: Int64) {
+        let slot = control.slot(index)
+        slot.pointee.round_result = value
+        withUnsafeMutablePointer(to: &slot.pointee.result_round) { shakedown_atomic_store_u64($0, UInt64(round + 1)) }
+    }
 
-    /// Runs `body` once per round, all workers starting each round together; the last to arrive at each barrier
-    /// records the observed counters' increments. Ends early when the body throws or another worker left.
-    package func runRounds(_ body: (Worker) throws -> Void) -> RoundsOutcome {
+    /// How a worker's rounds ended.
+    package enum RoundsOutcome { case finished, threw, stoppedAtBrokenBarrier, stoppedByJudge }
+
+    /// Runs `body` once per round, all workers starting each round together. The last to arrive at each barrier
+    /// records the observed counters' increments and, with a judge, grades the round that just ended and resets
+    /// for the next one, while every other worker waits. Ends early when the body throws, another worker left,
+    /// or the judge stopped the run.
+    package func runRounds(_ body: (Worker) throws -> Void, judge: ErasedJudge? = nil) -> RoundsOutcome {
         let barrier = control.roundBarrier
         let slot = control.slot(index)
-        for current in 0..<rounds {
-            round = current
-            let outcome = barrier.arrive { control.recordRound(observed, baseline: current == 0) }
+        var judgeFailure: String?
+        for current in 0...rounds {
+            round = min(current, rounds - 1)
+            let outcome = barrier.arrive {
+                control.recordRound(observed, baseline: current == 0)
+                if let judge { judgeFailure = judgeRound(before: current, judge) }
+            }
             if case let .broken(by) = outcome {
                 send(.stoppedAtBrokenBarrier(brokenBy: Int64(by), round: Int64(current)))
                 return .stoppedAtBrokenBarrier
             }
+            if let judgeFailure {
+                send(.threw(message: judgeFailure, round: Int64(max(current - 1, 0))))
+                slot.pointee.rounds_completed = UInt64(rounds + 1)
+                return .threw
+            }
+            if current == rounds || control.stopAfterRound != nil { break }
             do {
                 try body(self)
             } catch {
@@ -97,15 +118,57 @@ public final class Worker {
             }
             slot.pointee.rounds_completed = UInt64(current + 1)
         }
-        if case let .broken(by) = barrier.arrive(action: { control.recordRound(observed, baseline: false) }) {
-            send(.stoppedAtBrokenBarrier(brokenBy: Int64(by), round: Int64(rounds)))
-            return .stoppedAtBrokenBarrier
-        }
-        // Past the last barrier: the leader must not break it when this worker exits now.
+        let stoppedByJudge = control.stopAfterRound != nil
+        // Past the last barrier (or stopped by the judge after one): the leader must not break it now.
+        let done = slot.pointee.rounds_completed
         slot.pointee.rounds_completed = UInt64(rounds + 1)
-        send(.finished(rounds: Int64(rounds), jitterPoints: Int64(jitter.points), jitterActions: Int64(jitter.actions),
+        send(.finished(rounds: Int64(done), jitterPoints: Int64(jitter.points), jitterActions: Int64(jitter.actions),
                        jitterDigest: jitter.digest))
-        return .finished
+        return stoppedByJudge ? .stoppedByJudge : .finished
+    }
+
+    /// As the barrier's last arrival before round `next`: grades round `next - 1`, then resets for round `next`.
+    /// Returns why the run must stop (a closure threw, an outcome too long to keep); a forbidden outcome of a
+    /// judge that stops at the first one stops the run through the control block instead.
+    private func judgeRound(before next: Int, _ judge: ErasedJudge) -> String? {
+        let slot = control.slot(index)
+        defer { slot.pointee.judging_round = 0 }
+        if next > 0 {
+            let round = next - 1
+            slot.pointee.judging_round = UInt64(next)
+            let verdict: (text: String, grade: OutcomeGrade)
+            do {
+                verdict = try judge.judge(context(of: round))
+            } catch {
+                control.stopAfterRound = round
+                return "the judge's outcome closure threw after round \(round): \(error)"
+            }
+            guard verdict.text.utf8.count <= RoundJudge<Int>.maximumOutcomeText else {
+                control.stopAfterRound = round
+                return "the outcome of round \(round) is \(verdict.text.utf8.count) bytes of text, over the limit of "
+                    + "\(RoundJudge<Int>.maximumOutcomeText) (RoundJudge.maximumOutcomeText)"
+            }
+            send(.roundOutcome(round: Int64(round), grade: Int64(verdict.grade.wireValue), text: verdict.text))
+            if verdict.grade == .forbidden && judge.stopsAtFirstForbidden { control.stopAfterRound = round }
+        }
+        guard next < rounds, control.stopAfterRound == nil, let reset = judge.reset else { return nil }
+        slot.pointee.judging_round = UInt64(next + 1)
+        do {
+            try reset(context(of: next))
+        } catch {
+            control.stopAfterRound = max(next - 1, 0)
+            return "the judge's reset closure threw before round \(next): \(error)"
+        }
+        return nil
+    }
+
+    /// What every worker recorded in `round`.
+    private func context(of round: Int) -> RoundContext {
+        RoundContext(round: round, results: (0..<processes).map { worker in
+            let slot = control.slot(worker)
+            let recorded = withUnsafeMutablePointer(to: &slot.pointee.result_round) { shakedown_atomic_load_u64($0) }
+            return recorded == UInt64(round + 1) ? slot.pointee.round_result : nil
+        })
     }
 }
 

@@ -5,8 +5,22 @@ import CShakedown
 
 /// What each worker process runs: a closure forked from the test, or a command it execs.
 package enum WorkerLaunch {
-    case closure((Worker) throws -> Void)
+    case closure(ClosureWork)
     case command(CommandLine)
+
+    /// A closure run's body and the steps around it.
+    package struct ClosureWork {
+        package var body: (Worker) throws -> Void
+        package var lifecycle = WorkerLifecycle()
+        package var judge: ErasedJudge?
+
+        package init(body: @escaping (Worker) throws -> Void, lifecycle: WorkerLifecycle = WorkerLifecycle(),
+                     judge: ErasedJudge? = nil) {
+            self.body = body
+            self.lifecycle = lifecycle
+            self.judge = judge
+        }
+    }
 
     /// A command resolved before the run starts, so a missing executable is an error, not N failed workers.
     package struct CommandLine: Sendable {

@@ -31,9 +31,9 @@ package struct WorkerProcess {
             leave(worker, notStarted: problem)
         }
         switch launch {
-        case let .closure(body):
+        case let .closure(work):
             Jitter.current = worker.jitter
-            _ = worker.runRounds(body)
+            runLifecycle(work, worker: worker)
             Jitter.current = nil
             reportLeftovers(worker, commandPid: nil)
         case let .command(commandLine):
@@ -41,6 +41,28 @@ package struct WorkerProcess {
         }
         fflush(nil)
         shakedown_exit_now(0)
+    }
+
+    /// Setup, the rounds, teardown. A setup that throws runs no round (the others stop at the broken barrier);
+    /// teardown runs whenever setup succeeded.
+    private func runLifecycle(_ work: WorkerLaunch.ClosureWork, worker: Worker) {
+        if let setUp = work.lifecycle.setUp {
+            do {
+                try setUp(worker)
+            } catch {
+                worker.send(.threw(message: "setUp threw: \(error)", round: 0))
+                control.roundBarrier.break(by: index)
+                return
+            }
+        }
+        _ = worker.runRounds(work.body, judge: work.judge)
+        if let tearDown = work.lifecycle.tearDown {
+            do {
+                try tearDown(worker)
+            } catch {
+                worker.send(.threw(message: "tearDown threw: \(error)", round: Int64(worker.round)))
+            }
+        }
     }
 
     /// Own process group, death with the leader, subreaper, the test's signal mask. Returns what failed.
