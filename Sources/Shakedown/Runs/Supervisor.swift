@@ -110,7 +110,7 @@ package struct Supervisor {
                 let targets = hangTargets(workers)
                 hungIndices = Set(workers.indices.filter { workers[$0].status == nil && workers[$0].notStarted == nil })
                 if configuration.diagnosesHangs && !targets.isEmpty { hang = diagnoseHang(targets) }
-                writeAll(plumbing.commands.writeEnd, [UInt8(ascii: "T")])
+                writeAllWithoutSIGPIPE(plumbing.commands.writeEnd, [UInt8(ascii: "T")])
                 hardDeadline = monotonicNanoseconds() + configuration.teardown.longestDuration.nanoseconds
                     + Duration.seconds(10).nanoseconds
                 continue

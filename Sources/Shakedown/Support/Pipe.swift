@@ -54,3 +54,26 @@ package func writeAll(_ fd: CInt, _ bytes: [UInt8]) -> Bool {
         return true
     }
 }
+
+/// ``writeAll(_:_:)`` for the test process, which must never die of SIGPIPE (XCTest does not ignore it): a
+/// reader that already exited (the run leader, just done) gives `false` instead. SIGPIPE is blocked in this
+/// thread for the write; one it raised is taken off the thread's pending set before the mask is restored, so
+/// neither the signal nor a changed disposition leaks to the rest of the process.
+@discardableResult
+package func writeAllWithoutSIGPIPE(_ fd: CInt, _ bytes: [UInt8]) -> Bool {
+    var pipeOnly = sigset_t()
+    sigemptyset(&pipeOnly)
+    sigaddset(&pipeOnly, SIGPIPE)
+    var previous = sigset_t()
+    pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous)
+    var pendingBefore = sigset_t()
+    sigpending(&pendingBefore)
+    let alreadyPending = sigismember(&pendingBefore, SIGPIPE) == 1
+    let written = writeAll(fd, bytes)
+    if !written && errno == EPIPE && !alreadyPending {
+        var none = timespec()
+        while sigtimedwait(&pipeOnly, nil, &none) < 0 && errno == EINTR {}
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nil)
+    return written
+}
