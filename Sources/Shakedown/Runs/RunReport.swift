@@ -28,11 +28,17 @@ public struct RunReport: Sendable {
     public let timedOut: Bool
     /// Things Shakedown itself noticed (a worker that could not be forked, a leader that had to be killed).
     public let notes: [String]
+    /// What kept the run's processes together (a cgroup, or process groups and the subreaper).
+    public let containment: RunContainment
+    /// Set when the run leader itself failed (killed, exited early or with an error, or processes escaped it):
+    /// then the report may be incomplete, and the run is not clean.
+    public let leaderProblem: String?
 
     /// Assembles a report (runs do this; public for tools that build reports of their own).
     public init(seed: Seed, configuration: RunConfiguration, command: [String]?, workers: [WorkerReport],
                 observations: [CounterObservation], leaks: [LeakedProcess], hang: HangDiagnosis?,
-                duration: Duration, timedOut: Bool, notes: [String]) {
+                duration: Duration, timedOut: Bool, notes: [String],
+                containment: RunContainment = .processGroups(reason: "not recorded"), leaderProblem: String? = nil) {
         self.seed = seed
         self.configuration = configuration
         self.command = command
@@ -43,6 +49,8 @@ public struct RunReport: Sendable {
         self.duration = duration
         self.timedOut = timedOut
         self.notes = notes
+        self.containment = containment
+        self.leaderProblem = leaderProblem
     }
 
     /// Every failure recorded in any worker, in worker order.
@@ -60,9 +68,9 @@ public struct RunReport: Sendable {
     /// The leaked processes that were orphans.
     public var orphans: [LeakedProcess] { leaks.filter { $0.kind == .orphan } }
 
-    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked.
+    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked; the run leader did its job.
     public var isClean: Bool {
-        unsuccessfulWorkers.isEmpty && failures.isEmpty && leaks.isEmpty && !timedOut
+        unsuccessfulWorkers.isEmpty && failures.isEmpty && leaks.isEmpty && !timedOut && leaderProblem == nil
             && workers.allSatisfy { $0.channelProblem == nil }
     }
 
@@ -109,6 +117,7 @@ public struct RunReport: Sendable {
             for leak in leaks { lines.append("  " + leak.description) }
         }
         if let hang { lines.append(hang.compactText) }
+        if let leaderProblem { lines.append("run leader: \(leaderProblem)") }
         for note in notes { lines.append("note: \(note)") }
         return lines.joined(separator: "\n")
     }
