@@ -109,21 +109,16 @@ final class ContainmentTests: XCTestCase {
         }
     }
 
-    /// Two workers each start a child that calls setsid, forks a daemon and exits later (after its worker did):
-    /// each daemon is credited to the worker whose code started it, not to the worker that exited last.
+    /// Two copies each start a child that calls setsid, forks a daemon and exits later, after its copy did (copy 0
+    /// leaves at once, copy 1 after 100 ms; their children exit at 300 and 500 ms; copy 2 keeps the run going):
+    /// each daemon is credited to the copy whose code started it, not to the copy that exited last.
     func testSetsidGrandchildrenAreCreditedToTheirOwnWorkers() throws {
+        let script = """
+            i=$SHAKEDOWN_WORKER
+            if [ "$i" -lt 2 ]; then setsid sh -c "sleep 600$i & sleep 0.$((3 + 2 * i))" & sleep 0.$i; else sleep 0.9; fi
+            """
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration(processes: 3)) { worker in
-                switch worker.index {
-                case 0, 1:
-                    let daemon = "sleep 600\(worker.index)"
-                    // Worker 0 leaves at once, worker 1 after 100 ms; their children exit at 300 and 500 ms.
-                    _ = MarkedProcesses().spawn("\(daemon) & sleep 0.\(3 + 2 * worker.index)", newSession: true)
-                    if worker.index == 1 { usleep(100_000) }
-                default:
-                    usleep(900_000)
-                }
-            }
+            try Shakedown.run(command: ["/bin/sh", "-c", script], configuration(processes: 3))
         }
         let daemons = report.orphans.filter { $0.command.hasPrefix("sleep 600") }
         XCTAssertEqual(daemons.count, 2, report.summary)
