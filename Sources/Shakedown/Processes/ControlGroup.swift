@@ -95,7 +95,8 @@ package struct ControlGroup: Sendable {
             let events = open(path + "/cgroup.events", O_RDONLY | O_CLOEXEC)
             if events >= 0 {
                 var fd = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
-                _ = poll(&fd, 1, usedKill ? 20 : 5)
+                // A failed poll must not turn this into a busy loop: then wait by time.
+                if poll(&fd, 1, usedKill ? 20 : 5) < 0 { usleep(5_000) }
                 closeQuietly(events)
             } else {
                 usleep(5_000)

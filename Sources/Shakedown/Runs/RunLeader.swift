@@ -422,7 +422,10 @@ package struct RunLeader {
             let left = deadline - monotonicNanoseconds()
             if left <= 0 { return }
             var fd = pollfd(fd: signals, events: Int16(POLLIN), revents: 0)
-            _ = poll(&fd, 1, Int32(min(left / 1_000_000 + 1, 50)))
+            if poll(&fd, 1, Int32(min(left / 1_000_000 + 1, 50))) < 0 && errno != EINTR {
+                degrade(state, "poll in the run leader's teardown failed (\(errnoText())); stopped waiting")
+                return
+            }
             shakedown_drain_signal_descriptor(signals)
         }
     }
