@@ -91,6 +91,8 @@ package struct RunLeader {
         // the workers' slots (shared memory, never copied) and the bookkeeping waits until all workers exist.
         // Their exits wait in the signalfd meanwhile. The supervisor learns the pids from one write.
         var forkErrors: [Int: Int32] = [:]
+        // Empty unless a setpgid fails: nothing is allocated (or copied into the next worker) in the common case.
+        var groupFailures: [(index: Int, errno: Int32)] = []
         for index in 0..<configuration.processes {
             let pid = state.faults.call(.fork) { fork() }
             if pid == 0 {
@@ -101,7 +103,7 @@ package struct RunLeader {
                               originalSignalMask: originalMask).main()
             }
             if pid > 0 {
-                setpgid(pid, pid)
+                if setpgid(pid, pid) != 0 { groupFailures.append((index, errno)) }
                 control.slot(index).pointee.pid = pid
             } else {
                 forkErrors[index] = errno
@@ -126,6 +128,7 @@ package struct RunLeader {
         }
         writeAll(plumbing.events.writeEnd, started)
 
+        checkGroups(state, groupFailures)
         superviseWorkers(state, signals: signals, testProcess: testProcess)
         tearDownLeftovers(state, signals: signals)
         finish(state)
@@ -197,6 +200,17 @@ package struct RunLeader {
             send(.leaderNote("pidfd_open of the test process failed (errno \(handle.openError)); watching it through the lifeline pipe"))
         }
         return handle.descriptor
+    }
+
+    /// A failed `setpgid(worker, worker)` is harmless when the worker's own `setpgid(0, 0)` won the race; otherwise
+    /// the teardown cannot reach the worker's processes by group.
+    private func checkGroups(_ state: State, _ failures: [(index: Int, errno: Int32)]) {
+        for failure in failures {
+            let pid = state.workers[failure.index]
+            guard pid > 0, ProcessTable.status(of: pid)?.processGroup != pid else { continue }
+            degrade(state, "setpgid of worker \(failure.index) failed (\(Errno(rawValue: failure.errno)), errno \(failure.errno)): "
+                + "it has no process group of its own")
+        }
     }
 
     /// Waits for every worker to exit, reaping as they go; tears down on command, and kills everything when the

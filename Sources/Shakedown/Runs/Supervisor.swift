@@ -103,7 +103,7 @@ package struct Supervisor {
         if leader.handle.descriptor < 0 {
             progress.notes.append("pidfd_open of the run leader failed (errno \(leader.handle.openError)); watching it through its event pipe")
         }
-        collect(&progress, leader: leader, plumbing: plumbing)
+        collect(&progress, leader: leader, plumbing: plumbing, group: group)
         let containment = containment(of: leader, in: group)
         finishLeader(&progress, leader)
         cleanUp(&progress, containment: containment, group: try? group.get())
@@ -141,7 +141,8 @@ package struct Supervisor {
 
     /// Reads every worker's results and output and the leader's events until the leader is done or gone;
     /// enforces the deadline (hang capture, then teardown by the leader) and the hard deadline after it.
-    private func collect(_ run: inout Progress, leader: Leader, plumbing: RunPlumbing) {
+    private func collect(_ run: inout Progress, leader: Leader, plumbing: RunPlumbing,
+                         group: Result<ControlGroup, ContainmentUnavailable>) {
         while !run.leaderDone && run.eventsOpen && !run.leaderGone {
             let now = monotonicNanoseconds()
             if now >= run.hardDeadline {
@@ -149,7 +150,7 @@ package struct Supervisor {
                 break
             }
             if now >= run.deadline && !run.timedOut {
-                reachDeadline(&run, plumbing: plumbing)
+                reachDeadline(&run, plumbing: plumbing, leader: leader, group: group)
                 continue
             }
             var wait = (run.timedOut ? run.hardDeadline : run.deadline) - now
@@ -238,9 +239,16 @@ package struct Supervisor {
 
     /// The deadline passed: capture the stuck processes, note which belong to the hang, ask the leader to tear
     /// the hung workers down, and give it until the hard deadline.
-    private func reachDeadline(_ run: inout Progress, plumbing: RunPlumbing) {
+    private func reachDeadline(_ run: inout Progress, plumbing: RunPlumbing, leader: Leader,
+                               group: Result<ControlGroup, ContainmentUnavailable>) {
         run.timedOut = true
-        let targets = hangTargets(run.workers)
+        var targets = hangTargets(run.workers)
+        // The listing is already stale: a process in it may have exited and its pid been reused. Inside a cgroup
+        // the run's processes can be told from strangers; tracing a stranger would be worse than missing one.
+        if case let .controlGroup(path) = containment(of: leader, in: group), let controlGroup = try? group.get(),
+           controlGroup.path == path {
+            targets = targets.filter { controlGroup.contains($0.pid) }
+        }
         run.hungIndices = Set(run.workers.indices.filter { run.workers[$0].status == nil })
         if configuration.diagnosesHangs && !targets.isEmpty { run.hang = diagnoseHang(targets) }
         // Looked at again after the capture, right before the teardown: what the copies started meanwhile counts too.
