@@ -48,6 +48,25 @@ final class ContainmentTests: XCTestCase {
         }
     }
 
+    /// A command under test kills the leader (its shepherd's parent) while a `setsid` daemon of each copy runs.
+    func testCommandThatKillsTheLeaderLeavesNothingBehind() throws {
+        let marker = "leader-killer-\(UUID().uuidString)"
+        let script = """
+            \(Fixtures.path("setsid-daemon")) 300 \(marker)
+            if [ "$SHAKEDOWN_WORKER" = 0 ]; then
+              sleep 0.3; leader=$(awk '{print $4}' /proc/$PPID/stat); kill -9 "$leader"
+            fi
+            sleep 300
+            """
+        let report = try assertLeavesNothingBehind {
+            try Shakedown.run(command: ["/bin/sh", "-c", script, marker], configuration(processes: 2))
+        }
+        let survivors = ProcessTable.allProcesses().filter { ProcessTable.commandLine(of: $0).contains(marker) }
+        XCTAssertEqual(survivors, [], report.summary)
+        XCTAssertFalse(report.isClean, report.summary)
+        XCTAssertTrue(report.notes.contains { $0.contains("the run leader died (killed by SIGKILL)") }, report.summary)
+    }
+
     /// Without a cgroup (the join fails), the test process kills what is left in the workers' process groups.
     func testLeaderKilledWithoutCgroupKillsTheWorkersGroups() throws {
         let marked = MarkedProcesses()
