@@ -313,10 +313,15 @@ package struct Supervisor {
     /// remove it. Without: when the leader died early, kill what is left in the workers' process groups.
     private func cleanUp(_ run: inout Progress, containment: RunContainment, group: ControlGroup?) {
         if case .controlGroup = containment, let group {
+            // The common case, an empty group, costs one read of `cgroup.events`.
+            if group.isPopulated == false {
+                if !run.leaderDone { run.notes.append("the leader was gone; nothing was left in the run's cgroup") }
+                return removeGroup(&run, group)
+            }
             let names = group.members().map { "\($0) `\(ProcessTable.commandLine(of: $0))`" }
-            let (killed, emptied) = group.killAndWait(within: .seconds(5))
-            if !killed.isEmpty {
-                let what = "\(killed.count) process\(killed.count == 1 ? "" : "es") left in the run's cgroup: "
+            let emptied = group.killAndWait(within: .seconds(5)).emptied
+            if !names.isEmpty {
+                let what = "\(names.count) process\(names.count == 1 ? "" : "es") left in the run's cgroup: "
                     + names.prefix(20).joined(separator: ", ")
                 run.notes.append((run.leaderDone ? "killed " : "the leader was gone; killed ") + what)
                 if run.leaderDone { run.problem("processes escaped the run leader (killed through the cgroup)") }
@@ -333,10 +338,12 @@ package struct Supervisor {
                     + killed.prefix(20).joined(separator: ", "))
             run.notes.append("without a cgroup, processes that left their worker's process group (setsid) cannot be found")
         }
-        if let group {
-            let error = group.remove()
-            if error != 0 { run.notes.append("could not remove the run's cgroup \(group.path) (errno \(error))") }
-        }
+        if let group { removeGroup(&run, group) }
+    }
+
+    private func removeGroup(_ run: inout Progress, _ group: ControlGroup) {
+        let error = group.remove()
+        if error != 0 { run.notes.append("could not remove the run's cgroup \(group.path) (errno \(error))") }
     }
 
     /// Without a cgroup, after the leader's death: SIGKILLs every process in a worker's process group. Each is
