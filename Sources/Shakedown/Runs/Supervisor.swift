@@ -378,15 +378,25 @@ package struct Supervisor {
     /// Whatever the workers wrote before they exited is still in the pipes (except those already read to end of
     /// file: nothing follows it, so they cost no more system calls).
     private func drainWorkers(_ run: inout Progress, plumbing: RunPlumbing) {
+        let deadline = monotonicNanoseconds() + Duration.seconds(5).nanoseconds
+        var complete = true
         for index in run.workers.indices {
             if run.workers[index].resultOpen {
-                drain(plumbing.results[index].readEnd, &run.buffer) { run.workers[index].decoder.append($0) }
+                complete = drain(plumbing.results[index].readEnd, &run.buffer, until: deadline) {
+                    run.workers[index].decoder.append($0)
+                } && complete
             }
             if run.workers[index].outputOpen {
-                drain(plumbing.outputs[index].readEnd, &run.buffer) { run.workers[index].output.append($0) }
+                complete = drain(plumbing.outputs[index].readEnd, &run.buffer, until: deadline) {
+                    run.workers[index].output.append($0)
+                } && complete
             }
             run.workers[index].decoder.finish()
             run.workers[index].output.finish()
+        }
+        if !complete {
+            run.notes.append("workers' pipes were still being written 5 s after the run ended (by an escaped process?); stopped reading")
+            run.problem("a process outside the run kept writing to its pipes")
         }
     }
 
@@ -449,10 +459,18 @@ package struct Supervisor {
         return targets
     }
 
-    private func drain(_ fd: CInt, _ buffer: inout [UInt8], _ sink: (ArraySlice<UInt8>) -> Void) {
+    /// Reads what `fd` holds now, without waiting; stops at `deadline` even if a writer that escaped the run
+    /// keeps writing. Returns false when it stopped at the deadline.
+    @discardableResult
+    private func drain(_ fd: CInt, _ buffer: inout [UInt8], until deadline: Int64 = .max,
+                       _ sink: (ArraySlice<UInt8>) -> Void) -> Bool {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        while let bytes = readAvailable(fd, into: &buffer), !bytes.isEmpty { sink(bytes) }
+        while let bytes = readAvailable(fd, into: &buffer), !bytes.isEmpty {
+            sink(bytes)
+            if monotonicNanoseconds() >= deadline { return false }
+        }
+        return true
     }
 
     private func report(_ index: Int, _ state: WorkerState, hung: Bool, control: RunControl) -> WorkerReport {
