@@ -47,6 +47,10 @@ int shakedown_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+int shakedown_pidfd_send_signal(int pidfd, int signal) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+}
+
 void shakedown_line_buffer_stdout(void) {
     resolved_setvbuf(stdout, NULL, _IOLBF, 0);
 }

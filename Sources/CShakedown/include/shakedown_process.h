@@ -19,6 +19,9 @@ int shakedown_get_child_subreaper(void);
 int shakedown_set_parent_death_signal(int signal);
 /// pidfd_open(2). Returns a descriptor or -1 with errno.
 int shakedown_pidfd_open(pid_t pid);
+/// pidfd_send_signal(2) with no siginfo and no flags. Returns 0 or -1 with errno (ESRCH once the process has
+/// exited, even when its pid was reused since).
+int shakedown_pidfd_send_signal(int pidfd, int signal);
 /// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot touch the `stdout` global.
 void shakedown_line_buffer_stdout(void);
 /// pipe2(2) with O_CLOEXEC (glibc declares pipe2 only under _GNU_SOURCE). Returns 0 or -1 with errno.

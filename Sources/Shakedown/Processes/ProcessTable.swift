@@ -66,14 +66,46 @@ public enum ProcessTable {
                              session: session, flags: flags, startTicks: start)
     }
 
-    /// The direct children of `pid` (all its threads' children), from `/proc/PID/task/*/children`.
+    /// The direct children of `pid` (all its threads' children), from `/proc/PID/task/*/children`; where that
+    /// cannot be read (a kernel without CONFIG_PROC_CHILDREN), from a scan of all of `/proc` (≈ 1.2 ms).
     public static func children(of pid: Int32) -> [Int32] {
+        childrenListing(of: pid) ?? scanForChildren(of: pid)
+    }
+
+    /// The children of `pid` from `/proc/PID/task/*/children`, or `nil` when a live thread's file cannot be read
+    /// (no CONFIG_PROC_CHILDREN, a failed read, or one `faults` fails): then only ``scanForChildren(of:)`` knows.
+    package static func childrenListing(of pid: Int32, faults: FaultInjector? = nil) -> [Int32]? {
         var result: [Int32] = []
         for task in threads(of: pid) {
-            guard let text = readSmallFile("/proc/\(pid)/task/\(task)/children") else { continue }
+            if faults?.failure(.procRead) != nil { return nil }
+            guard let text = readSmallFile("/proc/\(pid)/task/\(task)/children") else {
+                // A thread that exited since the listing has no file any more; a thread that is still there does.
+                if access("/proc/\(pid)/task/\(task)", F_OK) == 0 { return nil }
+                continue
+            }
             result += text.split(separator: " ").compactMap { Int32($0.trimmingCharacters) }
         }
         return result
+    }
+
+    /// Every process whose parent is `pid`, by reading the `stat` of every process in `/proc` (≈ 1.2 ms): the
+    /// fallback when ``childrenListing(of:faults:)`` cannot answer.
+    package static func scanForChildren(of pid: Int32) -> [Int32] {
+        allProcesses().filter { status(of: $0)?.parent == pid }
+    }
+
+    /// Every process in `/proc` now, ascending.
+    package static func allProcesses() -> [Int32] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var result: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if let pid = Int32(name), pid > 0 { result.append(pid) }
+        }
+        return result.sorted()
     }
 
     /// Every descendant of `pid`, depth first, parents before children.

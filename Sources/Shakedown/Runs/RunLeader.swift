@@ -10,9 +10,11 @@ import SystemPackage
 /// Why a separate process rather than making the test process the subreaper: the test process then reaps only
 /// this one child it forked itself, never a status that belongs to the user's own `Foundation.Process` or
 /// swift-subprocess children, and keeps no process-wide state. Orphans of the run (including `setsid` daemons)
-/// are re-parented here, so nothing escapes to init. When the test process dies (even by SIGKILL), its pidfd
-/// becomes readable (or, on kernels without pidfd, the lifeline pipe reaches end of file) and the leader kills and
-/// reaps the whole run before exiting.
+/// are re-parented here, so nothing escapes to init. Where the test process made a cgroup for the run, the
+/// leader moves itself into it first, so the kernel holds every process of the run too. When the test process
+/// dies (even by SIGKILL), its pidfd becomes readable (without a pidfd, the lifeline pipe reaches end of file) and
+/// the leader kills and reaps the whole run before exiting. Its exit status (``Exit``) tells the test process
+/// whether anything the leader relies on failed.
 package struct RunLeader {
     package let configuration: RunConfiguration
     package let launch: WorkerLaunch
@@ -22,6 +24,10 @@ package struct RunLeader {
     /// The test process: the leader's parent, watched through a pidfd.
     package let supervisor: pid_t
     package let supervisorGroup: pid_t
+    /// The run's cgroup, when the test process could make one.
+    package let controlGroup: ControlGroup?
+    /// `cgroup.procs` of ``controlGroup``, open for writing; -1 without a group. The leader closes it.
+    package let cgroupProcesses: CInt
 
     private final class State {
         var workers: [pid_t] = []
@@ -30,10 +36,18 @@ package struct RunLeader {
         var adopted: [pid_t: Adopted] = [:]
         var lastExitedWorker: Int?
         var tearingDown = false
+        /// Processes known to descend from a worker (adopted ones and what they had started when adopted): a
+        /// process arriving later whose group or session one of them leads came from the same worker.
+        var lineage: [pid_t: Int] = [:]
+        let faults: FaultInjector
+        /// Something the leader relies on failed: it exits with ``Exit/degraded``.
+        var degraded = false
+        var notedChildrenScan = false
 
         /// Sized for `processes` workers up front: growing the tables while forking would allocate and rehash
         /// between forks, and every page the leader writes after a fork is copied (the child shares it).
-        init(processes: Int) {
+        init(processes: Int, faults: FaultInjector) {
+            self.faults = faults
             workers.reserveCapacity(processes)
             workerIndex.reserveCapacity(processes)
             exited.reserveCapacity(processes)
@@ -43,8 +57,9 @@ package struct RunLeader {
     /// Instantiates, in the test process, the generic types the leader uses (see ``ForkWarmUp``), so no
     /// leader builds their runtime metadata in its own copy of the process.
     static func warmUpTypes() {
-        let state = State(processes: 2)
+        let state = State(processes: 2, faults: FaultInjector(FaultPlan()))
         state.workerIndex[1] = 0
+        state.lineage[1] = 0
         state.exited.insert(0)
         state.adopted[1] = Adopted(worker: 0, command: "", ageMilliseconds: 0)
     }
@@ -60,32 +75,26 @@ package struct RunLeader {
     }
 
     package func main() -> Never {
+        let state = State(processes: configuration.processes, faults: FaultInjector(configuration.faults))
+        // A leader wedged at its very start (a tested fault): the test process must still get out.
+        if configuration.faults.stallsLeaderAtStart { kill(getpid(), SIGSTOP) }
+        joinControlGroup(state)
         plumbing.keepLeaderEnds()
-        setpgid(0, 0)
-        // A test process that ignores SIGCHLD would have its children reaped by the kernel, invisibly to us.
-        signal(SIGCHLD, SIG_DFL)
-        shakedown_set_child_subreaper(1)
+        takeCharge(state)
         var originalMask = sigset_t()
-        let signals = shakedown_sigchld_descriptor(&originalMask)
-        if signals < 0 {
-            send(.leaderNote("signalfd failed (errno \(errno)); cannot supervise the run"))
-            send(.leaderDone)
-            shakedown_exit_now(71)
-        }
-        // The test process's own pidfd is readable once it has exited. Unlike the lifeline pipe, no other process
-        // can hold it open: a concurrent run's leader, forked while this run's pipes existed, inherits their write
-        // ends, and would keep this leader from seeing end of file.
+        let signals = watchChildren(state, originalMask: &originalMask)
         // Died already, before this first look (nothing was started yet): then the pid may name another process.
-        if getppid() != supervisor { shakedown_exit_now(72) }
-        let testProcess = shakedown_pidfd_open(supervisor)
-        let state = State(processes: configuration.processes)
+        if getppid() != supervisor { shakedown_exit_now(Exit.testProcessGone) }
+        let testProcess = watchTestProcess(state)
         // The fork loop does as little as it can between forks: after each fork every page the leader writes
         // (stack, heap, malloc state) is copied, because the new worker shares it. So the loop writes pids only to
         // the workers' slots (shared memory, never copied) and the bookkeeping waits until all workers exist.
         // Their exits wait in the signalfd meanwhile. The supervisor learns the pids from one write.
         var forkErrors: [Int: Int32] = [:]
+        // Empty unless a setpgid fails: nothing is allocated (or copied into the next worker) in the common case.
+        var groupFailures: [(index: Int, errno: Int32)] = []
         for index in 0..<configuration.processes {
-            let pid = fork()
+            let pid = state.faults.call(.fork) { fork() }
             if pid == 0 {
                 closeQuietly(signals)
                 closeQuietly(testProcess)
@@ -94,7 +103,7 @@ package struct RunLeader {
                               originalSignalMask: originalMask).main()
             }
             if pid > 0 {
-                setpgid(pid, pid)
+                if setpgid(pid, pid) != 0 { groupFailures.append((index, errno)) }
                 control.slot(index).pointee.pid = pid
             } else {
                 forkErrors[index] = errno
@@ -120,6 +129,94 @@ package struct RunLeader {
         }
         writeAll(plumbing.events.writeEnd, started)
 
+        checkGroups(state, groupFailures)
+        superviseWorkers(state, signals: signals, testProcess: testProcess)
+        tearDownLeftovers(state, signals: signals)
+        finish(state)
+    }
+
+    /// Exit statuses of the leader, read by the test process.
+    package enum Exit {
+        /// Everything went as it should.
+        package static let ok: Int32 = 0
+        /// It could not watch its children (signalfd): no worker was started.
+        package static let cannotSupervise: Int32 = 71
+        /// The test process was gone before the leader started anything.
+        package static let testProcessGone: Int32 = 72
+        /// It ran, but something it relies on failed (its notes say what): the report may be incomplete.
+        package static let degraded: Int32 = 75
+
+        /// What a leader's wait status means, or `nil` when it is a clean exit.
+        package static func problem(_ status: Int32) -> String? {
+            switch ProcessExit(waitStatus: status) {
+            case .exited(code: ok): return nil
+            case .exited(code: cannotSupervise): return "the run leader could not watch its children and started no worker"
+            case .exited(code: testProcessGone): return "the run leader found the test process gone and started nothing"
+            case .exited(code: degraded): return "the run leader's own system calls failed (see the notes); the report may be incomplete"
+            case let exit: return "the run leader ended unexpectedly (\(exit))"
+            }
+        }
+    }
+
+    /// Moves the leader into the run's cgroup before it forks anything, so every process of the run is born in it.
+    private func joinControlGroup(_ state: State) {
+        guard cgroupProcesses >= 0 else { return }
+        let written = state.faults.call(.cgroupJoin) { write(cgroupProcesses, "0", 1) }
+        if written != 1 {
+            send(.leaderNote("could not join the run's cgroup (\(errnoText())); contained by process groups and the subreaper"))
+        }
+        closeQuietly(cgroupProcesses)
+    }
+
+    /// Its own process group (the teardown signals groups, never the test's) and the subreaper of the run.
+    private func takeCharge(_ state: State) {
+        if setpgid(0, 0) != 0 {
+            degrade(state, "setpgid(0, 0) in the run leader failed (\(errnoText()))")
+        }
+        // A test process that ignores SIGCHLD would have its children reaped by the kernel, invisibly to us.
+        signal(SIGCHLD, SIG_DFL)
+        if state.faults.call(.prctl, { shakedown_set_child_subreaper(1) }) != 0 {
+            degrade(state, "prctl(PR_SET_CHILD_SUBREAPER) in the run leader failed (\(errnoText())): orphans of workers "
+                + "bypass the leader" + (cgroupProcesses >= 0 ? " (the run's cgroup still holds them)" : ""))
+        }
+    }
+
+    /// Blocks SIGCHLD and returns a signalfd for it; without one the leader cannot supervise and leaves.
+    private func watchChildren(_ state: State, originalMask: inout sigset_t) -> CInt {
+        let signals = state.faults.call(.signalfd) { shakedown_sigchld_descriptor(&originalMask) }
+        if signals < 0 {
+            send(.leaderNote("sigprocmask/signalfd for SIGCHLD failed (\(errnoText())); cannot supervise the run"))
+            send(.leaderDone)
+            shakedown_exit_now(Exit.cannotSupervise)
+        }
+        return signals
+    }
+
+    /// The test process's own pidfd is readable once it has exited. Unlike the lifeline pipe, no other process
+    /// can hold it open: a concurrent run's leader, forked while this run's pipes existed, inherits their write
+    /// ends, and would keep this leader from seeing end of file. Without a pidfd the lifeline is all there is.
+    private func watchTestProcess(_ state: State) -> CInt {
+        let handle = ProcessHandle(pid: supervisor, faults: state.faults)
+        if handle.descriptor < 0 {
+            send(.leaderNote("pidfd_open of the test process failed (errno \(handle.openError)); watching it through the lifeline pipe"))
+        }
+        return handle.descriptor
+    }
+
+    /// A failed `setpgid(worker, worker)` is harmless when the worker's own `setpgid(0, 0)` won the race; otherwise
+    /// the teardown cannot reach the worker's processes by group.
+    private func checkGroups(_ state: State, _ failures: [(index: Int, errno: Int32)]) {
+        for failure in failures {
+            let pid = state.workers[failure.index]
+            guard pid > 0, ProcessTable.status(of: pid)?.processGroup != pid else { continue }
+            degrade(state, "setpgid of worker \(failure.index) failed (\(Errno(rawValue: failure.errno)), errno \(failure.errno)): "
+                + "it has no process group of its own")
+        }
+    }
+
+    /// Waits for every worker to exit, reaping as they go; tears down on command, and kills everything when the
+    /// test process is gone.
+    private func superviseWorkers(_ state: State, signals: CInt, testProcess: CInt) {
         while state.exited.count < configuration.processes {
             var fds = [
                 pollfd(fd: plumbing.lifeline.readEnd, events: Int16(POLLIN), revents: 0),
@@ -127,7 +224,12 @@ package struct RunLeader {
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: testProcess, events: Int16(POLLIN), revents: 0),  // fd -1 is ignored by poll
             ]
-            if poll(&fds, 4, -1) < 0 { continue }
+            if poll(&fds, 4, -1) < 0 {
+                if errno == EINTR { continue }
+                degrade(state, "poll in the run leader failed (\(errnoText())); tore the run down")
+                tearDown(state, signals: signals, targets: { liveWorkers(state) }, groups: liveWorkers(state))
+                return
+            }
             if fds[2].revents != 0 {
                 shakedown_drain_signal_descriptor(signals)
                 reap(state)
@@ -145,30 +247,53 @@ package struct RunLeader {
                 }
             }
         }
+    }
 
-        // Everything still here was orphaned by a worker: tear it down, again and again while killing a process
-        // re-parents its own children to us.
+    /// Everything still here was orphaned by a worker: tear it down, again and again while killing a process
+    /// re-parents its own children to us.
+    private func tearDownLeftovers(_ state: State, signals: CInt) {
         var passes = 0
         while passes < 20 && !hasNoChildren() {
             reap(state)
-            let live = ProcessTable.children(of: getpid())
+            let live = ownChildren(state)
             if live.isEmpty { break }
             noteAdopted(state)
             passes += 1
-            tearDown(state, signals: signals, targets: { ProcessTable.children(of: getpid()) }, groups: live)
+            tearDown(state, signals: signals, targets: { ownChildren(state) }, groups: live)
         }
+    }
+
+    /// Reports every adopted process and anything that survived, then leaves with the status the test reads.
+    private func finish(_ state: State) -> Never {
         // Sorting even an empty dictionary instantiates the metadata of its element array in this process (≈ 1 %
         // of a run's CPU in profiles); the common run adopts nothing.
         for (pid, adopted) in state.adopted.isEmpty ? [] : state.adopted.sorted(by: { $0.key < $1.key }) {
             send(.orphan(pid: Int64(pid), worker: Int64(adopted.worker), command: adopted.command,
                          ageMilliseconds: adopted.ageMilliseconds, cleanup: adopted.cleanup, status: adopted.status))
         }
-        let survivors = hasNoChildren() ? [] : ProcessTable.children(of: getpid())
+        let survivors = hasNoChildren() ? [] : ownChildren(state)
         if !survivors.isEmpty {
-            send(.leaderNote("processes survived SIGKILL (uninterruptible sleep?): \(survivors)"))
+            degrade(state, "processes survived SIGKILL (uninterruptible sleep?): \(survivors)")
         }
         send(.leaderDone)
-        shakedown_exit_now(0)
+        shakedown_exit_now(state.degraded ? Exit.degraded : Exit.ok)
+    }
+
+    /// A note, and the leader's exit status will tell the test process the run cannot be called clean.
+    private func degrade(_ state: State, _ note: String) {
+        state.degraded = true
+        send(.leaderNote(note))
+    }
+
+    /// The leader's children: from `/proc/PID/task/*/children`, or, where that cannot be read, a scan of /proc.
+    private func ownChildren(_ state: State) -> [pid_t] {
+        let me = getpid()
+        if let listed = ProcessTable.childrenListing(of: me, faults: state.faults) { return listed }
+        if !state.notedChildrenScan {
+            state.notedChildrenScan = true
+            send(.leaderNote("/proc/\(me)/task/*/children could not be read; found the leader's children by scanning /proc"))
+        }
+        return ProcessTable.scanForChildren(of: me)
     }
 
     private func liveWorkers(_ state: State) -> [pid_t] {
@@ -203,7 +328,9 @@ package struct RunLeader {
                 state.adopted[pid] = nil
             } else {
                 mayHaveAdopted = true
-                var adopted = state.adopted[pid] ?? Adopted(worker: attribute(ProcessTable.status(of: pid), state), command: "?", ageMilliseconds: -1)
+                // Reaped before it was noted: its /proc entry is gone, only its lineage can name its worker.
+                var adopted = state.adopted[pid]
+                    ?? Adopted(worker: state.lineage[pid] ?? state.lastExitedWorker ?? -1, command: "?", ageMilliseconds: -1)
                 if adopted.ageMilliseconds >= 0 {
                     adopted.ageMilliseconds += (monotonicNanoseconds() - adopted.adoptedAt) / 1_000_000
                 }
@@ -232,14 +359,21 @@ package struct RunLeader {
         return waitid(P_ALL, 0, &probe, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD
     }
 
-    /// Records children that are not workers: orphans re-parented to this subreaper.
+    /// Records children that are not workers: orphans re-parented to this subreaper. What each has started so far
+    /// joins its lineage, so that those processes, re-parented here later, are credited to the same worker.
     private func noteAdopted(_ state: State) {
-        for child in ProcessTable.children(of: getpid())
+        for child in ownChildren(state)
         where state.workerIndex[child] == nil && state.adopted[child] == nil && !isCommand(child) {
             // One read of its stat serves both the attribution and the age.
             let status = ProcessTable.status(of: child)
-            state.adopted[child] = Adopted(worker: attribute(status, state), command: ProcessTable.commandLine(of: child),
+            let worker = attribute(status, state)
+            state.adopted[child] = Adopted(worker: worker, command: ProcessTable.commandLine(of: child),
                                            ageMilliseconds: status?.ageMilliseconds ?? -1)
+            guard worker >= 0 else { continue }
+            state.lineage[child] = worker
+            for descendant in ProcessTable.descendants(of: child) where state.lineage[descendant] == nil {
+                state.lineage[descendant] = worker
+            }
         }
     }
 
@@ -248,13 +382,25 @@ package struct RunLeader {
         (0..<configuration.processes).contains { control.slot($0).pointee.command_pid == pid }
     }
 
-    /// The worker an orphan came from: the one whose process group it is in; else the one that exited last
-    /// (orphans are re-parented here exactly when their worker, a subreaper itself, exits).
+    /// The worker an orphan came from: the one whose process group it is in; else the one whose adopted process
+    /// started it or leads its group or session (a `setsid` child's child, re-parented here when its own parent
+    /// exited, perhaps long after its worker); else the one that exited last (orphans are re-parented here exactly
+    /// when their worker, a subreaper itself, exits).
     private func attribute(_ status: ProcessStatus?, _ state: State) -> Int {
-        if let group = status?.processGroup, let index = state.workerIndex[group] {
-            return index
+        if let status {
+            if let index = state.workerIndex[status.processGroup] { return index }
+            for relative in [status.pid, status.processGroup, status.session] {
+                if let index = state.lineage[relative] { return index }
+            }
         }
         return state.lastExitedWorker ?? -1
+    }
+
+    /// Whether `pid` is a child of this process not yet reaped: then its pid (and the group it leads) cannot have
+    /// been reused, and signalling it cannot reach a stranger.
+    private func isUnreapedChild(_ pid: pid_t) -> Bool {
+        var probe = siginfo_t()
+        return waitid(P_PID, id_t(pid), &probe, WEXITED | WNOHANG | WNOWAIT) == 0
     }
 
     /// Runs the teardown steps against `targets` (re-read before each step) and the process groups in `groups`.
@@ -271,7 +417,8 @@ package struct RunLeader {
         for step in configuration.teardown.steps {
             switch step {
             case let .signal(signal):
-                for group in ownGroups { kill(-group, signal.rawValue) }
+                // A group whose leader was reaped by an earlier step may be a stranger's by now.
+                for group in ownGroups where isUnreapedChild(group) { kill(-group, signal.rawValue) }
                 for pid in targets() { kill(pid, signal.rawValue) }
             case let .wait(duration):
                 waitForExit(state, signals: signals, within: duration, targets: targets)
@@ -290,16 +437,25 @@ package struct RunLeader {
             let left = deadline - monotonicNanoseconds()
             if left <= 0 { return }
             var fd = pollfd(fd: signals, events: Int16(POLLIN), revents: 0)
-            _ = poll(&fd, 1, Int32(min(left / 1_000_000 + 1, 50)))
+            if poll(&fd, 1, Int32(min(left / 1_000_000 + 1, 50))) < 0 && errno != EINTR {
+                degrade(state, "poll in the run leader's teardown failed (\(errnoText())); stopped waiting")
+                return
+            }
             shakedown_drain_signal_descriptor(signals)
         }
     }
 
-    /// The test process is gone: SIGKILL the whole run at once, reap it, and leave.
+    /// The test process is gone: SIGKILL the whole run at once, reap it, remove its cgroup, and leave.
     private func killEverything(_ state: State, signals: CInt) -> Never {
+        if let controlGroup {
+            // Step out of the group first, so its kill spares the leader, which must still reap and remove it.
+            let parent = open(controlGroup.parentPath + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+            if parent >= 0, write(parent, "0", 1) == 1 { _ = controlGroup.killAndWait(within: .seconds(2)) }
+            closeQuietly(parent)
+        }
         for pid in liveWorkers(state) { kill(-pid, SIGKILL) }
         for _ in 0..<50 {
-            let children = ProcessTable.children(of: getpid())
+            let children = ownChildren(state)
             if children.isEmpty { break }
             for child in children {
                 if let group = ProcessTable.status(of: child)?.processGroup, group == child, group != supervisorGroup {
@@ -313,10 +469,17 @@ package struct RunLeader {
             var status: Int32 = 0
             while waitpid(-1, &status, WNOHANG) > 0 {}
         }
-        shakedown_exit_now(0)
+        _ = controlGroup?.remove()
+        shakedown_exit_now(Exit.ok)
     }
 
     private func send(_ message: ChannelMessage) {
         writeAll(plumbing.events.writeEnd, message.encoded())
+    }
+
+    /// `EPERM (errno 1)`, for notes.
+    private func errnoText() -> String {
+        let error = errno
+        return "\(Errno(rawValue: error)) (errno \(error))"
     }
 }

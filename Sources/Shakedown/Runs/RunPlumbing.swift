@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// Every descriptor a run opens, and who keeps which end.
 ///
@@ -15,30 +16,39 @@ package struct RunPlumbing {
     package let events: Pipe
     /// Supervisor → leader: "tear down the hung workers".
     package let commands: Pipe
-    /// The leader watches the read end: end of file means the test process died.
+    /// The leader's fallback watch on the test process, used only when `pidfd_open` fails: end of file on the read
+    /// end means the test process died. (A concurrent run's leader, forked while this pipe existed, holds the
+    /// write end too and can delay that end of file: the pidfd has no such gap.)
     package let lifeline: Pipe
     /// `/dev/null`, read-only, for the workers' standard input; -1 when it could not be opened. Opened once
     /// here rather than by every worker: one `open` per run instead of one per worker.
     package let nullInput: CInt
 
-    package init(processes: Int) throws(ShakedownError) {
+    /// Opens every pipe, or none: on a failure the ones already open are closed before the error is thrown.
+    /// - Throws: `.systemCall("pipe2")` with its errno (EMFILE when out of descriptors), also when `faults`
+    ///   fails a `pipe2`.
+    package init(processes: Int, faults: FaultInjector? = nil) throws(ShakedownError) {
+        func makePipe() throws(ShakedownError) -> Pipe {
+            if let injected = faults?.failure(.pipe2) { throw .systemCall("pipe2", errno: Errno(rawValue: injected)) }
+            return try Pipe()
+        }
         var results: [Pipe] = []
         var outputs: [Pipe] = []
         var opened: [Pipe] = []
         do throws(ShakedownError) {
             for _ in 0..<processes {
-                let result = try Pipe()
+                let result = try makePipe()
                 opened.append(result)
                 results.append(result)
-                let output = try Pipe()
+                let output = try makePipe()
                 opened.append(output)
                 outputs.append(output)
             }
-            events = try Pipe()
+            events = try makePipe()
             opened.append(events)
-            commands = try Pipe()
+            commands = try makePipe()
             opened.append(commands)
-            lifeline = try Pipe()
+            lifeline = try makePipe()
         } catch {
             for pipe in opened {
                 closeQuietly(pipe.readEnd)

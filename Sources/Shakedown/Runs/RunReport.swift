@@ -30,11 +30,17 @@ public struct RunReport: Sendable {
     public let notes: [String]
     /// A judged run's outcome histogram (``RoundJudge``): forbidden outcomes first. Empty without a judge.
     public let outcomes: [OutcomeCount]
+    /// What kept the run's processes together (a cgroup, or process groups and the subreaper).
+    public let containment: RunContainment
+    /// Set when the run leader itself failed (killed, exited early or with an error, or processes escaped it):
+    /// then the report may be incomplete, and the run is not clean.
+    public let leaderProblem: String?
 
     /// Assembles a report (runs do this; public for tools that build reports of their own).
     public init(seed: Seed, configuration: RunConfiguration, command: [String]?, workers: [WorkerReport],
                 observations: [CounterObservation], leaks: [LeakedProcess], hang: HangDiagnosis?,
-                duration: Duration, timedOut: Bool, notes: [String], outcomes: [OutcomeCount] = []) {
+                duration: Duration, timedOut: Bool, notes: [String], outcomes: [OutcomeCount] = [],
+                containment: RunContainment = .processGroups(reason: "not recorded"), leaderProblem: String? = nil) {
         self.seed = seed
         self.configuration = configuration
         self.command = command
@@ -46,6 +52,8 @@ public struct RunReport: Sendable {
         self.timedOut = timedOut
         self.notes = notes
         self.outcomes = outcomes
+        self.containment = containment
+        self.leaderProblem = leaderProblem
     }
 
     /// Every failure recorded in any worker, in worker order.
@@ -68,9 +76,10 @@ public struct RunReport: Sendable {
     /// Outcomes the judge called interesting.
     public var interestingOutcomes: [OutcomeCount] { outcomes.filter { $0.grade == .interesting } }
 
-    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked; no outcome was forbidden.
+    /// No worker crashed, hung, threw or exited early; nothing failed; nothing leaked; no outcome was forbidden;
+    /// the run leader did its job.
     public var isClean: Bool {
-        unsuccessfulWorkers.isEmpty && failures.isEmpty && leaks.isEmpty && !timedOut
+        unsuccessfulWorkers.isEmpty && failures.isEmpty && leaks.isEmpty && !timedOut && leaderProblem == nil
             && workers.allSatisfy { $0.channelProblem == nil } && forbiddenOutcomes.isEmpty
     }
 
@@ -125,6 +134,7 @@ public struct RunReport: Sendable {
             for leak in leaks { lines.append("  " + leak.description) }
         }
         if let hang { lines.append(hang.compactText) }
+        if let leaderProblem { lines.append("run leader: \(leaderProblem)") }
         for note in notes { lines.append("note: \(note)") }
         return lines.joined(separator: "\n")
     }

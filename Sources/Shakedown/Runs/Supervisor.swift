@@ -31,6 +31,42 @@ package struct Supervisor {
         var notStarted: String?
     }
 
+    /// The run leader as the test process holds it.
+    private struct Leader {
+        let pid: pid_t
+        /// Its pidfd (when the kernel gives one): polled to notice its death, used to kill it without a pid race.
+        let handle: ProcessHandle
+    }
+
+    /// Everything the collection loop learns while the run goes on.
+    private struct Progress {
+        var workers: [WorkerState]
+        var events = ChannelDecoder()
+        var handledEvents = 0
+        var notes: [String] = []
+        var timedOut = false
+        var hungIndices: Set<Int> = []
+        /// The hung copies' processes as the deadline found them: teardown kills them as part of the hang, and
+        /// their being re-parented meanwhile does not make them leaked orphans.
+        var hangMembers: Set<Int32> = []
+        var hang: HangDiagnosis?
+        var leaderDone = false
+        var eventsOpen = true
+        /// The leader exited (its pidfd turned readable) without saying it was done.
+        var leaderGone = false
+        /// Why the run leader cannot be trusted for this run; the first reason found.
+        var leaderProblem: String?
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let started: Int64
+        let deadline: Int64
+        var hardDeadline = Int64.max
+        var nextProgress: Int64
+
+        mutating func problem(_ text: String) {
+            if leaderProblem == nil { leaderProblem = text }
+        }
+    }
+
     package func run() throws(ShakedownError) -> RunReport {
         try configuration.validate()
         guard observed.count + runOwnedCounters <= Int(SHAKEDOWN_MAX_OBSERVED) else {
@@ -39,10 +75,11 @@ package struct Supervisor {
         let seed = try Seed.resolve(configuration.seed)
         var resolved = configuration
         resolved.seed = seed
+        let faults = FaultInjector(configuration.faults)
         let control = try RunControl(processes: configuration.processes, rounds: configuration.rounds, seed: seed,
                                      observedCount: observed.count + runOwnedCounters)
         let observed = self.observed + (0..<runOwnedCounters).map { control.counter($0, name: "counter \($0)") }
-        let plumbing = try RunPlumbing(processes: configuration.processes)
+        let plumbing = try RunPlumbing(processes: configuration.processes, faults: faults)
 
         // Do once here what every worker would otherwise do first in its own copy: initialize the runtime
         // metadata and caches of the types a worker uses. In the children those pages are then shared
@@ -51,138 +88,337 @@ package struct Supervisor {
             _ = ChannelMessage.finished(rounds: 0, jitterPoints: 0, jitterActions: 0, jitterDigest: 0).encoded()
         }
         ForkWarmUp.ensure()
+        let group = ControlGroup.create(name: "shakedown-\(getpid())-\(monotonicNanoseconds())")
+        let started = monotonicNanoseconds()
+        let leader = try launchLeader(resolved, control: control, plumbing: plumbing, observed: observed,
+                                      group: group, faults: faults)
+        plumbing.keepSupervisorEnds()
+        defer { plumbing.closeSupervisorEnds() }
+        defer { leader.handle.close() }
+
+        var progress = Progress(
+            workers: (0..<configuration.processes).map { _ in
+                WorkerState(output: OutputCapture(tailLimit: configuration.outputTailBytes))
+            },
+            started: started, deadline: started + configuration.timeout.nanoseconds,
+            nextProgress: started + Self.progressInterval)
+        if leader.handle.descriptor < 0 {
+            progress.notes.append("pidfd_open of the run leader failed (errno \(leader.handle.openError)); watching it through its event pipe")
+        }
+        collect(&progress, leader: leader, plumbing: plumbing, group: group)
+        let containment = containment(of: leader, in: group)
+        finishLeader(&progress, leader)
+        cleanUp(&progress, containment: containment, group: try? group.get())
+        let finished = monotonicNanoseconds()
+        drainWorkers(&progress, plumbing: plumbing)
+        return assembleReport(progress, seed: seed, resolved: resolved, control: control, observed: observed,
+                              containment: containment, duration: .nanoseconds(finished - started))
+    }
+
+    /// Forks the run leader (which moves itself into `group` first, when there is one).
+    private func launchLeader(_ resolved: RunConfiguration, control: RunControl, plumbing: RunPlumbing,
+                              observed: [SharedCounter], group: Result<ControlGroup, ContainmentUnavailable>,
+                              faults: FaultInjector) throws(ShakedownError) -> Leader {
+        let controlGroup = try? group.get()
+        let cgroupProcesses = controlGroup?.openProcesses() ?? -1
         // Buffered output would be written twice: once by us, once by each child at its exit.
         fflush(nil)
-        let started = monotonicNanoseconds()
         let supervisorPid = getpid()
         let leaderPid = fork()
         if leaderPid == 0 {
             RunLeader(configuration: resolved, launch: launch, control: control, plumbing: plumbing,
-                      observed: observed, supervisor: supervisorPid, supervisorGroup: getpgid(supervisorPid)).main()
+                      observed: observed, supervisor: supervisorPid, supervisorGroup: getpgid(supervisorPid),
+                      controlGroup: controlGroup, cgroupProcesses: cgroupProcesses).main()
         }
+        let forkError = ShakedownError.systemCall("fork")
+        closeQuietly(cgroupProcesses)
         if leaderPid < 0 {
-            let error = ShakedownError.systemCall("fork")
             plumbing.closeEverything()
-            throw error
+            _ = controlGroup?.remove()
+            throw forkError
         }
-        plumbing.keepSupervisorEnds()
-        defer { plumbing.closeSupervisorEnds() }
+        // The leader is an unreaped child of this process: its pid cannot name another process before we reap it.
+        return Leader(pid: leaderPid, handle: ProcessHandle(pid: leaderPid, faults: faults))
+    }
 
-        var workers = (0..<configuration.processes).map { _ in
-            WorkerState(output: OutputCapture(tailLimit: configuration.outputTailBytes))
-        }
-        var events = ChannelDecoder()
-        var notes: [String] = []
-        var timedOut = false
-        var hungIndices: Set<Int> = []
-        var hang: HangDiagnosis?
-        var leaderDone = false
-        var eventsOpen = true
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let deadline = started + configuration.timeout.nanoseconds
-        var hardDeadline = Int64.max
-        var nextProgress = started + Self.progressInterval
-
-        var handledEvents = 0
-        while !leaderDone && eventsOpen {
-            var fds: [pollfd] = [pollfd(fd: plumbing.events.readEnd, events: Int16(POLLIN), revents: 0)]
-            var owners: [(worker: Int, isResult: Bool)] = [(-1, false)]
-            for (index, state) in workers.enumerated() {
-                if state.resultOpen {
-                    fds.append(pollfd(fd: plumbing.results[index].readEnd, events: Int16(POLLIN), revents: 0))
-                    owners.append((index, true))
-                }
-                if state.outputOpen {
-                    fds.append(pollfd(fd: plumbing.outputs[index].readEnd, events: Int16(POLLIN), revents: 0))
-                    owners.append((index, false))
-                }
-            }
+    /// Reads every worker's results and output and the leader's events until the leader is done or gone;
+    /// enforces the deadline (hang capture, then teardown by the leader) and the hard deadline after it.
+    private func collect(_ run: inout Progress, leader: Leader, plumbing: RunPlumbing,
+                         group: Result<ControlGroup, ContainmentUnavailable>) {
+        while !run.leaderDone && run.eventsOpen && !run.leaderGone {
             let now = monotonicNanoseconds()
-            if now >= hardDeadline {
-                // The leader did not finish its teardown in time: stop it and everything it started.
-                notes.append("the run leader did not finish tearing down; killed it and its workers")
-                for state in workers where state.pid > 0 { kill(-state.pid, SIGKILL) }
-                kill(-leaderPid, SIGKILL)
+            if now >= run.hardDeadline {
+                stopWedgedLeader(&run, leader)
                 break
             }
-            if now >= deadline && !timedOut {
-                timedOut = true
-                let targets = hangTargets(workers)
-                hungIndices = Set(workers.indices.filter { workers[$0].status == nil && workers[$0].notStarted == nil })
-                if configuration.diagnosesHangs && !targets.isEmpty { hang = diagnoseHang(targets) }
-                writeAllWithoutSIGPIPE(plumbing.commands.writeEnd, [UInt8(ascii: "T")])
-                hardDeadline = monotonicNanoseconds() + configuration.teardown.longestDuration.nanoseconds
-                    + Duration.seconds(10).nanoseconds
+            if now >= run.deadline && !run.timedOut {
+                reachDeadline(&run, plumbing: plumbing, leader: leader, group: group)
                 continue
             }
-            var wait = (timedOut ? hardDeadline : deadline) - now
+            var wait = (run.timedOut ? run.hardDeadline : run.deadline) - now
             if let progress {
-                if now >= nextProgress {
-                    progress(RunProgress(elapsed: .nanoseconds(now - started), timeout: configuration.timeout,
-                                         finished: workers.count(where: { $0.status != nil }), total: workers.count))
-                    nextProgress = now + Self.progressInterval
+                if now >= run.nextProgress {
+                    progress(RunProgress(elapsed: .nanoseconds(now - run.started), timeout: configuration.timeout,
+                                         finished: run.workers.count(where: { $0.status != nil }), total: run.workers.count))
+                    run.nextProgress = now + Self.progressInterval
                 }
-                wait = min(wait, nextProgress - now)
+                wait = min(wait, run.nextProgress - now)
             }
+            var (fds, owners) = pollSet(run, plumbing: plumbing, leader: leader)
             let ready = poll(&fds, nfds_t(fds.count), Int32(clamping: wait / 1_000_000 + 1))
-            if ready <= 0 { continue }
-            for (slot, fd) in fds.enumerated() where fd.revents != 0 {
-                let owner = owners[slot]
-                guard let bytes = readAvailable(fd.fd, into: &buffer) else {
-                    if owner.worker < 0 { eventsOpen = false }
-                    else if owner.isResult { workers[owner.worker].resultOpen = false }
-                    else { workers[owner.worker].outputOpen = false }
-                    continue
-                }
-                if owner.worker < 0 {
-                    events.append(bytes)
-                } else if owner.isResult {
-                    workers[owner.worker].decoder.append(bytes)
-                } else {
-                    workers[owner.worker].output.append(bytes)
-                }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                let error = errno
+                run.notes.append("poll in the test process failed (errno \(error)); stopped the run")
+                run.problem("the test process could not watch the run (poll failed, errno \(error))")
+                leader.handle.signal(SIGKILL)
+                break
             }
-            if events.messages.count > handledEvents {
-                for message in events.messages[handledEvents...] {
-                    apply(message, to: &workers)
-                    if message == .leaderDone { leaderDone = true }
-                }
-                handledEvents = events.messages.count
+            if ready == 0 { continue }
+            readReady(&run, fds: fds, owners: owners, plumbing: plumbing)
+            applyEvents(&run)
+            if let last = fds.last, last.fd == leader.handle.descriptor, last.revents != 0, !run.leaderDone {
+                // The leader exited. Whatever it wrote before that is still in the pipe: read it without waiting
+                // for end of file, which a concurrent run's leader holding the write end would delay.
+                drain(plumbing.events.readEnd, &run.buffer) { run.events.append($0) }
+                applyEvents(&run)
+                run.leaderGone = !run.leaderDone
             }
         }
-        if !eventsOpen && !leaderDone { notes.append("the run leader exited without finishing its report") }
+        if !run.eventsOpen && !run.leaderDone { run.leaderGone = true }
+    }
 
-        var leaderStatus: Int32 = 0
-        while waitpid(leaderPid, &leaderStatus, 0) < 0 && errno == EINTR {}
-        let finished = monotonicNanoseconds()
-        // Whatever the workers wrote before they exited is still in the pipes (except those already read to
-        // end of file: nothing follows it, so they cost no more system calls).
-        for index in workers.indices {
-            if workers[index].resultOpen {
-                drain(plumbing.results[index].readEnd, &buffer) { workers[index].decoder.append($0) }
+    /// The descriptors to poll: the event channel, each open result and output pipe, and the leader's pidfd last.
+    private func pollSet(_ run: Progress, plumbing: RunPlumbing, leader: Leader)
+        -> ([pollfd], [(worker: Int, isResult: Bool)]) {
+        var fds: [pollfd] = [pollfd(fd: plumbing.events.readEnd, events: Int16(POLLIN), revents: 0)]
+        var owners: [(worker: Int, isResult: Bool)] = [(-1, false)]
+        for (index, state) in run.workers.enumerated() {
+            if state.resultOpen {
+                fds.append(pollfd(fd: plumbing.results[index].readEnd, events: Int16(POLLIN), revents: 0))
+                owners.append((index, true))
             }
-            if workers[index].outputOpen {
-                drain(plumbing.outputs[index].readEnd, &buffer) { workers[index].output.append($0) }
+            if state.outputOpen {
+                fds.append(pollfd(fd: plumbing.outputs[index].readEnd, events: Int16(POLLIN), revents: 0))
+                owners.append((index, false))
             }
-            workers[index].decoder.finish()
-            workers[index].output.finish()
         }
-        if let problem = events.problem { notes.append("leader event channel: \(problem)") }
-        for message in events.messages { if case let .leaderNote(text) = message { notes.append(text) } }
+        if leader.handle.descriptor >= 0 {
+            fds.append(pollfd(fd: leader.handle.descriptor, events: Int16(POLLIN), revents: 0))
+        }
+        return (fds, owners)
+    }
 
+    /// Reads what the ready descriptors hold into the event decoder, the workers' decoders and output captures.
+    private func readReady(_ run: inout Progress, fds: [pollfd], owners: [(worker: Int, isResult: Bool)],
+                           plumbing: RunPlumbing) {
+        for (slot, fd) in fds.enumerated() where fd.revents != 0 && slot < owners.count {
+            let owner = owners[slot]
+            guard let bytes = readAvailable(fd.fd, into: &run.buffer) else {
+                if owner.worker < 0 { run.eventsOpen = false }
+                else if owner.isResult { run.workers[owner.worker].resultOpen = false }
+                else { run.workers[owner.worker].outputOpen = false }
+                continue
+            }
+            if owner.worker < 0 {
+                run.events.append(bytes)
+            } else if owner.isResult {
+                run.workers[owner.worker].decoder.append(bytes)
+            } else {
+                run.workers[owner.worker].output.append(bytes)
+            }
+        }
+    }
+
+    private func applyEvents(_ run: inout Progress) {
+        guard run.events.messages.count > run.handledEvents else { return }
+        for message in run.events.messages[run.handledEvents...] {
+            apply(message, to: &run.workers)
+            if message == .leaderDone { run.leaderDone = true }
+        }
+        run.handledEvents = run.events.messages.count
+    }
+
+    /// The deadline passed: capture the stuck processes, note which belong to the hang, ask the leader to tear
+    /// the hung workers down, and give it until the hard deadline.
+    private func reachDeadline(_ run: inout Progress, plumbing: RunPlumbing, leader: Leader,
+                               group: Result<ControlGroup, ContainmentUnavailable>) {
+        run.timedOut = true
+        var targets = hangTargets(run.workers)
+        // The listing is already stale: a process in it may have exited and its pid been reused. Inside a cgroup
+        // the run's processes can be told from strangers; tracing a stranger would be worse than missing one.
+        if case let .controlGroup(path) = containment(of: leader, in: group), let controlGroup = try? group.get(),
+           controlGroup.path == path {
+            targets = targets.filter { controlGroup.contains($0.pid) }
+        }
+        run.hungIndices = Set(run.workers.indices.filter { run.workers[$0].status == nil && run.workers[$0].notStarted == nil })
+        if configuration.diagnosesHangs && !targets.isEmpty { run.hang = diagnoseHang(targets) }
+        // Looked at again after the capture, right before the teardown: what the copies started meanwhile counts too.
+        run.hangMembers = Set(hangTargets(run.workers).map(\.pid))
+        writeAllWithoutSIGPIPE(plumbing.commands.writeEnd, [UInt8(ascii: "T")])
+        run.hardDeadline = monotonicNanoseconds() + configuration.teardown.longestDuration.nanoseconds
+            + Duration.seconds(10).nanoseconds
+    }
+
+    /// The leader did not finish its teardown in time (wedged, stopped, or stuck before it set anything up):
+    /// SIGKILL it through its pidfd; its workers die with it (PR_SET_PDEATHSIG), the containment cleanup after the
+    /// loop stops the rest.
+    private func stopWedgedLeader(_ run: inout Progress, _ leader: Leader) {
+        let grace = (configuration.teardown.longestDuration + .seconds(10)).shortDescription
+        run.notes.append("the run leader did not finish tearing down within \(grace) of the deadline; killed it")
+        run.problem("the run leader wedged and was killed; the report may be incomplete")
+        leader.handle.signal(SIGKILL)
+    }
+
+    /// Which containment held the run: the cgroup, if the kernel says the leader got into it (it joins before it
+    /// forks anything). Asked before the leader is reaped: a zombie still shows its cgroup.
+    private func containment(of leader: Leader, in group: Result<ControlGroup, ContainmentUnavailable>) -> RunContainment {
+        switch group {
+        case let .success(controlGroup):
+            if controlGroup.contains(leader.pid) { return .controlGroup(path: controlGroup.path) }
+            return .processGroups(reason: "the run leader did not get into \(controlGroup.path)")
+        case let .failure(unavailable):
+            return .processGroups(reason: unavailable.reason)
+        }
+    }
+
+    /// Reaps the leader within bounds (killing it if it does not exit) and reads how it ended.
+    private func finishLeader(_ run: inout Progress, _ leader: Leader) {
+        // A leader that said it is done exits right away; one that did not gets a moment, then SIGKILL.
+        var status = reapChild(leader.pid, handle: leader.handle, within: run.leaderDone ? .seconds(10) : .seconds(1))
+        if status == nil {
+            if run.leaderDone || !run.leaderGone {
+                run.notes.append("the run leader did not exit; killed it")
+                run.problem("the run leader did not exit and was killed")
+            }
+            leader.handle.signal(SIGKILL)
+            status = reapChild(leader.pid, handle: leader.handle, within: .seconds(5))
+        }
+        guard let status else {
+            run.notes.append("the run leader (pid \(leader.pid)) could not be reaped within 5 s of SIGKILL")
+            run.problem("the run leader could not be stopped")
+            return
+        }
+        if let problem = run.events.problem { run.notes.append("leader event channel: \(problem)") }
+        for message in run.events.messages { if case let .leaderNote(text) = message { run.notes.append(text) } }
+        if !run.leaderDone {
+            let exit = ProcessExit(waitStatus: status)
+            run.notes.append("the run leader died (\(exit)) before it finished; its report is incomplete")
+            run.problem("the run leader died (\(exit)) before it finished")
+        } else if let problem = RunLeader.Exit.problem(status) {
+            run.problem(problem)
+        }
+    }
+
+    /// Makes sure nothing of the run survives it. With a cgroup: kill whatever is still in it (normally nothing:
+    /// the leader reaped all; after the leader's death, everything its workers started), wait until it is empty,
+    /// remove it. Without: when the leader died early, kill what is left in the workers' process groups.
+    private func cleanUp(_ run: inout Progress, containment: RunContainment, group: ControlGroup?) {
+        if case .controlGroup = containment, let group {
+            // The common case, an empty group, costs one read of `cgroup.events`.
+            if group.isPopulated == false {
+                if !run.leaderDone { run.notes.append("the leader was gone; nothing was left in the run's cgroup") }
+                return removeGroup(&run, group)
+            }
+            let names = group.members().map { "\($0) `\(ProcessTable.commandLine(of: $0))`" }
+            let emptied = group.killAndWait(within: .seconds(5)).emptied
+            if !names.isEmpty {
+                let what = "\(names.count) process\(names.count == 1 ? "" : "es") left in the run's cgroup: "
+                    + names.prefix(20).joined(separator: ", ")
+                run.notes.append((run.leaderDone ? "killed " : "the leader was gone; killed ") + what)
+                if run.leaderDone { run.problem("processes escaped the run leader (killed through the cgroup)") }
+            }
+            if !emptied {
+                run.notes.append("the run's cgroup \(group.path) still had processes 5 s after cgroup.kill (uninterruptible sleep?)")
+                run.problem("processes of the run could not be stopped")
+            }
+        } else if !run.leaderDone {
+            let killed = killWorkerGroups(run.workers)
+            run.notes.append(killed.isEmpty
+                ? "the leader was gone; nothing was left in the workers' process groups"
+                : "the leader was gone; killed \(killed.count) process\(killed.count == 1 ? "" : "es") left in the workers' process groups: "
+                    + killed.prefix(20).joined(separator: ", "))
+            run.notes.append("without a cgroup, processes that left their worker's process group (setsid) cannot be found")
+        }
+        if let group { removeGroup(&run, group) }
+    }
+
+    private func removeGroup(_ run: inout Progress, _ group: ControlGroup) {
+        let error = group.remove()
+        if error != 0 { run.notes.append("could not remove the run's cgroup \(group.path) (errno \(error))") }
+    }
+
+    /// Without a cgroup, after the leader's death: SIGKILLs every process in a worker's process group. Each is
+    /// opened as a pidfd and its group checked again after the open, so a pid reused meanwhile is never signalled.
+    /// Returns `pid `command`` of each process killed.
+    private func killWorkerGroups(_ workers: [WorkerState]) -> [String] {
+        let groups = Set(workers.map(\.pid).filter { $0 > 0 })
+        let protected: Set<Int32> = [getpid(), getpgrp()]
+        var killed: [String] = []
+        var seen: Set<Int32> = []
+        for _ in 0..<10 {
+            var found = false
+            for pid in ProcessTable.allProcesses() where !protected.contains(pid) {
+                guard let status = ProcessTable.status(of: pid), groups.contains(status.processGroup),
+                      !status.isZombie else { continue }
+                let handle = ProcessHandle(pid: pid)
+                defer { handle.close() }
+                let command = ProcessTable.commandLine(of: pid)
+                guard ProcessTable.status(of: pid)?.processGroup == status.processGroup,
+                      handle.descriptor >= 0 || kill(pid, 0) == 0 else { continue }
+                if handle.signal(SIGKILL) {
+                    found = true
+                    if seen.insert(pid).inserted { killed.append("\(pid) `\(command)`") }
+                }
+            }
+            if !found { break }
+            usleep(20_000)
+        }
+        return killed
+    }
+
+    /// Whatever the workers wrote before they exited is still in the pipes (except those already read to end of
+    /// file: nothing follows it, so they cost no more system calls).
+    private func drainWorkers(_ run: inout Progress, plumbing: RunPlumbing) {
+        let deadline = monotonicNanoseconds() + Duration.seconds(5).nanoseconds
+        var complete = true
+        for index in run.workers.indices {
+            if run.workers[index].resultOpen {
+                complete = drain(plumbing.results[index].readEnd, &run.buffer, until: deadline) {
+                    run.workers[index].decoder.append($0)
+                } && complete
+            }
+            if run.workers[index].outputOpen {
+                complete = drain(plumbing.outputs[index].readEnd, &run.buffer, until: deadline) {
+                    run.workers[index].output.append($0)
+                } && complete
+            }
+            run.workers[index].decoder.finish()
+            run.workers[index].output.finish()
+        }
+        if !complete {
+            run.notes.append("workers' pipes were still being written 5 s after the run ended (by an escaped process?); stopped reading")
+            run.problem("a process outside the run kept writing to its pipes")
+        }
+    }
+
+    private func assembleReport(_ run: Progress, seed: Seed, resolved: RunConfiguration, control: RunControl,
+                                observed: [SharedCounter], containment: RunContainment, duration: Duration) -> RunReport {
         let teardownSignals: Set<Signal?> = Set(configuration.teardown.steps.compactMap { step in
             if case let .signal(signal) = step { return signal } else { return nil }
         })
         var reports: [WorkerReport] = []
         var leaks: [LeakedProcess] = []
-        for (index, state) in workers.enumerated() {
-            reports.append(report(index, state, hung: hungIndices.contains(index), control: control))
+        for (index, state) in run.workers.enumerated() {
+            reports.append(report(index, state, hung: run.hungIndices.contains(index), control: control))
             leaks += leftovers(index, state).filter { leak in
                 // A hung worker's children that our own teardown killed were part of the hang, not leaks.
-                !(hungIndices.contains(index) && leak.kind == .zombie && teardownSignals.contains(leak.exit?.signal))
+                !(run.hungIndices.contains(index) && leak.kind == .zombie && teardownSignals.contains(leak.exit?.signal))
             }
         }
-        leaks = merge(leaks, orphans: events.messages)
+        leaks = merge(leaks, orphans: run.events.messages)
+        // A hung copy's processes, re-parented only because teardown killed their parent, are the hang itself.
+        leaks.removeAll { $0.kind == .orphan && run.hangMembers.contains($0.pid) }
         let observations = observed.enumerated().map { index, counter in
             let histogram = control.histogram(index)
             var observation = CounterObservation(
@@ -192,11 +428,13 @@ package struct Supervisor {
             observation.storage = UInt(bitPattern: counter.storage)
             return observation
         }
-        let judged = judgedRounds(workers, control: control, notes: &notes)
+        var notes = run.notes
+        let judged = judgedRounds(run.workers, control: control, notes: &notes)
         return RunReport(seed: seed, configuration: resolved, command: command, workers: reports,
-                         observations: observations, leaks: leaks, hang: hang,
-                         duration: .nanoseconds(finished - started), timedOut: timedOut && !hungIndices.isEmpty,
-                         notes: notes, outcomes: OutcomeCount.histogram(judged))
+                         observations: observations, leaks: leaks, hang: run.hang,
+                         duration: duration, timedOut: run.timedOut && !run.hungIndices.isEmpty,
+                         notes: notes, outcomes: OutcomeCount.histogram(judged), containment: containment,
+                         leaderProblem: run.leaderProblem)
     }
 
     private static let progressInterval: Int64 = 500_000_000
@@ -251,10 +489,18 @@ package struct Supervisor {
         return targets
     }
 
-    private func drain(_ fd: CInt, _ buffer: inout [UInt8], _ sink: (ArraySlice<UInt8>) -> Void) {
+    /// Reads what `fd` holds now, without waiting; stops at `deadline` even if a writer that escaped the run
+    /// keeps writing. Returns false when it stopped at the deadline.
+    @discardableResult
+    private func drain(_ fd: CInt, _ buffer: inout [UInt8], until deadline: Int64 = .max,
+                       _ sink: (ArraySlice<UInt8>) -> Void) -> Bool {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        while let bytes = readAvailable(fd, into: &buffer), !bytes.isEmpty { sink(bytes) }
+        while let bytes = readAvailable(fd, into: &buffer), !bytes.isEmpty {
+            sink(bytes)
+            if monotonicNanoseconds() >= deadline { return false }
+        }
+        return true
     }
 
     /// What the worker's result channel said about it.

@@ -53,7 +53,9 @@ public struct WorkerReport: Sendable {
     /// One line: `worker 2 (pid 4711): crashed with SIGSEGV after 17 rounds`.
     public var summary: String {
         var text = "worker \(index) (pid \(commandPid ?? pid)): \(outcome)"
-        if outcome != .completed { text += " after \(roundsCompleted) round\(roundsCompleted == 1 ? "" : "s")" }
+        let ranRounds: Bool
+        if case .notStarted = outcome { ranRounds = false } else { ranRounds = outcome != .completed }
+        if ranRounds { text += " after \(roundsCompleted) round\(roundsCompleted == 1 ? "" : "s")" }
         if let crashMessage, !outcome.isSuccess { text += " — \(crashMessage)" }
         if !failures.isEmpty { text += ", \(failures.count) failure\(failures.count == 1 ? "" : "s")" }
         if let channelProblem { text += "; result channel: \(channelProblem)" }
