@@ -13,23 +13,54 @@ package enum WorkerLaunch {
         package let executable: String
         package let arguments: [String]
 
-        /// Resolves `arguments[0]` like `execvp` would: a path with a slash as is, else through `PATH`.
-        /// - Throws: `.invalidArgument("command")` when empty, `.executableNotFound` when not found or not executable.
+        /// Resolves `arguments[0]` like `execvp` would: a path with a slash as is, else through `PATH`, taking
+        /// only regular files (a directory passes `access(X_OK)` but cannot be exec'd). A `#!` script whose
+        /// interpreter is missing is refused here too, so N copies do not each fail to start.
+        /// - Throws: `.invalidArgument("command")` when empty, `.executableNotFound` when not found, not
+        ///   executable, not a regular file, or a script whose interpreter is missing.
         package init(_ arguments: [String]) throws(ShakedownError) {
             guard let first = arguments.first, !first.isEmpty else {
                 throw .invalidArgument("command", "must name an executable")
             }
+            func isExecutableFile(_ path: String) -> Bool {
+                var info = stat()
+                return access(path, X_OK) == 0 && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+            }
+            // The interpreter named on a `#!` line, when the file is readable and starts with one.
+            func interpreter(of path: String) -> String? {
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { return nil }
+                defer { close(fd) }
+                var header = [UInt8](repeating: 0, count: 256)
+                let count = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                guard count > 2, header[0] == UInt8(ascii: "#"), header[1] == UInt8(ascii: "!") else { return nil }
+                let line = header[2 ..< count].prefix { $0 != UInt8(ascii: "\n") }
+                let name = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+                    .prefix { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+                return String(decoding: name, as: UTF8.self)
+            }
+            func checked(_ path: String) throws(ShakedownError) -> String {
+                if let interpreter = interpreter(of: path), !isExecutableFile(interpreter) {
+                    throw ShakedownError(.executableNotFound("\(path): its #! interpreter `\(interpreter)` is missing or not executable"))
+                }
+                return path
+            }
             self.arguments = arguments
             if first.contains("/") {
-                guard access(first, X_OK) == 0 else { throw ShakedownError(.executableNotFound(first)) }
-                executable = first
+                var info = stat()
+                if stat(first, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+                    let kind = (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
+                    throw ShakedownError(.executableNotFound("\(first) is \(kind)"))
+                }
+                guard isExecutableFile(first) else { throw ShakedownError(.executableNotFound(first)) }
+                executable = try checked(first)
                 return
             }
             let searchPath = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
             for directory in searchPath.split(separator: ":") {
                 let candidate = "\(directory)/\(first)"
-                if access(candidate, X_OK) == 0 {
-                    executable = candidate
+                if isExecutableFile(candidate) {
+                    executable = try checked(candidate)
                     return
                 }
             }
