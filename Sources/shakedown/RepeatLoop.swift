@@ -52,7 +52,7 @@ final class RepeatLoop {
 
     func run() throws -> RepeatSummary {
         let started = ContinuousClock.now
-        var summary: RepeatSummary?
+        var last: (report: RunReport, check: ShellStep.Result?, repetitions: Int)?
         var failures: [RepetitionFailure] = []
         var checkFailures = 0
         var codes: Set<Int32> = []
@@ -76,17 +76,16 @@ final class RepeatLoop {
                                              options: options))
                 }
             }
-            summary = RepeatSummary(lastReport: report, lastCheck: check, repetitionsRun: repetition + 1,
-                                    checkFailures: checkFailures, failures: failures,
-                                    exitCode: RunCommand.worst(codes), totalDuration: .zero)
+            last = (report, check, repetition + 1)
             if code != 0 && !options.keepGoing { break }
             showRepetitionProgress(repetition + 1, failed: failures.count)
         }
         clearProgress()
         // `repetitions` is at least 1, so the loop ran at least once.
-        guard var summary else { throw ExitCode(70) }
-        summary.totalDuration = ContinuousClock.now - started
-        return summary
+        guard let last else { throw ExitCode(70) }
+        return RepeatSummary(lastReport: last.report, lastCheck: last.check, repetitionsRun: last.repetitions,
+                             checkFailures: checkFailures, failures: failures, exitCode: RunCommand.worst(codes),
+                             totalDuration: ContinuousClock.now - started)
     }
 
     private func runBefore(repetition: Int, seed: Seed) throws {

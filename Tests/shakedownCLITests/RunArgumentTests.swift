@@ -81,6 +81,15 @@ final class RunArgumentTests: XCTestCase {
                       "JSON keeps the real text, escaped as JSON: \(json.stdout)")
     }
 
+    func testDemoNumbersAreCheckedToo() throws {
+        // Before: --timeout inf trapped converting to Int64, and a huge --rounds overflowed processes × rounds.
+        for arguments in [["--timeout", "inf"], ["-n", "-1"], ["--rounds", "99999999999999999"], ["--seed", "x"]] {
+            let result = try CLI.shakedown(["demo"] + arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("must be"), result.stderr)
+        }
+    }
+
     func testHelpListsEveryExitCode() throws {
         let help = try CLI.shakedown(["help", "run"])
         for line in ["0   every copy", "1   a copy", "3   a copy", "4   copies", "5   a --check", "64  bad", "70  Shakedown"] {
