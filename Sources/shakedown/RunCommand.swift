@@ -28,8 +28,8 @@ struct RunCommand: ParsableCommand {
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
           64  bad arguments
-          70  Shakedown itself failed (a system call, a missing or unstartable executable,
-              a --before command that failed)
+          70  Shakedown itself failed (a system call, an executable that cannot
+              start, a --before command that failed)
         When several apply, the first in the order 3, 1, 4, 5 wins.
         """
     )
@@ -62,15 +62,18 @@ struct RunCommand: ParsableCommand {
     var grace: Double = 0.5
 
     @Option(name: .customLong("repeat"), parsing: .unconditional,
-            help: "Run the whole N-copy run R times, each with fresh copies and its own derived seed.",
+            help: ArgumentHelp("Run the whole N-copy run R times, each with fresh copies and its own derived seed.",
+                               valueName: "R"),
             transform: { try OptionValue.integer($0, within: RunLimits.repetitions) })
     var repetitions = 1
 
-    @Option(help: "Shell command run before each repetition (/bin/sh -c); failing stops with exit 70.",
+    @Option(help: ArgumentHelp("Shell command run before each repetition (/bin/sh -c); failing stops with exit 70.",
+                               valueName: "CMD"),
             transform: { try OptionValue.shellCommand($0) })
     var before: String?
 
-    @Option(help: "Shell command run after each repetition (/bin/sh -c); non-zero exit is a failed check (exit 5).",
+    @Option(help: ArgumentHelp("Shell command run after each repetition (/bin/sh -c); non-zero exit is a failed check (exit 5).",
+                               valueName: "CMD"),
             transform: { try OptionValue.shellCommand($0) })
     var check: String?
 
