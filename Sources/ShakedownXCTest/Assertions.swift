@@ -72,7 +72,13 @@ func workerProblem(_ run: RunReport) -> String? {
     return unsuccessful.map(\.summary).joined(separator: "; ")
 }
 
+/// The message of a failed assertion. It quotes the workers' output and crash messages, so it goes through
+/// `TerminalText`: escape codes printed by the code under test are shown, not obeyed, in the test log.
 func failureText(_ headline: String, _ userMessage: String, _ run: RunReport) -> String {
+    TerminalText.escaped(rawFailureText(headline, userMessage, run))
+}
+
+private func rawFailureText(_ headline: String, _ userMessage: String, _ run: RunReport) -> String {
     var text = headline
     if !userMessage.isEmpty { text += " — \(userMessage)" }
     text += "\n" + run.summary

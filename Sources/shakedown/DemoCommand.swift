@@ -12,28 +12,29 @@ struct DemoCommand: ParsableCommand {
         """
     )
 
-    @Option(name: [.customShort("n"), .customLong("processes")], help: "Processes per run.")
+    @Option(name: [.customShort("n"), .customLong("processes")], parsing: .unconditional,
+            help: "Processes per run (2-1024).",
+            transform: { try OptionValue.integer($0, within: 2...RunConfiguration.maximumProcesses) })
     var processes = 4
 
-    @Option(help: "Rounds each process runs.")
+    // Bounded so that processes × rounds, the expected count, cannot overflow.
+    @Option(parsing: .unconditional, help: "Rounds each process runs (1-1000000000).",
+            transform: { try OptionValue.integer($0, within: 1...1_000_000_000) })
     var rounds = 1_000
 
-    @Option(help: "Seed for the jitter (default: $SHAKEDOWN_SEED or random).")
-    var seed: UInt64?
+    @Option(parsing: .unconditional,
+            help: "Seed for the jitter, decimal or 0x-hex (default: $SHAKEDOWN_SEED or random).",
+            transform: { try OptionValue.seed($0) })
+    var seed: Seed?
 
-    @Option(help: "Deadline per run, in seconds.")
+    @Option(parsing: .unconditional, help: "Deadline per run, in seconds (0.001-604800).",
+            transform: { try OptionValue.seconds($0, within: RunLimits.timeoutSeconds) })
     var timeout: Double = 60
 
-    func validate() throws {
-        guard processes >= 2 else { throw ValidationError("--processes must be at least 2 to race, got \(processes)") }
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive, got \(timeout)") }
-    }
-
     func run() throws {
-        let seed = try Seed.resolve(seed.map(Seed.init))
+        let seed = try Seed.resolve(seed)
         let configuration = RunConfiguration(processes: processes, rounds: rounds,
-                                             timeout: .milliseconds(Int64(timeout * 1000)), jitter: .default, seed: seed)
+                                             timeout: OptionValue.duration(seconds: timeout), jitter: .default, seed: seed)
         let expected = Int64(processes * rounds)
         print("Shakedown demo: \(processes) processes × \(rounds) rounds, each adding 1 per round to one shared counter")
         print("jitter: \(configuration.jitter); seed \(seed) (replay: \(seed.replayHint) shakedown demo)\n")

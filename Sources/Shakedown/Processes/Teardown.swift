@@ -15,13 +15,33 @@ public struct Teardown: Hashable, Sendable, CustomStringConvertible {
     /// The steps, in order.
     public var steps: [Step]
 
-    /// - Throws: `.invalidArgument("steps")` for a negative wait.
+    /// The most the waits of a teardown may add up to: one hour. A longer grace is a mistake, and keeping
+    /// every deadline computed from it far from Int64 nanoseconds means no deadline arithmetic can overflow.
+    public static let maximumTotalWait: Duration = .seconds(3600)
+
+    /// - Throws: `.invalidArgument("steps")` for a negative wait or waits adding up to more than
+    ///   ``maximumTotalWait``.
     public init(_ steps: [Step]) throws(ShakedownError) {
-        for case let .wait(duration) in steps where duration < .zero {
-            throw .invalidArgument("steps", "a wait must not be negative, got \(duration)")
-        }
         self.steps = steps
+        try validate()
         if steps.last != .signal(.kill) { self.steps.append(.signal(.kill)) }
+    }
+
+    /// Checks the steps (``steps`` is mutable, so a run checks again before it starts).
+    /// - Throws: `.invalidArgument("steps")` for a negative wait or waits adding up to more than
+    ///   ``maximumTotalWait``.
+    public func validate() throws(ShakedownError) {
+        var total = Duration.zero
+        for case let .wait(duration) in steps {
+            guard duration >= .zero else {
+                throw .invalidArgument("steps", "a wait must not be negative, got \(duration)")
+            }
+            // Compared before adding, so the sum cannot overflow whatever the steps hold.
+            guard duration <= Self.maximumTotalWait - total else {
+                throw .invalidArgument("steps", "the waits must add up to at most \(Self.maximumTotalWait), got more")
+            }
+            total += duration
+        }
     }
 
     private init(unchecked steps: [Step]) { self.steps = steps }

@@ -23,6 +23,10 @@ public struct RunConfiguration: Hashable, Sendable {
     /// The largest number of worker processes a run accepts.
     public static let maximumProcesses = 1024
 
+    /// The timeouts a run accepts: 1 ms to 1 week. Below a millisecond no run can start; above a week is a
+    /// mistake, and the bound keeps `start + timeout` in Int64 nanoseconds far from overflow.
+    public static let timeoutRange: ClosedRange<Duration> = .milliseconds(1) ... .seconds(7 * 24 * 3600)
+
     /// A configuration; nothing is checked until ``validate()`` (every run calls it before forking).
     public init(
         processes: Int,
@@ -51,9 +55,32 @@ public struct RunConfiguration: Hashable, Sendable {
             throw .invalidArgument("processes", "must be within 1...\(Self.maximumProcesses), got \(processes)")
         }
         guard rounds >= 1 else { throw .invalidArgument("rounds", "must be at least 1, got \(rounds)") }
-        guard timeout > .zero else { throw .invalidArgument("timeout", "must be positive, got \(timeout)") }
+        guard Self.timeoutRange.contains(timeout) else {
+            throw .invalidArgument("timeout", "must be within 1 ms...1 week (604800 seconds), got \(timeout)")
+        }
         guard outputTailBytes >= 0 else {
             throw .invalidArgument("outputTailBytes", "must not be negative, got \(outputTailBytes)")
+        }
+        do throws(ShakedownError) { try teardown.validate() } catch {
+            guard case let .invalidArgument(_, reason) = error.code else { throw error }
+            throw .invalidArgument("teardown", reason)
+        }
+        try validateJitter()
+    }
+
+    /// The plan's fields are mutable, so a plan that bypassed `JitterPlan.init`'s checks is caught here rather
+    /// than by a trap in every worker (a NaN probability, a negative weight, a zero spin limit).
+    private func validateJitter() throws(ShakedownError) {
+        guard jitter.probability >= 0, jitter.probability <= 1 else {
+            throw .invalidArgument("jitter", "probability must be within 0...1, got \(jitter.probability)")
+        }
+        let weights = [jitter.yieldWeight, jitter.sleepWeight, jitter.spinWeight]
+        // A third of Int.max each, so the workers' sum of the weights cannot overflow.
+        guard weights.allSatisfy({ $0 >= 0 && $0 <= Int.max / 3 }) else {
+            throw .invalidArgument("jitter", "weights must be within 0...\(Int.max / 3), got \(weights)")
+        }
+        guard jitter.maximumSpin >= 1, jitter.maximumSleep >= .microseconds(1) else {
+            throw .invalidArgument("jitter", "maximumSpin must be at least 1 and maximumSleep at least 1 µs")
         }
     }
 }

@@ -40,12 +40,22 @@ package func monotonicNanoseconds() -> Int64 {
 }
 
 extension Duration {
-    /// Whole nanoseconds, saturating at Int64.max.
+    /// Whole nanoseconds, saturating at Int64.min and Int64.max (about ±292 years) instead of trapping.
     package var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int64.min : Int64.max }
-        return scaled &+ attoseconds / 1_000_000_000
+        // `components` gives attoseconds with the sign of seconds, so the sum can still cross a bound.
+        let (total, sumOverflow) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if sumOverflow { return seconds < 0 ? Int64.min : Int64.max }
+        return total
+    }
+
+    /// The CLOCK_MONOTONIC reading in nanoseconds this long after `start`, saturating at Int64.max (a
+    /// deadline that never comes) instead of trapping; a negative duration gives `start`.
+    package func deadline(after start: Int64) -> Int64 {
+        let (sum, overflow) = start.addingReportingOverflow(max(nanoseconds, 0))
+        return overflow ? Int64.max : sum
     }
 }
 

@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Shakedown
+
+/// One repetition that failed: its run was not clean, or its check failed.
+struct RepetitionFailure {
+    let repetition: Int
+    let seed: Seed
+    /// 3, 1 or 4 for the run's own verdict, 5 for a failed check.
+    let exitCode: Int32
+    /// One line: what went wrong (raw; escape it for a terminal).
+    let reason: String
+}
+
+/// What a `shakedown run` (repeated or not) found, for the closing text or JSON.
+struct RepeatSummary {
+    /// The last repetition that ran: its report and its check.
+    var lastReport: RunReport
+    var lastCheck: ShellStep.Result?
+    var repetitionsRun: Int
+    var checkFailures: Int
+    var failures: [RepetitionFailure]
+    var exitCode: Int32
+    /// From the first repetition's start to the last one's check.
+    var totalDuration: Duration
+}
+
+/// Runs the repetitions: `--before`, the copies, `--check`; stops at the first failure unless `--keep-going`.
+///
+/// Per repetition it only forks: the command was resolved and the numbers checked once, in `PreparedCommandRun`.
+final class RepeatLoop {
+    let prepared: PreparedCommandRun
+    let baseSeed: Seed
+    let options: RunCommand
+    private let beforeStep: ShellStep?
+    private let checkStep: ShellStep?
+    /// Progress only for a person watching: a line rewritten in place on a terminal, nothing in pipes or CI logs.
+    private let onTerminal: Bool
+    private var showedProgress = false
+    private var lastProgress: Int64 = 0
+
+    init(prepared: PreparedCommandRun, baseSeed: Seed, options: RunCommand) {
+        self.prepared = prepared
+        self.baseSeed = baseSeed
+        self.options = options
+        beforeStep = options.before.map { ShellStep(command: $0) }
+        checkStep = options.check.map { ShellStep(command: $0) }
+        onTerminal = isatty(STDERR_FILENO) == 1 && !options.json
+    }
+
+    func run() throws -> RepeatSummary {
+        let started = ContinuousClock.now
+        var last: (report: RunReport, check: ShellStep.Result?, repetitions: Int)?
+        var failures: [RepetitionFailure] = []
+        var checkFailures = 0
+        var codes: Set<Int32> = []
+        for repetition in 0 ..< options.repetitions {
+            let seed = baseSeed.repetition(repetition)
+            try runBefore(repetition: repetition, seed: seed)
+            let report = try runCopies(repetition: repetition, seed: seed)
+            let check = try runCheck(repetition: repetition, seed: seed)
+            let runCode = RunCommand.exitCode(for: report)
+            let checkFailed = check.map { !$0.succeeded } ?? false
+            if checkFailed { checkFailures += 1 }
+            let code = runCode != 0 ? runCode : (checkFailed ? 5 : 0)
+            codes.insert(code)
+            if runCode != 0 || checkFailed {
+                let reason = Self.reason(report: report, runCode: runCode, check: checkFailed ? check : nil,
+                                         checkCommand: options.check)
+                failures.append(RepetitionFailure(repetition: repetition, seed: seed, exitCode: code, reason: reason))
+                if !options.json && options.repetitions > 1 {
+                    clearProgress()
+                    print(RunText.repetition(repetition, of: options.repetitions, report: report, check: check,
+                                             options: options))
+                }
+            }
+            last = (report, check, repetition + 1)
+            if code != 0 && !options.keepGoing { break }
+            showRepetitionProgress(repetition + 1, failed: failures.count)
+        }
+        clearProgress()
+        // `repetitions` is at least 1, so the loop ran at least once.
+        guard let last else { throw ExitCode(70) }
+        return RepeatSummary(lastReport: last.report, lastCheck: last.check, repetitionsRun: last.repetitions,
+                             checkFailures: checkFailures, failures: failures, exitCode: RunCommand.worst(codes),
+                             totalDuration: ContinuousClock.now - started)
+    }
+
+    private func runBefore(repetition: Int, seed: Seed) throws {
+        guard let beforeStep else { return }
+        let result = try withExit70 { () throws(ShakedownError) in
+            try beforeStep.run(repetition: repetition, seed: seed, timeout: prepared.configuration.timeout)
+        }
+        guard result.succeeded else {
+            clearProgress()
+            writeToStandardError("shakedown run: --before \(TerminalText.escaped(result.reason)) in repetition "
+                + "\(repetition) (seed \(seed.hexadecimal)); nothing to judge, stopping\n")
+            throw ExitCode(70)
+        }
+    }
+
+    private func runCopies(repetition: Int, seed: Seed) throws -> RunReport {
+        let total = options.repetitions
+        let timeout = Int(options.timeout)
+        let onTerminal = self.onTerminal
+        var showed = false
+        let report = try withExit70 { () throws(ShakedownError) in
+            try prepared.run(seed: seed) { progress in
+                guard onTerminal else { return }
+                let seconds = Int(progress.elapsed.components.seconds)
+                let prefix = total > 1 ? "repetition \(repetition + 1) of \(total): " : ""
+                writeToStandardError("\r\u{1B}[K\(prefix)running \(progress.total) cop\(progress.total == 1 ? "y" : "ies"): "
+                    + "\(progress.finished) finished, \(seconds) s of \(timeout) s")
+                showed = true
+            }
+        }
+        if showed { showedProgress = true }
+        return report
+    }
+
+    private func runCheck(repetition: Int, seed: Seed) throws -> ShellStep.Result? {
+        guard let checkStep else { return nil }
+        return try withExit70 { () throws(ShakedownError) in
+            try checkStep.run(repetition: repetition, seed: seed, timeout: prepared.configuration.timeout)
+        }
+    }
+
+    /// Shakedown itself failed (a system call): say so and exit 70.
+    private func withExit70<T>(_ body: () throws(ShakedownError) -> T) throws -> T {
+        do { return try body() } catch {
+            clearProgress()
+            writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
+            throw ExitCode(70)
+        }
+    }
+
+    /// `repetition 40 of 1000: 1 failed`, at most four times a second.
+    private func showRepetitionProgress(_ done: Int, failed: Int) {
+        guard onTerminal, options.repetitions > 1 else { return }
+        let clock = monotonicNanoseconds() / 1_000_000
+        guard clock - lastProgress >= 250 else { return }
+        lastProgress = clock
+        writeToStandardError("\r\u{1B}[Krepetition \(done) of \(options.repetitions): \(failed) failed")
+        showedProgress = true
+    }
+
+    private func clearProgress() {
+        if showedProgress { writeToStandardError("\r\u{1B}[K") }
+        showedProgress = false
+    }
+
+    /// One line: why the repetition failed.
+    static func reason(report: RunReport, runCode: Int32, check: ShellStep.Result?, checkCommand: String?) -> String {
+        var parts: [String] = []
+        switch runCode {
+        case 3:
+            parts.append("hung: " + report.hungWorkers.map { "copy \($0.index)" }.joined(separator: ", ")
+                + " still running at the deadline")
+        case 1:
+            parts.append(report.unsuccessfulWorkers.prefix(3).map { "copy \($0.index) \($0.outcome)" }
+                .joined(separator: "; ") + (report.unsuccessfulWorkers.count > 3 ? "; …" : ""))
+        case 4:
+            parts.append("\(report.leaks.count) leaked process\(report.leaks.count == 1 ? "" : "es")")
+        default: break
+        }
+        if let check, let checkCommand { parts.append("check `\(checkCommand)` failed: \(check.reason)") }
+        return parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,125 @@
+#if canImport(FoundationEssentials)
+// FoundationEssentials has JSONEncoder without loading all of Foundation (and ICU) at every start of the tool.
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Shakedown
+
+/// The `--json` form: `copies[]` with `pid`, `exit` ({"code": N} or {"signal": "SIGSEGV"}), `hung`;
+/// `zombies[]` and `orphans[]` with `pid`, `command`, `copy`; for the last repetition that ran. Then
+/// `repetitions` (how many ran), `checkFailures`, `failures[]` with `repetition`, `seed`, `exitCode`, `reason`
+/// and `replay`, `check` (the last repetition's check) and `exitCode` for the whole run. Every control character
+/// in a string is a `\uXXXX` escape (JSONEncoder's and `TerminalText.jsonEscaped`), so the command's output
+/// cannot reach a terminal raw through it.
+struct RunJSON: Encodable {
+    struct Copy: Encodable {
+        let copy: Int
+        let pid: Int32
+        let exit: ProcessExit?
+        let hung: Bool
+        let outcome: String
+        let outputTail: String
+    }
+    struct Leak: Encodable {
+        let pid: Int32
+        let command: String
+        let copy: Int?
+        let parent: Int32?
+        let exit: ProcessExit?
+        let lifetimeMilliseconds: Int64?
+        let cleanup: String
+    }
+    struct Counter: Encodable {
+        let name: String
+        let value: Int64
+        let histogram: [String: Int]
+    }
+    struct Failure: Encodable {
+        let repetition: Int
+        let seed: String
+        let exitCode: Int32
+        let reason: String
+        let replay: String
+    }
+    struct Check: Encodable {
+        let command: String
+        let exitCode: Int32?
+        let passed: Bool
+        let reason: String
+        let output: String
+    }
+    let command: [String]
+    /// The seed of the last repetition that ran (each failure names its own).
+    let seed: String
+    let durationMilliseconds: Int64
+    let totalDurationMilliseconds: Int64
+    let copies: [Copy]
+    let zombies: [Leak]
+    let orphans: [Leak]
+    let counters: [Counter]
+    let notes: [String]
+    let repetitions: Int
+    let checkFailures: Int
+    let failures: [Failure]
+    let check: Check?
+    let exitCode: Int32
+    /// Where every thread of every stuck copy was waiting, captured at the deadline.
+    let hang: Hang?
+
+    struct Hang: Encodable {
+        let processes: [ProcessSnapshot]
+        let deadlocks: [String]
+        let captureFailures: [String]
+    }
+
+    static func encode(_ summary: RepeatSummary, options: RunCommand) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(RunJSON(summary, options: options))
+        // The encoder leaves DEL, C1 and bidi controls raw; a terminal showing the JSON must not obey them.
+        return TerminalText.jsonEscaped(String(decoding: data, as: UTF8.self))
+    }
+
+    init(_ summary: RepeatSummary, options: RunCommand) {
+        let report = summary.lastReport
+        command = report.command ?? []
+        seed = String(report.seed.value)
+        durationMilliseconds = report.duration.nanoseconds / 1_000_000
+        totalDurationMilliseconds = summary.totalDuration.nanoseconds / 1_000_000
+        copies = report.workers.map { worker in
+            Copy(copy: worker.index, pid: worker.commandPid ?? worker.pid, exit: worker.exit,
+                 hung: worker.outcome == .hung, outcome: worker.outcome.description, outputTail: worker.outputTail)
+        }
+        func leak(_ process: LeakedProcess) -> Leak {
+            Leak(pid: process.pid, command: process.command, copy: process.worker, parent: process.parent,
+                 exit: process.exit, lifetimeMilliseconds: process.lifetime.map { $0.nanoseconds / 1_000_000 },
+                 cleanup: process.cleanup.description)
+        }
+        zombies = report.zombies.map(leak)
+        orphans = report.orphans.map(leak)
+        counters = report.observations.map { observation in
+            Counter(name: observation.name, value: observation.finalValue,
+                    histogram: Dictionary(observation.histogram.map { ("+\($0.increment)", $0.rounds) },
+                                          uniquingKeysWith: +))
+        }
+        notes = report.notes
+        repetitions = summary.repetitionsRun
+        checkFailures = summary.checkFailures
+        failures = summary.failures.map { failure in
+            Failure(repetition: failure.repetition, seed: String(failure.seed.value), exitCode: failure.exitCode,
+                    reason: failure.reason, replay: ReplayLine.command(options, seed: failure.seed))
+        }
+        if let result = summary.lastCheck, let command = options.check {
+            check = Check(command: command, exitCode: result.exitCode, passed: result.succeeded,
+                          reason: result.reason, output: String(decoding: result.outputTail, as: UTF8.self))
+        } else {
+            check = nil
+        }
+        exitCode = summary.exitCode
+        hang = report.hang.map { diagnosis in
+            Hang(processes: diagnosis.snapshots, deadlocks: diagnosis.analysis.deadlocks.map(\.explanation),
+                 captureFailures: diagnosis.captureFailures)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Shakedown
+
+/// The human-readable account of a command run. Everything that came from the command (its argv, output,
+/// crash messages, leaked processes' command lines, notes) goes through `TerminalText`, so escape codes in it
+/// are shown, not obeyed: a command cannot clear the screen or print a fake verdict.
+enum RunText {
+    /// The report's lines, without a verdict.
+    static func render(_ report: RunReport) -> String {
+        var lines: [String] = []
+        let command = report.command.map(ReplayLine.shellWords) ?? "?"
+        lines.append("shakedown run: \(report.workers.count) cop\(report.workers.count == 1 ? "y" : "ies") of `\(command)`, seed \(report.seed), \(report.duration.shortDescription)")
+        for worker in report.workers {
+            var line = "  copy \(worker.index) pid \(worker.commandPid ?? worker.pid): "
+            switch worker.outcome {
+            case .hung: line += "HUNG (still running at the deadline; torn down)"
+            case let .crashed(signal): line += "CRASHED with \(signal.name)"
+            case let .exited(code): line += code == 0 ? "exit 0" : "EXIT \(code)"
+            default: line += "\(worker.outcome)"
+            }
+            lines.append(line)
+            if !worker.outcome.isSuccess {
+                if let crash = worker.crashMessage { lines.append("      \(crash)") }
+                for text in worker.outputTail.split(whereSeparator: \.isNewline).suffix(4) { lines.append("      | \(text)") }
+            }
+        }
+        for observation in report.observations {
+            lines.append("  counter `\(observation.name)`: \(observation.finalValue); per-round: " + observation.histogramLines.prefix(6).joined(separator: ", "))
+        }
+        if !report.leaks.isEmpty {
+            lines.append("leaked: \(report.zombies.count) zombie\(report.zombies.count == 1 ? "" : "s"), \(report.orphans.count) orphan\(report.orphans.count == 1 ? "" : "s")")
+            for leak in report.leaks { lines.append("  " + leak.description) }
+        }
+        if let hang = report.hang { lines.append(hang.compactText) }
+        for note in report.notes { lines.append("note: \(note)") }
+        return TerminalText.escaped(lines.joined(separator: "\n"))
+    }
+
+    /// `check passed: `cmd`` or `check FAILED: `cmd` exited with code 1` and the check's last output lines.
+    static func check(_ result: ShellStep.Result, command: String) -> String {
+        if result.succeeded { return TerminalText.escaped("check passed: `\(command)`") }
+        var text = TerminalText.escaped("check FAILED: `\(command)` \(result.reason)")
+        let lines = result.outputTail.split(separator: UInt8(ascii: "\n")).suffix(4)
+        for line in lines { text += "\n      | " + TerminalText.escaped(bytes: line) }
+        return text
+    }
+
+    /// A failing repetition of several, printed as it happens.
+    static func repetition(_ index: Int, of total: Int, report: RunReport, check: ShellStep.Result?,
+                           options: RunCommand) -> String {
+        var text = "repetition \(index) (of \(total); seed \(report.seed.hexadecimal)):\n" + render(report)
+        if let check, let command = options.check { text += "\n" + self.check(check, command: command) }
+        return text
+    }
+
+    /// The end of the output: for one repetition its whole report, for several a summary; then the verdict
+    /// and, when not clean, a replay line for the first failing repetition.
+    static func closing(_ summary: RepeatSummary, options: RunCommand) -> String {
+        var lines: [String] = []
+        if options.repetitions == 1 {
+            lines.append(render(summary.lastReport))
+            if let check = summary.lastCheck, let command = options.check {
+                lines.append(self.check(check, command: command))
+            }
+        } else {
+            let command = TerminalText.escaped(ReplayLine.shellWords(options.command))
+            lines.append("shakedown run: \(summary.repetitionsRun) of \(options.repetitions) repetitions of "
+                + "\(options.copies) cop\(options.copies == 1 ? "y" : "ies") of `\(command)`, "
+                + "\(summary.failures.count) failed (\(summary.checkFailures) failed check\(summary.checkFailures == 1 ? "" : "s")), "
+                + summary.totalDuration.shortDescription)
+        }
+        if let first = summary.failures.first {
+            let which = options.repetitions == 1 ? "" : "repetition \(first.repetition): "
+            lines.append("not clean (exit \(summary.exitCode)): \(which)" + TerminalText.escaped(first.reason))
+            lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+        } else {
+            let all = options.repetitions > 1 ? " in every repetition" : ""
+            let checked = options.check == nil ? "" : ", every check passed"
+            lines.append("clean: every copy exited 0, nothing hung or leaked\(all)\(checked)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The command line that replays one repetition: `shakedown run -n 4 --seed 0x… --repeat 1 … -- cmd`.
+enum ReplayLine {
+    static func command(_ options: RunCommand, seed: Seed) -> String {
+        var words = ["shakedown", "run", "-n", String(options.copies), "--seed", seed.hexadecimal, "--repeat", "1"]
+        if options.timeout != 60 { words += ["--timeout", OptionValue.format(options.timeout)] }
+        if options.rounds != 1 { words += ["--rounds", String(options.rounds)] }
+        if options.counters != 0 { words += ["--counters", String(options.counters)] }
+        if options.grace != 0.5 { words += ["--grace", OptionValue.format(options.grace)] }
+        if let before = options.before { words += ["--before", before] }
+        if let check = options.check { words += ["--check", check] }
+        return shellWords(words) + " -- " + shellWords(options.command)
+    }
+
+    /// The words quoted for a POSIX shell where needed: `a 'b c' 'it'\''s'`.
+    static func shellWords(_ words: [String]) -> String {
+        words.map(quoted).joined(separator: " ")
+    }
+
+    private static func quoted(_ word: String) -> String {
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { scalar in
+            (scalar.properties.isAlphabetic && scalar.isASCII) || ("0"..."9").contains(scalar)
+                || "-_./:=@%+,".unicodeScalars.contains(scalar)
+        }
+        return plain ? word : "'" + word.replacing("'", with: "'\\''") + "'"
+    }
+}

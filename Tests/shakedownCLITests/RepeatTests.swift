@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Shakedown
+import XCTest
+
+/// `shakedown run --repeat/--before/--check/--keep-going` on real commands that keep their state in a file.
+final class RepeatTests: XCTestCase {
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("shakedown-repeat-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A file-backed counter: read, pause, write. Four copies started together read the same value.
+        try script("increment", "n=$(cat \"$1/counter\"); sleep 0.05; echo $((n + 1)) > \"$1/counter\"")
+        // Its twin takes an flock around the read-modify-write.
+        try script("locked-increment", "exec 9>>\"$1/counter.lock\"; flock 9; n=$(cat \"$1/counter\"); sleep 0.01; echo $((n + 1)) > \"$1/counter\"")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    private func script(_ name: String, _ body: String) throws {
+        let path = directory + "/" + name
+        try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(path, 0o755), 0)
+    }
+
+    private var reset: String { "echo 0 > '\(directory)/counter'" }
+    private var checkFour: String { "test $(cat '\(directory)/counter') -eq 4" }
+
+    private func json(_ text: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
+    }
+
+    func testUnlockedFileCounterFailsTheCheckAndStopsAtTheFirstFailure() throws {
+        let result = try CLI.shakedown(["run", "-n", "4", "--repeat", "20", "--before", reset, "--check", checkFour,
+                                        "--json", "--", directory + "/increment", directory])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        let report = try json(result.stdout)
+        XCTAssertEqual(report["checkFailures"] as? Int, 1)
+        let failures = try XCTUnwrap(report["failures"] as? [[String: Any]])
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertEqual(report["repetitions"] as? Int, (failures[0]["repetition"] as? Int).map { $0 + 1 },
+                       "stopped at the first failed check")
+        XCTAssertTrue((failures[0]["reason"] as? String)?.contains("check") ?? false, "\(failures)")
+        XCTAssertEqual(report["exitCode"] as? Int, 5)
+        // Every copy itself succeeded: the failure is the state, which only the check sees.
+        let copies = try XCTUnwrap(report["copies"] as? [[String: Any]])
+        XCTAssertTrue(copies.allSatisfy { ($0["exit"] as? [String: Any])?["code"] as? Int == 0 }, result.stdout)
+    }
+
+    func testLockedFileCounterPassesEveryCheck() throws {
+        let result = try CLI.shakedown(["run", "-n", "4", "--repeat", "5", "--before", reset, "--check", checkFour,
+                                        "--json", "--", directory + "/locked-increment", directory])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let report = try json(result.stdout)
+        XCTAssertEqual(report["repetitions"] as? Int, 5)
+        XCTAssertEqual(report["checkFailures"] as? Int, 0)
+        XCTAssertEqual((report["failures"] as? [Any])?.count, 0)
+        XCTAssertEqual((report["check"] as? [String: Any])?["passed"] as? Bool, true)
+    }
+
+    func testKeepGoingRunsEveryRepetitionAndCountsEachFailure() throws {
+        // A check that fails in repetition 1 only: deterministic, so the counts are exact.
+        let check = #"test "$SHAKEDOWN_REPETITION" != 1"#
+        let stopping = try CLI.shakedown(["run", "-n", "2", "--repeat", "4", "--check", check, "--json", "--", "/bin/true"])
+        XCTAssertEqual(stopping.status, 5, stopping.stdout + stopping.stderr)
+        XCTAssertEqual(try json(stopping.stdout)["repetitions"] as? Int, 2)
+
+        let going = try CLI.shakedown(["run", "-n", "2", "--repeat", "4", "--keep-going", "--check", check, "--json",
+                                       "--", "/bin/true"])
+        XCTAssertEqual(going.status, 5, going.stdout + going.stderr)
+        let report = try json(going.stdout)
+        XCTAssertEqual(report["repetitions"] as? Int, 4)
+        XCTAssertEqual(report["checkFailures"] as? Int, 1)
+        let failures = try XCTUnwrap(report["failures"] as? [[String: Any]])
+        XCTAssertEqual(failures.compactMap { $0["repetition"] as? Int }, [1])
+    }
+
+    func testBeforeAndCheckSeeTheRepetitionAndItsDerivedSeed() throws {
+        let log = directory + "/log"
+        let result = try CLI.shakedown([
+            "run", "-n", "1", "--repeat", "3", "--seed", "1234",
+            "--before", "echo before $SHAKEDOWN_REPETITION $SHAKEDOWN_SEED >> '\(log)'",
+            "--check", "echo check $SHAKEDOWN_REPETITION $SHAKEDOWN_SEED >> '\(log)'",
+            "--", "/bin/true"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        let expected = (0..<3).flatMap { index in
+            ["before", "check"].map { "\($0) \(index) \(Seed(1234).repetition(index).value)" }
+        }
+        XCTAssertEqual(lines, expected)
+        XCTAssertEqual(lines.first, "before 0 1234", "repetition 0 runs with the run's own seed")
+    }
+
+    func testReplayLineReproducesTheFailingRepetition() throws {
+        // The check fails only under the seed of repetition 2, so only a faithful replay fails again.
+        let failingSeed = Seed(777).repetition(2)
+        let check = "test \"$SHAKEDOWN_SEED\" != \(failingSeed.value)"
+        let result = try CLI.shakedown(["run", "-n", "2", "--repeat", "5", "--seed", "777", "--check", check,
+                                        "--", "/bin/true"])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        let replay = try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.hasPrefix("replay: ") })
+        XCTAssertEqual(String(replay), "replay: shakedown run -n 2 --seed \(failingSeed.hexadecimal) --repeat 1 "
+            + "--check 'test \"$SHAKEDOWN_SEED\" != \(failingSeed.value)' -- /bin/true")
+        let again = try CLI.shakedown(["run", "-n", "2", "--seed", failingSeed.hexadecimal, "--repeat", "1",
+                                       "--check", check, "--", "/bin/true"])
+        XCTAssertEqual(again.status, 5, again.stdout + again.stderr)
+        XCTAssertTrue(result.stdout.contains("repetition 2 (of 5; seed \(failingSeed.hexadecimal))"), result.stdout)
+    }
+
+    func testMissingCheckCommandIsAFailedCheckSayingNotFound() throws {
+        let result = try CLI.shakedown(["run", "-n", "1", "--check", "no-such-check-command-anywhere", "--json",
+                                        "--", "/bin/true"])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        let report = try json(result.stdout)
+        let reason = try XCTUnwrap((report["failures"] as? [[String: Any]])?.first?["reason"] as? String)
+        XCTAssertTrue(reason.contains("not found"), reason)
+        XCTAssertTrue(reason.contains("no-such-check-command-anywhere"), reason)
+
+        let text = try CLI.shakedown(["run", "-n", "1", "--check", "no-such-check-command-anywhere", "--", "/bin/true"])
+        XCTAssertEqual(text.status, 5)
+        XCTAssertTrue(text.stdout.contains("check FAILED: `no-such-check-command-anywhere` command not found"), text.stdout)
+    }
+
+    func testFailedRunsKeepTheirCodeAndStopTheLoop() throws {
+        // A crash and a failed check in the same repetition: the crash's 1 wins over 5 (order 3, 1, 4, 5).
+        let result = try CLI.shakedown(["run", "-n", "2", "--repeat", "3", "--check", "false", "--json", "--",
+                                        "/bin/sh", "-c", "kill -SEGV $$"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        let report = try json(result.stdout)
+        XCTAssertEqual(report["repetitions"] as? Int, 1)
+        XCTAssertEqual(report["checkFailures"] as? Int, 1)
+        let reason = try XCTUnwrap((report["failures"] as? [[String: Any]])?.first?["reason"] as? String)
+        XCTAssertTrue(reason.contains("SIGSEGV") && reason.contains("check"), reason)
+    }
+
+    func testFailingBeforeStopsWithExit70() throws {
+        let result = try CLI.shakedown(["run", "-n", "1", "--repeat", "3", "--before", "exit 9", "--", "/bin/true"])
+        XCTAssertEqual(result.status, 70, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("--before exited with code 9 in repetition 0"), result.stderr)
+    }
+
+    func testHungCheckIsKilledAtTheDeadline() throws {
+        // A unique sleep length marks both the shell and its sleep child in /proc.
+        let marker = "300.\(UInt32.random(in: 100_000...999_999))"
+        let started = Date()
+        let result = try CLI.shakedown(["run", "-n", "1", "--timeout", "1", "--check", "sleep \(marker); true",
+                                        "--", "/bin/true"])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("still running at the deadline"), result.stdout)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+        XCTAssertEqual(CLI.processes(containing: marker), [], "the check and its children are gone")
+    }
+}
