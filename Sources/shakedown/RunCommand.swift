@@ -124,14 +124,18 @@ struct RunCommand: ParsableCommand {
     /// A run's own verdict: 3 hung, 1 a copy failed, 4 leaks, 0 clean.
     static func exitCode(for report: RunReport) -> Int32 {
         if !report.hungWorkers.isEmpty { return 3 }
+        // Not one copy could be started (exec failed for all): Shakedown could not run the command at all.
+        if report.workers.allSatisfy({ if case .notStarted = $0.outcome { true } else { false } }) { return 70 }
         if !report.unsuccessfulWorkers.isEmpty { return 1 }
         if !report.leaks.isEmpty { return 4 }
+        // A failed leader, a garbled result channel, a recorded failure: never a clean exit.
+        if !report.isClean { return 1 }
         return 0
     }
 
-    /// The exit code that wins when several repetitions ended differently: the first of 3, 1, 4, 5 seen.
+    /// The exit code that wins when several repetitions ended differently: the first of 70, 3, 1, 4, 5 seen.
     static func worst(_ codes: some Sequence<Int32>) -> Int32 {
         let seen = Set(codes)
-        return [3, 1, 4, 5].first { seen.contains($0) } ?? 0
+        return [70, 3, 1, 4, 5].first { seen.contains($0) } ?? 0
     }
 }

@@ -14,7 +14,9 @@ enum RunText {
             switch worker.outcome {
             case .hung: line += "HUNG (still running at the deadline; torn down)"
             case let .crashed(signal): line += "CRASHED with \(signal.name)"
-            case let .exited(code): line += code == 0 ? "exit 0" : "EXIT \(code)"
+            case .completed: line += "exit 0"
+            case let .exited(code): line += "EXIT \(code)"
+            case let .notStarted(reason): line += "NEVER STARTED: \(reason)"
             default: line += "\(worker.outcome)"
             }
             lines.append(line)
