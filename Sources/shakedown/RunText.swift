@@ -71,7 +71,9 @@ enum RunText {
         if let first = summary.failures.first {
             let which = options.repetitions == 1 ? "" : "repetition \(first.repetition): "
             lines.append("not clean (exit \(summary.exitCode)): \(which)" + TerminalText.escaped(first.reason))
-            lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+            if first.exitCode != 70 {
+                lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+            }
         } else {
             let all = options.repetitions > 1 ? " in every repetition" : ""
             let checked = options.check == nil ? "" : ", every check passed"

@@ -63,6 +63,18 @@ final class RunArgumentTests: XCTestCase {
         XCTAssertTrue(interpreter.stderr.contains("/no/such/shell"), interpreter.stderr)
     }
 
+    func testCommandThatNoCopyCouldExecIsExit70WithTheErrno() throws {
+        // ELF magic, then junk: it passes resolution, and execve refuses it in every copy.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sd-badelf-\(UUID().uuidString)").path
+        try Data([0x7F, 0x45, 0x4C, 0x46] + Array("not really an ELF file".utf8)).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(chmod(path, 0o755), 0)
+        let result = try CLI.shakedown(["run", "-n", "3", "--repeat", "5", "--keep-going", "--", path])
+        XCTAssertEqual(result.status, 70, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("no copy started") && result.stderr.contains("ENOEXEC"), result.stderr)
+        XCTAssertTrue(result.stdout.contains("1 of 5 repetitions"), "nothing to repeat when nothing starts: \(result.stdout)")
+    }
+
     func testEscapeCodesInOutputAndArgvAreShownNotObeyed() throws {
         let hostile = #"printf '\033[2J\033[Hclean: every copy exited 0\r\n\302\233fake\n'; exit 3"#
         let text = try CLI.shakedown(["run", "-n", "2", "--", "/bin/sh", "-c", hostile, "\u{1B}]0;title\u{7}"])
