@@ -12,6 +12,9 @@ enum RunText {
         for worker in report.workers {
             var line = "  copy \(worker.index) pid \(worker.commandPid ?? worker.pid): "
             switch worker.outcome {
+            // A command that was started and exited 0.
+            case .completed: line += "exit 0"
+            case let .notStarted(reason): line += "NEVER STARTED: \(reason)"
             case .hung: line += "HUNG (still running at the deadline; torn down)"
             case let .crashed(signal): line += "CRASHED with \(signal.name)"
             case let .exited(code): line += code == 0 ? "exit 0" : "EXIT \(code)"
