@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
 
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed
-          1   a copy exited non-zero or was killed by a signal
+          1   a copy exited non-zero, was killed by a signal, or never started
           3   a copy was still running at the deadline (hung)
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
