@@ -64,6 +64,7 @@ let package = Package(
         fixture("spinning-worker", dependencies: ["CShakedown"]),
         fixture("pipe-blocked", dependencies: ["CShakedown"]),
         fixture("semaphore-wait", dependencies: ["CShakedown"]),
+        fixture("thread-churn", dependencies: ["CShakedown"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

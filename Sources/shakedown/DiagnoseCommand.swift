@@ -44,28 +44,42 @@ struct DiagnoseCommand: ParsableCommand {
     @Flag(help: "Show every kept frame of every thread instead of the compact view.")
     var full = false
 
-    @Option(help: "Frames kept per thread.")
+    // `.unconditional` so that `--max-frames -1` reaches validate() and gets the range, not "Missing value".
+    @Option(parsing: .unconditional, help: "Frames kept per thread (1...\(Self.frameRange.upperBound)).")
     var maxFrames = 64
 
-    @Option(help: "Frames per thread in the compact view.")
+    @Option(parsing: .unconditional, help: "Frames per thread in the compact view (1...\(Self.frameRange.upperBound)).")
     var frames = 8
 
     @Flag(help: "Do not run llvm-symbolizer: names from libunwind only, no file:line.")
     var noSymbolizer = false
 
-    @Option(help: "Seconds the capture of one process may take.")
+    @Option(parsing: .unconditional, help: "Seconds the capture of one process may take (0.001...86400).")
     var timeout: Double = 10
 
     /// For benchmarks: capture this many times with one inspector (a warm symbolizer) and print the timings to
     /// standard error; the report shows the last capture.
-    @Option(name: .customLong("repeat"), help: .hidden)
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: .hidden)
     var repetitions: Int = 1
+
+    /// Frames a thread can keep: the unwinder walks at most this many (HangInspector's walk limit).
+    static let frameRange = 1...4_096
+    static let timeoutRange = 0.001...86_400.0
 
     func validate() throws {
         if pids.isEmpty { throw ValidationError("give at least one pid") }
         if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("\(bad) is not a process id") }
-        if maxFrames < 1 { throw ValidationError("--max-frames must be at least 1") }
-        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !Self.frameRange.contains(maxFrames) {
+            throw ValidationError("--max-frames \(maxFrames) is out of range: give 1...\(Self.frameRange.upperBound)")
+        }
+        if !Self.frameRange.contains(frames) {
+            throw ValidationError("--frames \(frames) is out of range: give 1...\(Self.frameRange.upperBound)")
+        }
+        // `contains` is false for NaN, so NaN and ±inf are refused here, before any Double → Int64 conversion.
+        if !Self.timeoutRange.contains(timeout) {
+            throw ValidationError("--timeout \(timeout) is out of range: give 0.001...86400 seconds")
+        }
+        if !(1...1_000).contains(repetitions) { throw ValidationError("--repeat must be 1...1000") }
     }
 
     func run() throws {

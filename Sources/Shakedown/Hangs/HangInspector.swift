@@ -104,8 +104,8 @@ public struct HangInspector: Sendable {
         // the threads are being stopped and unwound (the work runs in other processes, on the other CPU).
         symbolizer?.prepare(modules: Self.modulesWorthLoadingEarly(pid: target.pid, executable: target.executable))
         let tracer = Tracer(
-            pid: target.pid, maxFrames: max(1, options.maxFrames),
-            deadline: started + max(0, options.timeLimit.nanoseconds),
+            pid: target.pid, maxFrames: min(max(1, options.maxFrames), Tracer.walkLimit),
+            deadline: Self.saturatingAdd(started, max(0, options.timeLimit.nanoseconds)),
             threadStopTimeLimit: max(0, options.threadStopTimeLimit.nanoseconds),
             wantProcedureNames: symbolizer == nil)
         let result = try onTracerThread { () -> Result<RawCapture, ShakedownError> in
@@ -132,6 +132,7 @@ public struct HangInspector: Sendable {
             threads = symbolized.threads
             notes += symbolized.notes
         }
+        ShortStackNote.annotate(&threads)
         // Main thread first, then by thread id.
         threads.sort { ($0.tid == target.pid ? 0 : 1, $0.tid) < ($1.tid == target.pid ? 0 : 1, $1.tid) }
         return ProcessSnapshot(
@@ -157,6 +158,12 @@ public struct HangInspector: Sendable {
         return modules
     }
 
+    /// `base + amount` without trapping: a huge time limit means "no limit", not a crash.
+    static func saturatingAdd(_ base: Int64, _ amount: Int64) -> Int64 {
+        let (sum, overflow) = base.addingReportingOverflow(amount)
+        return overflow ? (amount > 0 ? Int64.max : Int64.min) : sum
+    }
+
     private static func frameless(_ threads: [RawThread]) -> [ThreadSnapshot] {
         threads.filter { !$0.vanished }.map {
             ThreadSnapshot(tid: $0.tid, name: $0.name, state: $0.state, wchan: $0.wchan, systemCall: $0.systemCall,
@@ -180,6 +187,13 @@ public struct HangInspector: Sendable {
     private static func resolve(_ requested: Int32) throws(ShakedownError) -> Target {
         guard requested > 0 else {
             throw ShakedownError.invalidArgument("pid", "\(requested) is not a process id (must be positive)")
+        }
+        if let shown = ProcFiles.link("/proc/self").flatMap({ Int32($0) }), shown != getpid() {
+            // /proc was mounted by another PID namespace: the pids it lists mean other processes (or none) to ptrace.
+            throw ShakedownError.invalidArgument(
+                "pid", "this process runs in a different PID namespace from the /proc it reads (it is pid \(getpid()) "
+                    + "here and \(shown) in /proc), so pid \(requested) from /proc cannot be traced from here: run "
+                    + "shakedown in the target's PID namespace, or mount a /proc for this one (unshare --pid --fork --mount-proc)")
         }
         guard let statusText = ProcFiles.text("/proc/\(requested)/status") else {
             throw ShakedownError(.noSuchProcess(pid: requested))

@@ -136,7 +136,8 @@ struct Tracer {
                 thread.vanished = true
                 return
             case .notPermitted:
-                throw ShakedownError(.permissionDenied(pid: pid, reason: Self.permissionExplanation(pid: pid)))
+                try explainRefusal(&thread)
+                return
             default:
                 throw ShakedownError.systemCall("ptrace(PTRACE_SEIZE, \(thread.tid))", errno: error)
             }
@@ -153,7 +154,7 @@ struct Tracer {
     /// waitid WNOHANG, backing off from 20 µs to 2 ms) is what allows a limit per thread; /proc state "t" also
     /// counts, in case another waiter in this process consumed the stop notification.
     private func waitForStops(_ threads: inout ArraySlice<RawThread>) {
-        let limit = min(deadline, monotonicNanoseconds() + threadStopTimeLimit)
+        let limit = min(deadline, HangInspector.saturatingAdd(monotonicNanoseconds(), threadStopTimeLimit))
         var pause: UInt32 = 20
         while true {
             var pending = 0
@@ -246,26 +247,22 @@ struct Tracer {
         }
     }
 
-    /// Why the kernel said EPERM, from what this process can see about itself.
-    static func permissionExplanation(pid: Int32) -> String {
-        var reasons: [String] = []
-        if geteuid() != 0 { reasons.append("this process is not root (euid \(geteuid()))") }
-        if let capabilities = ProcFiles.text("/proc/self/status").map(ProcStatus.init)?.effectiveCapabilities,
-           capabilities & (1 << 19) == 0 {
-            reasons.append("it lacks CAP_SYS_PTRACE")
+    /// EPERM from PTRACE_SEIZE also means "exiting" and "someone else traces it": look at /proc again before
+    /// blaming permissions. A thread that is gone (or a zombie) is marked vanished; one that another process traces
+    /// names that tracer; otherwise the refusal is explained by ``PtraceRefusal``.
+    private func explainRefusal(_ thread: inout RawThread) throws(ShakedownError) {
+        let now = ProcStat.read(pid: pid, tid: thread.tid)
+        if now == nil || now?.state == .zombie || now?.state == .dead {
+            thread.vanished = true
+            return
         }
-        if let scope = ProcFiles.text("/proc/sys/kernel/yama/ptrace_scope")?.prefix(while: { $0 != "\n" }) {
-            let meaning = [
-                "0": "any process of the same user", "1": "descendants only", "2": "only with CAP_SYS_PTRACE",
-                "3": "no process at all",
-            ][String(scope)] ?? "unknown"
-            reasons.append("/proc/sys/kernel/yama/ptrace_scope is \(scope) (ptrace allowed for: \(meaning))")
+        if let tracer = ProcFiles.text("/proc/\(pid)/task/\(thread.tid)/status").map(ProcStatus.init)?.tracer, tracer != 0 {
+            let name = ProcStat.read(pid: tracer)?.command ?? "?"
+            throw ShakedownError(.permissionDenied(
+                pid: pid,
+                reason: "thread \(thread.tid) is already traced by \(tracer) (\(name)); a thread can have only one tracer — "
+                    + "detach that debugger or tracer (strace -f traces every thread) first"))
         }
-        if reasons.isEmpty {
-            reasons.append("this process is root with CAP_SYS_PTRACE, so the target is protected another way "
-                + "(another user namespace, a security module such as SELinux or AppArmor, or it is exiting)")
-        }
-        return "ptrace(PTRACE_SEIZE) was refused: " + reasons.joined(separator: "; ")
-            + ". Run as root or with CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE)."
+        throw ShakedownError(.permissionDenied(pid: pid, reason: PtraceRefusal(facts: PtraceRefusal.gather(pid: pid, tid: thread.tid)).explanation))
     }
 }
