@@ -65,6 +65,11 @@ let package = Package(
         fixture("pipe-blocked", dependencies: ["CShakedown"]),
         fixture("semaphore-wait", dependencies: ["CShakedown"]),
         fixture("thread-churn", dependencies: ["CShakedown"]),
+        fixture("pthread-abba", dependencies: ["CShakedown"]),
+        fixture("nslock-abba", dependencies: ["CShakedown"]),
+        fixture("pshared-abba", dependencies: ["CShakedown"]),
+        fixture("flock-abba", dependencies: ["CShakedown"]),
+        fixture("lock-owner", dependencies: ["CShakedown"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

@@ -41,6 +41,8 @@ struct RawCapture: Sendable {
     var threads: [RawThread] = []
     var maps: ProcessMaps?
     var mutexes: [MutexSnapshot] = []
+    /// What blocked threads wait for, by tid, read while they were stopped.
+    var lockWaits: [Int32: LockWait] = [:]
     var notes: [String] = []
     /// The process disappeared while it was being captured.
     var exited = false
@@ -63,68 +65,96 @@ struct Tracer {
     /// Rounds of re-listing /proc/PID/task until no new thread appears.
     static let listingRounds = 16
 
-    func run() throws(ShakedownError) -> RawCapture {
+    /// The threads of one process while it is held: what ``stop()`` seized, for ``collect(_:)`` and ``detach(_:)``.
+    struct Session {
         var capture = RawCapture()
         var threads: [RawThread] = []
-        var known = Set<Int32>()
-        let firstSeize = monotonicNanoseconds()
-        defer { detach(threads) }
+        var firstSeize: Int64
+    }
 
-        // Seize what is there, wait for it to stop, look again: threads created meanwhile are seized in the next
-        // round. Once every thread is stopped, none can create another, so the listing settles.
+    /// Stops, collects and releases one process.
+    func run() throws(ShakedownError) -> RawCapture {
+        var session = try stop()
+        var capture = collect(&session)
+        detach(session.threads)
+        capture.stoppedNanoseconds = monotonicNanoseconds() - session.firstSeize
+        return capture
+    }
+
+    /// Seizes and stops every thread of the process. On failure, what was seized is released before throwing.
+    func stop() throws(ShakedownError) -> Session {
+        var session = Session(firstSeize: monotonicNanoseconds())
+        do throws(ShakedownError) {
+            try seizeAll(&session)
+        } catch {
+            detach(session.threads)
+            throw error
+        }
+        return session
+    }
+
+    /// Seize what is there, wait for it to stop, look again: threads created meanwhile are seized in the next
+    /// round. Once every thread is stopped, none can create another, so the listing settles.
+    private func seizeAll(_ session: inout Session) throws(ShakedownError) {
+        var known = Set<Int32>()
         for round in 0...Self.listingRounds {
             let listed: [Int32]
             do {
                 listed = try ProcFiles.taskIDs(of: pid)
             } catch {
-                capture.exited = true
+                session.capture.exited = true
                 break
             }
             let fresh = listed.filter { !known.contains($0) }
             if fresh.isEmpty { break }
             if round == Self.listingRounds {
-                capture.notes.append("threads kept appearing during capture; \(fresh.count) created last were not captured")
+                session.capture.notes.append("threads kept appearing during capture; \(fresh.count) created last were not captured")
                 break
             }
-            let first = threads.count
+            let first = session.threads.count
             for tid in fresh {
                 known.insert(tid)
                 var thread = RawThread(pid: pid, tid: tid)
                 if !thread.vanished { try seize(&thread) }
-                threads.append(thread)
+                session.threads.append(thread)
             }
-            waitForStops(&threads[first...])
+            waitForStops(&session.threads[first...])
             if monotonicNanoseconds() > deadline { break }
         }
+    }
 
+    /// Unwinds every stopped thread and reads the memory map, Shakedown mutexes and lock waits, while the process
+    /// is held. The caller detaches afterwards.
+    func collect(_ session: inout Session) -> RawCapture {
+        var capture = session.capture
         let unwinder = shakedown_unwinder_create()
         defer { shakedown_unwinder_destroy(unwinder) }
-        for index in threads.indices where threads[index].stopped {
+        for index in session.threads.indices where session.threads[index].stopped {
             if monotonicNanoseconds() > deadline {
-                threads[index].stopReason = "not unwound: the capture time limit was reached"
+                session.threads[index].stopReason = "not unwound: the capture time limit was reached"
                 continue
             }
             guard let unwinder else {
-                threads[index].stopReason = "not unwound: libunwind could not create an address space"
+                session.threads[index].stopReason = "not unwound: libunwind could not create an address space"
                 continue
             }
-            unwind(&threads[index], with: unwinder)
+            unwind(&session.threads[index], with: unwinder)
         }
 
-        if threads.contains(where: \.stopped) || !capture.exited {
+        if session.threads.contains(where: \.stopped) || !capture.exited {
             do {
                 let maps = try ProcessMaps.read(pid: pid)
                 capture.maps = maps
                 let (mutexes, problems) = MutexSnapshot.read(pid: pid, maps: maps)
                 capture.mutexes = mutexes
                 capture.notes += problems
+                capture.lockWaits = LockWaitReader(pid: pid, maps: maps).read(session.threads)
             } catch {
                 capture.notes.append("could not read /proc/\(pid)/maps: \(error)")
             }
         }
         if ProcStat.read(pid: pid) == nil { capture.exited = true }
-        capture.threads = threads
-        capture.stoppedNanoseconds = monotonicNanoseconds() - firstSeize
+        capture.threads = session.threads
         return capture
     }
 
@@ -241,7 +271,7 @@ struct Tracer {
 
     /// Resumes every stopped thread. Threads that were seized but never stopped are released when the tracer
     /// thread exits (see ``onTracerThread(_:)``).
-    private func detach(_ threads: [RawThread]) {
+    func detach(_ threads: [RawThread]) {
         for thread in threads where thread.stopped && !thread.vanished {
             _ = shakedown_ptrace_detach(thread.tid)
         }
