@@ -70,6 +70,7 @@ let package = Package(
         fixture("pshared-abba", dependencies: ["CShakedown"]),
         fixture("flock-abba", dependencies: ["CShakedown"]),
         fixture("lock-owner", dependencies: ["CShakedown"]),
+        fixture("crash-backtrace", dependencies: ["CShakedown"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
