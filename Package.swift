@@ -71,6 +71,7 @@ let package = Package(
         fixture("flock-abba", dependencies: ["CShakedown"]),
         fixture("lock-owner", dependencies: ["CShakedown"]),
         fixture("crash-backtrace", dependencies: ["CShakedown"]),
+        fixture("rwlock-cycle", dependencies: ["CShakedown"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

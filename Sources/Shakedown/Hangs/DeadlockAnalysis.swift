@@ -37,7 +37,8 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
     public struct Deadlock: Hashable, Sendable, Codable {
         /// The waits around the cycle, starting at its smallest thread id.
         public var waits: [Wait]
-        /// The cycle in words, one wait per line, then where each thread is blocked.
+        /// The cycle in words, one wait per line ("worker 1 / thread 11 (transfer at main.swift:20) waits for mutex
+        /// `ledger` held by worker 2 / thread 12 (…)"), then where each thread is blocked.
         public var explanation: String
     }
 
@@ -176,10 +177,10 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
     public var explanation: String {
         var lines: [String] = []
         if deadlocks.count == 1, let only = deadlocks.first {
-            lines.append("Found one deadlock (\(only.waits.count) thread\(only.waits.count == 1 ? "" : "s")):" + only.explanation)
+            lines.append("Found one deadlock (\(only.waits.count) thread\(only.waits.count == 1 ? "" : "s")):" + Self.indented(only.explanation))
         } else {
             for (index, deadlock) in deadlocks.enumerated() {
-                lines.append("Deadlock \(index + 1) of \(deadlocks.count) (\(deadlock.waits.count) threads):" + deadlock.explanation)
+                lines.append("Deadlock \(index + 1) of \(deadlocks.count) (\(deadlock.waits.count) threads):" + Self.indented(deadlock.explanation))
             }
         }
         if !blockedBehindDeadlock.isEmpty {
@@ -216,13 +217,22 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
         "\(labels[thread.pid] ?? "pid \(thread.pid)") / thread \(thread.tid)"
     }
 
+    /// One wait per line, then where each waiter is blocked (when more than one user frame is known).
     private static func explain(_ waits: [Wait]) -> String {
-        var text = waits.map { "\n  " + $0.sentence }.joined()
+        var lines = waits.map(\.sentence)
         for wait in waits where wait.waiterFrames.count > 1 {
-            text += "\n  \(wait.waiterLabel) is blocked in "
-                + wait.waiterFrames.map(DeadlockAnalysis.compact).joined(separator: ", called from ")
+            // A thunk (`@objc f`) reads like its function: show each name once.
+            var names: [String] = []
+            for name in wait.waiterFrames.map(DeadlockAnalysis.compact) where !(names.last.map { $0.hasPrefix(name) } ?? false) {
+                names.append(name)
+            }
+            lines.append("\(wait.waiterLabel) is blocked in " + names.joined(separator: ", called from "))
         }
-        return text
+        return lines.joined(separator: "\n")
+    }
+
+    private static func indented(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "\n  " + $0 }.joined()
     }
 
     /// Labels and frames for waits.

@@ -91,6 +91,22 @@ enum FutexLock {
         return .held(kind: .pthreadMutex, owner: ownerField, detail: nil)
     }
 
+    /// A thread blocked in `pthread_rwlock_*lock` sleeps on `__wrphase_futex` (byte 8 of the rwlock) or
+    /// `__writers_futex` (byte 12); glibc keeps the writing owner's tid in `__cur_writer` (byte 24), so 16 or 12 bytes
+    /// past the futex. The other candidate is `__shared` (0 or 1) or padding (0), never a tid, which tells them apart.
+    /// Returns the rwlock's address and its writer (nil when readers hold it: glibc does not record readers).
+    static func rwlockWriter(_ probe: Probe) -> (address: UInt64, writer: Int32?) {
+        if probe.bytes.count >= 16 {
+            let candidate = load(Int32.self, probe.bytes, 12)
+            if candidate > 1 { return (probe.address &- 12, candidate) }
+        }
+        if probe.bytes.count >= 20 {
+            let candidate = load(Int32.self, probe.bytes, 16)
+            if candidate > 1 { return (probe.address &- 8, candidate) }
+        }
+        return (probe.address &- 8, nil)
+    }
+
     private static func load<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], _ offset: Int) -> T {
         var value: T = 0
         for index in (0..<MemoryLayout<T>.size).reversed() { value = value << 8 | T(truncatingIfNeeded: bytes[offset + index]) }

@@ -206,7 +206,7 @@ public struct HangInspector: Sendable {
         }
         ShortStackNote.annotate(&threads)
         Self.nameRestartedCalls(&threads)
-        LockNaming.attach(raw.lockWaits, to: &threads, maps: raw.maps)
+        LockNaming.attach(raw.lockWaits, probes: raw.futexProbes, pid: target.pid, to: &threads, maps: raw.maps)
         // Main thread first, then by thread id.
         threads.sort { ($0.tid == target.pid ? 0 : 1, $0.tid) < ($1.tid == target.pid ? 0 : 1, $1.tid) }
         return ProcessSnapshot(

@@ -17,6 +17,8 @@ public struct LockWait: Hashable, Sendable, Codable {
         case fileLock
         /// A Shakedown `ProcessMutex`.
         case shakedownMutex
+        /// A glibc `pthread_rwlock_t`; its holder is known when a writer holds it (glibc records the writer's tid).
+        case rwlock
         /// A futex wait that is not on a recognisable lock (condition variable, semaphore, custom futex).
         case futexWait
     }
@@ -63,6 +65,7 @@ public struct LockWait: Hashable, Sendable, Codable {
         case .piFutex: family = "PI futex"
         case .fileLock: family = "file lock"
         case .shakedownMutex: family = "Shakedown mutex"
+        case .rwlock: family = "pthread rwlock"
         case .futexWait: family = "futex"
         }
         if let symbol { return "\(family) `\(symbol)`" }

@@ -14,8 +14,10 @@ struct LockWaitReader {
     let pid: Int32
     let maps: ProcessMaps?
 
-    /// The waits of `threads`, by tid; threads not in a lock-related system call are absent.
-    func read(_ threads: [RawThread]) -> [Int32: LockWait] {
+    /// The waits of `threads`, by tid (threads not in a lock-related system call are absent), and the futex words
+    /// read for them.
+    func read(_ threads: [RawThread]) -> (waits: [Int32: LockWait], probes: [Int32: FutexLock.Probe]) {
+        var probes: [Int32: FutexLock.Probe] = [:]
         var memory: CInt = -1
         defer { if memory >= 0 { close(memory) } }
         var table: FileLockTable?
@@ -28,6 +30,7 @@ struct LockWaitReader {
                 let descriptor = memory
                 guard let probe = FutexLock.probe(arguments: call.arguments, read: { Self.read(descriptor, $0, $1) }) else { continue }
                 waits[thread.tid] = lockWait(for: probe)
+                probes[thread.tid] = probe
             case "flock":
                 guard call.arguments.count >= 2, call.arguments[1] & 4 == 0 else { continue }  // LOCK_NB never blocks
                 if table == nil { table = FileLockTable.read() }
@@ -48,7 +51,7 @@ struct LockWaitReader {
                 continue
             }
         }
-        return waits
+        return (waits, probes)
     }
 
     private func lockWait(for probe: FutexLock.Probe) -> LockWait {

@@ -43,6 +43,8 @@ struct RawCapture: Sendable {
     var mutexes: [MutexSnapshot] = []
     /// What blocked threads wait for, by tid, read while they were stopped.
     var lockWaits: [Int32: LockWait] = [:]
+    /// The futex words behind them, for readings that need the thread's frames (rwlocks).
+    var futexProbes: [Int32: FutexLock.Probe] = [:]
     var notes: [String] = []
     /// The process disappeared while it was being captured.
     var exited = false
@@ -148,7 +150,7 @@ struct Tracer {
                 let (mutexes, problems) = MutexSnapshot.read(pid: pid, maps: maps)
                 capture.mutexes = mutexes
                 capture.notes += problems
-                capture.lockWaits = LockWaitReader(pid: pid, maps: maps).read(session.threads)
+                (capture.lockWaits, capture.futexProbes) = LockWaitReader(pid: pid, maps: maps).read(session.threads)
             } catch {
                 capture.notes.append("could not read /proc/\(pid)/maps: \(error)")
             }

@@ -91,6 +91,16 @@ final class LockGraphTests: XCTestCase {
         XCTAssertEqual(alone.exitCode, 0, "without the child there is no cycle to see: \(alone.output)")
     }
 
+    func testARwlockWriterAndAMutexFormACycle() throws {
+        let fixture = try startFixture("rwlock-cycle")
+        let pid = try XCTUnwrap(fixture.readPIDs().first)
+        let (_, analysis) = try deadlock([pid])
+        let cycle = try XCTUnwrap(analysis.deadlocks.first)
+        XCTAssertEqual(analysis.deadlocks.count, 1, analysis.explanation)
+        XCTAssertEqual(Set(cycle.waits.map(\.mutex)), ["pthread mutex `rwlock_cycle.audit`", "pthread rwlock `rwlock_cycle.catalog`"])
+        XCTAssertEqual(Set(cycle.waits.map(\.lockKind)), [.pthreadMutex, .rwlock])
+    }
+
     func testAPidGivenTwiceIsCapturedOnce() throws {
         let fixture = try startFixture("pipe-blocked")
         let pid = try XCTUnwrap(fixture.readPIDs().first)
