@@ -72,6 +72,7 @@ let package = Package(
         fixture("lock-owner", dependencies: ["CShakedown"]),
         fixture("crash-backtrace", dependencies: ["CShakedown"]),
         fixture("rwlock-cycle", dependencies: ["CShakedown"]),
+        fixture("mutex-abba", dependencies: ["CShakedown"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

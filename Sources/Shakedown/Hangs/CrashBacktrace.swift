@@ -66,6 +66,18 @@ package struct CrashBacktrace: Hashable, Sendable, Codable {
     /// "Backtrace took 0.35s", in seconds.
     package var backtraceSeconds: Double?
 
+    /// What the crash really means when the runtime's message misleads, nil otherwise. Swift's `Mutex` on Linux is
+    /// a priority-inheritance futex: the kernel refuses a lock with EDEADLK both when the thread already holds it and
+    /// when taking it would close a cycle of waiting threads (ABBA), and the runtime reports both as "Recursive call
+    /// to lock Mutex".
+    package var deadlockHint: String? {
+        guard fatalError?.contains("Recursive call to lock Mutex") == true else { return nil }
+        return "this may be a deadlock, not recursion: the kernel refused the Mutex (a PI futex) with EDEADLK, which it "
+            + "also does when the lock would close a cycle of threads waiting for each other's Mutexes (lock-order "
+            + "inversion); unless the frames show this thread locking the same Mutex twice, another thread holds it "
+            + "and waits for one this thread holds"
+    }
+
     /// The innermost user frames (see ``Frame/isUserCode``).
     package var userFrames: [Frame] { frames.filter(\.isUserCode) }
 
@@ -74,6 +86,7 @@ package struct CrashBacktrace: Hashable, Sendable, Codable {
     package func summary(limit: Int = 8) -> String {
         var lines = ["crashed: \(reason) in thread \(thread)" + (threadName.map { " \"\($0)\"" } ?? "")]
         if let fatalError { lines.append("  " + fatalError) }
+        if let deadlockHint { lines.append("  note: " + deadlockHint) }
         let firstUser = frames.firstIndex(where: \.isUserCode) ?? 0
         if firstUser > 0 { lines.append("  … \(firstUser) runtime frame\(firstUser == 1 ? "" : "s") above") }
         lines += frames[firstUser...].prefix(max(1, limit)).map { "  " + $0.description }

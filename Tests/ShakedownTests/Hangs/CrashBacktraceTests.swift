@@ -54,6 +54,19 @@ final class CrashBacktraceTests: XCTestCase {
         XCTAssertTrue(crash.fatalError?.contains("invariant broken") ?? false)
     }
 
+    func testAMutexABBAThatTheRuntimeCallsRecursionIsExplainedAsADeadlock() throws {
+        let (text, _) = try crashReport("mutex-abba", [])
+        let crash = try XCTUnwrap(CrashBacktrace.parse(text), text)
+        XCTAssertEqual(crash.fatalError?.contains("Recursive call to lock Mutex"), true, text)
+        XCTAssertTrue(crash.deadlockHint?.contains("cycle of threads") ?? false)
+        XCTAssertTrue(crash.summary().contains("note: this may be a deadlock"), crash.summary())
+        let user = try XCTUnwrap(crash.userFrames.first?.function)
+        XCTAssertTrue(user.contains("repriceStock") || user.contains("restockPrices"), crash.summary())
+
+        let plain = try XCTUnwrap(CrashBacktrace.parse(try crashReport("crashing-worker", ["fatal"]).text))
+        XCTAssertNil(plain.deadlockHint)
+    }
+
     func testTextWithoutAReportOrWithGarbageIsSafe() {
         XCTAssertNil(CrashBacktrace.parse("hello\nworld"))
         XCTAssertEqual(CrashBacktrace.condensed("plain output\n"), "plain output\n")
