@@ -8,6 +8,14 @@ struct Options {
     var forkRuns = 25
     /// Forks per raw C fork-loop sample.
     var rawForks = 200
+    /// Rounds of the batched fork loop per sample; each round forks `batchSize` children, then reaps them.
+    var batchRounds = 25
+    /// Children per round of the batched fork loop: as many as the per-worker Shakedown row has workers.
+    let batchSize = 8
+    /// `Shakedown.run(command:)` repetitions per sample of the command rows (each baseline gets as many).
+    var commandRuns = 40
+    /// Whole `shakedown run` invocations per sample (each also starts a process and loads the CLI).
+    var cliRuns = 10
     /// Processes per Python multiprocessing sample.
     var pythonProcesses = 100
     /// Heap touched before measuring, so forks copy page tables like they would from a test process.
@@ -24,7 +32,7 @@ struct Options {
     static let usage = """
         usage: shakedown-benchmarks [--quick] [--rounds N] [--repetitions N]
 
-          --quick          CI smoke run (< 15 s): 3 repetitions, 100,000 barrier rounds, fewer forks
+          --quick          smoke run (< 20 s): 3 repetitions, 100,000 barrier rounds, fewer forks and runs
           --rounds N       barrier rounds per run (default 1,000,000)
           --repetitions N  interleaved repetitions of each measurement (default 7)
           --help           this text
@@ -56,6 +64,9 @@ struct Options {
             options.rounds = 100_000
             options.forkRuns = 5
             options.rawForks = 40
+            options.batchRounds = 5
+            options.commandRuns = 10
+            options.cliRuns = 3
             options.pythonProcesses = 20
             options.barrierSampleSeconds = 0.5
         }
