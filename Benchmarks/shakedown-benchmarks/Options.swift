@@ -4,18 +4,13 @@ struct Options {
     var repetitions = 7
     /// Rounds of each barrier run (Shakedown and raw C alike).
     var rounds = 1_000_000
-    /// Shakedown runs per fork sample, for each of N = 8 and N = 1.
+    /// Rounds per repetition of the fork rows; each round times one run of each (Shakedown N = 8 and N = 1, 8 serial
+    /// raw forks, a batch of 8 raw forks).
     var forkRuns = 25
-    /// Forks per raw C fork-loop sample.
-    var rawForks = 200
-    /// Rounds of the batched fork loop per sample; each round forks `batchSize` children, then reaps them.
-    var batchRounds = 25
-    /// Children per round of the batched fork loop: as many as the per-worker Shakedown row has workers.
+    /// Children per raw fork sample (serial and batched): as many as the per-worker Shakedown row has workers.
     let batchSize = 8
-    /// `Shakedown.run(command:)` repetitions per sample of the command rows (each baseline gets as many).
+    /// Rounds per repetition of the command rows; each round times one run of each.
     var commandRuns = 40
-    /// Whole `shakedown run` invocations per sample (each also starts a process and loads the CLI).
-    var cliRuns = 10
     /// Processes per Python multiprocessing sample.
     var pythonProcesses = 100
     /// Heap touched before measuring, so forks copy page tables like they would from a test process.
@@ -62,11 +57,8 @@ struct Options {
         if options.quick {
             options.repetitions = 3
             options.rounds = 100_000
-            options.forkRuns = 5
-            options.rawForks = 40
-            options.batchRounds = 5
+            options.forkRuns = 8
             options.commandRuns = 10
-            options.cliRuns = 3
             options.pythonProcesses = 20
             options.barrierSampleSeconds = 0.5
         }

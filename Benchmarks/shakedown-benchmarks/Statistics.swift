@@ -71,6 +71,11 @@ struct PairedRatio {
         }
     }
 
+    /// The single ratio of the two medians, for measurements sampled at different rates (no pairs to form).
+    init(medianOf numerator: Samples, _ denominator: Samples) {
+        if let top = numerator.median, let bottom = denominator.median, bottom > 0 { ratios = [top / bottom] } else { ratios = [] }
+    }
+
     var median: Double? {
         guard !ratios.isEmpty else { return nil }
         let sorted = ratios.sorted()
@@ -79,4 +84,6 @@ struct PairedRatio {
     }
     var min: Double? { ratios.min() }
     var max: Double? { ratios.max() }
+    /// How many ratios there are (1 for a ratio of medians: no range to show).
+    var count: Int { ratios.count }
 }

@@ -54,7 +54,7 @@ let shellBuiltin = ["/bin/sh", "-c", "true & true & true & true & wait"]
 let cliPath = Machine.cliPath
 let cliCommand = cliPath.map { [$0, "run", "-n", "\(copies)", "--", "/bin/true"] }
 
-var commandRun = Samples("`Shakedown.run(command: [\"/bin/true\"])`, 4 copies, in this process", unit: "ms")
+var commandRun = Samples("`Shakedown.run(command: [\"/bin/true\"], …)`, 4 copies, in this process", unit: "ms")
 var spawnTrue = Samples("posix_spawn `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
 var shellTrue = Samples("`/bin/sh -c '/bin/true & /bin/true & /bin/true & /bin/true & wait'`", unit: "ms")
 var shellBuiltinTrue = Samples("`/bin/sh -c 'true & true & true & true & wait'` (dash's builtin `true`: no exec)", unit: "ms")
@@ -70,17 +70,30 @@ do {
 } catch {
     fail("command warm-up failed: \(error)")
 }
-for repetition in 1...options.repetitions {
-    progress("commands: repetition \(repetition)/\(options.repetitions)…\n")
-    let runs = options.commandRuns
-    sample(&commandRun) { try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: runs) / 1_000 }
-    sample(&spawnTrue) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: runs) / 1_000 }
-    sample(&shellTrue) { try Measure.spawnAndWait(shellWithTrue, copies: 1, runs: runs) / 1_000 }
-    sample(&shellBuiltinTrue) { try Measure.spawnAndWait(shellBuiltin, copies: 1, runs: runs) / 1_000 }
-    if let cliCommand {
-        sample(&cliRun, optional: true) { try Measure.spawnAndWait(cliCommand, copies: 1, runs: options.cliRuns) / 1_000 }
+// Interleaved run by run, in an order rotated every round: each round times one run of every row, so a burst of
+// load from other work on this shared host lands on neighbours measured milliseconds apart, and the per-round
+// ratios stay fair even when the absolute times scatter.
+let commandRounds = options.repetitions * options.commandRuns
+let commandRows: [(inout Samples) -> Void] = [
+    { sample(&$0) { try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: 1) / 1_000 } },
+    { sample(&$0) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: 1) / 1_000 } },
+    { sample(&$0) { try Measure.spawnAndWait(shellWithTrue, copies: 1, runs: 1) / 1_000 } },
+    { sample(&$0) { try Measure.spawnAndWait(shellBuiltin, copies: 1, runs: 1) / 1_000 } },
+    { samples in
+        guard let cliCommand else { return }
+        sample(&samples, optional: true) { try Measure.spawnAndWait(cliCommand, copies: 1, runs: 1) / 1_000 }
+    },
+]
+var commandSamples = [commandRun, spawnTrue, shellTrue, shellBuiltinTrue, cliRun]
+for round in 0..<commandRounds {
+    if round % options.commandRuns == 0 { progress("commands: round \(round + 1)/\(commandRounds)…\n") }
+    for step in 0..<commandRows.count {
+        let row = (step + round) % commandRows.count
+        commandRows[row](&commandSamples[row])
     }
 }
+(commandRun, spawnTrue, shellTrue, shellBuiltinTrue, cliRun) =
+    (commandSamples[0], commandSamples[1], commandSamples[2], commandSamples[3], commandSamples[4])
 let commandLoadAfter = Machine.loadAverage
 
 // MARK: phase 2, forks and rounds, from a process the size of a test process
@@ -119,18 +132,30 @@ do {
 
 // Interleaved: every repetition takes one sample of each, so machine noise (this host is shared) spreads over all
 // measurements alike instead of landing on whichever ran during a busy second.
+// The fork rows are interleaved run by run too (order rotated each round); Python and the barrier rows, whose
+// samples are whole loops, once per repetition.
+let forkRows: [(inout Samples) -> Void] = [
+    { sample(&$0) { try Measure.shakedownRun(processes: 8, runs: 1) / 8 } },
+    { sample(&$0) { try Measure.rawFork(count: options.batchSize) } },
+    { sample(&$0) { try Measure.rawForkBatch(batch: options.batchSize, rounds: 1) } },
+    { sample(&$0) { try Measure.shakedownRun(processes: 1, runs: 1) } },
+]
+var forkSamples = [perWorker8, rawFork, rawForkBatch, perRun1]
 for repetition in 1...options.repetitions {
     progress("forks and rounds: repetition \(repetition)/\(options.repetitions)…\n")
-    sample(&perWorker8) { try Measure.shakedownRun(processes: 8, runs: options.forkRuns) / 8 }
-    sample(&rawFork) { try Measure.rawFork(count: options.rawForks) }
-    sample(&rawForkBatch) { try Measure.rawForkBatch(batch: options.batchSize, rounds: options.batchRounds) }
-    sample(&perRun1) { try Measure.shakedownRun(processes: 1, runs: options.forkRuns) }
+    for round in 0..<options.forkRuns {
+        for step in 0..<forkRows.count {
+            let row = (step + round) % forkRows.count
+            forkRows[row](&forkSamples[row])
+        }
+    }
     if let pythonScript {
         sample(&python, optional: true) { try Measure.python(script: pythonScript, count: options.pythonProcesses) }
     }
     sample(&shakedownRate) { try Measure.shakedownRounds(rounds) }
     sample(&rawRate) { try Measure.rawBarrierRounds(rounds) }
 }
+(perWorker8, rawFork, rawForkBatch, perRun1) = (forkSamples[0], forkSamples[1], forkSamples[2], forkSamples[3])
 let elapsedSeconds = Double(bench_now_ns() - benchmarkStart) / 1e9
 let loadAfter = Machine.loadAverage
 
@@ -147,11 +172,12 @@ func row(_ samples: Samples, decimals: Int) -> String {
 func ratioRow(_ label: String, _ ratio: PairedRatio, target: String = "—", meets: ((Double) -> Bool)? = nil) -> String {
     let met: String
     if let meets, let median = ratio.median { met = meets(median) ? "yes" : "**no**" } else { met = meets == nil ? "—" : "n/a" }
-    return "| \(label) | \(Format.ratio(ratio.median)) | \(Format.ratio(ratio.min))–\(Format.ratio(ratio.max)) | \(target) | \(met) |"
+    let range = ratio.count > 1 ? "\(Format.ratio(ratio.min))–\(Format.ratio(ratio.max))" : "—"
+    return "| \(label) | \(Format.ratio(ratio.median)) | \(range) | \(target) | \(met) |"
 }
 
 let ratioHeader = """
-| Ratio (median of the per-repetition ratios) | Median | Min–max | Target | Met |
+| Ratio (median of the per-round ratios) | Median | Min–max | Target | Met |
 |---|---:|---|---|---|
 """
 
@@ -163,16 +189,16 @@ print("""
 - Produced by: `\(invocation)` (\(Machine.buildConfiguration), source \(revision)); total time \
 \(Format.number(elapsedSeconds, decimals: 0)) s.
 - Machine: \(Machine.processors) CPUs (nproc), Linux \(Machine.kernel), \(Machine.cpuModel); \(Machine.utcDate).
-- \(options.repetitions) interleaved repetitions: each takes one sample of every row of a table in turn. Median, \
-min and max are over the repetitions; a ratio is taken per repetition (both sides measured back to back), and \
-the table gives the median of those ratios and their range.\
+- Interleaved: each round times one run of every row of a table, in an order rotated every round. Median, min and \
+max are over the individual runs; a ratio is taken per round (both sides measured milliseconds apart) and the \
+table gives the median of those ratios and their range (the range shows the host's noise; trust the median).\
 \(options.quick ? " **Quick mode** (smoke run: numbers are rough)." : "")
 
 ### One repetition of a 4-copy command run, against a shell doing the same
 
 Measured first, while the benchmark process is small like the `shakedown` CLI (no ballast yet). \
-\(options.commandRuns) runs per sample of each row (\(options.cliRuns) for the whole CLI). Every Shakedown run \
-must be clean and every copy must exit 0, or the benchmark fails. Load average (1 min) before / after: \
+\(commandRounds) rounds (\(options.repetitions) × \(options.commandRuns)). Every Shakedown run must be clean and \
+every copy must exit 0, or the benchmark fails. Load average (1 min) before / after: \
 \(commandLoadBefore) / \(commandLoadAfter).
 
 | Measurement (per run of 4 copies) | Median | Min | Max | Unit |
@@ -192,10 +218,10 @@ must be clean and every copy must exit 0, or the benchmark fails. Load average (
 ### Forks and rounds, from a process the size of a test process
 
 Measured after the benchmark process started \(threads) mostly idle threads and touched \
-\(options.ballastMegabytes) MiB of heap, so that forking it costs what forking a test process costs. Per sample: \
-\(options.forkRuns) Shakedown runs, \(options.rawForks) serial raw forks, \(options.batchRounds) × \
-\(options.batchSize) batched raw forks, \(options.pythonProcesses) Python processes; barrier rows: \
-\(Format.number(Double(rounds))) rounds\(rounds < options.rounds ? " (shortened from \(Format.number(Double(options.rounds))): the warm-up found the host too busy)" : ""). \
+\(options.ballastMegabytes) MiB of heap, so that forking it costs what forking a test process costs. Fork rows: \
+\(options.repetitions * options.forkRuns) rounds (\(options.repetitions) × \(options.forkRuns)); a raw fork run is \
+\(options.batchSize) children. Python and barrier rows: \(options.repetitions) samples, each \
+\(options.pythonProcesses) Python processes or \(Format.number(Double(rounds))) barrier rounds\(rounds < options.rounds ? " (shortened from \(Format.number(Double(options.rounds))): the warm-up found the host too busy)" : ""). \
 Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.processors) CPUs (above \
 \(Machine.processors), other processes competed for the CPUs; the barrier rows suffer most).
 
@@ -212,7 +238,7 @@ Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.p
 \(ratioHeader)
 \(ratioRow("Shakedown per worker (N = 8) ÷ raw fork, batched (fork 8, reap 8): the fair floor", PairedRatio(perWorker8, rawForkBatch), target: "≤ 1.5×", meets: { $0 <= 1.5 }))
 \(ratioRow("Shakedown per worker (N = 8) ÷ raw fork, serial (fork, exit, wait, one at a time)", PairedRatio(perWorker8, rawFork)))
-\(ratioRow("Python per process ÷ Shakedown per worker (N = 8)", PairedRatio(python, perWorker8), target: "≥ 2×", meets: { $0 >= 2 }))
+\(ratioRow("Python per process ÷ Shakedown per worker (N = 8) (ratio of medians)", PairedRatio(medianOf: python, perWorker8), target: "≥ 2×", meets: { $0 >= 2 }))
 \(ratioRow("Shakedown rounds/s ÷ raw C barrier rounds/s", PairedRatio(shakedownRate, rawRate)))
 
 Shakedown rounds/s with 2 workers, median: \(Format.number(shakedownRate.median)) (target ≥ 1,000,000: \
