@@ -53,16 +53,17 @@ enum Measure {
         return Double(bench_now_ns() - start) / 1_000 / Double(runs)
     }
 
-    /// µs per go of: posix_spawn `copies` copies of `argv` (argv[0] a path) from this process, then waitpid each;
-    /// averaged over `runs` goes. Every copy must exit 0.
-    static func spawnAndWait(_ argv: [String], copies: Int, runs: Int) throws -> Double {
+    /// µs per go of: posix_spawn (or, with `forkExec`, fork + execve) `copies` copies of `argv` (argv[0] a path)
+    /// from this process, then waitpid each; averaged over `runs` goes. Every copy must exit 0.
+    static func spawnAndWait(_ argv: [String], copies: Int, runs: Int, forkExec: Bool = false) throws -> Double {
         let pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for pointer in pointers { free(pointer) } }
         var total: Int64 = 0
         for _ in 0..<runs {
             let elapsed = pointers.withUnsafeBufferPointer { buffer -> Int64 in
                 guard let base = buffer.baseAddress else { return -Int64(EINVAL) }
-                return bench_spawn_and_wait(base, Int32(clamping: copies))
+                return forkExec ? bench_fork_exec_and_wait(base, Int32(clamping: copies))
+                    : bench_spawn_and_wait(base, Int32(clamping: copies))
             }
             guard elapsed > 0 else {
                 throw BenchmarkError("\(argv.joined(separator: " ")) failed: \(elapsed == -Int64(ECHILD) ? "a copy did not exit 0" : "errno \(-elapsed)")")

@@ -56,6 +56,7 @@ let cliCommand = cliPath.map { [$0, "run", "-n", "\(copies)", "--", "/bin/true"]
 
 var commandRun = Samples("`Shakedown.run(command: [\"/bin/true\"], …)`, 4 copies, in this process", unit: "ms")
 var spawnTrue = Samples("posix_spawn `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
+var forkExecTrue = Samples("fork + execve `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
 var shellTrue = Samples("`/bin/sh -c '/bin/true & /bin/true & /bin/true & /bin/true & wait'`", unit: "ms")
 var shellBuiltinTrue = Samples("`/bin/sh -c 'true & true & true & true & wait'` (dash's builtin `true`: no exec)", unit: "ms")
 var cliRun = Samples("`shakedown run -n 4 -- /bin/true`, whole invocation (release CLI next to this executable)", unit: "ms")
@@ -77,6 +78,7 @@ let commandRounds = options.repetitions * options.commandRuns
 let commandRows: [(inout Samples) -> Void] = [
     { sample(&$0) { try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: 1) / 1_000 } },
     { sample(&$0) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: 1) / 1_000 } },
+    { sample(&$0) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: 1, forkExec: true) / 1_000 } },
     { sample(&$0) { try Measure.spawnAndWait(shellWithTrue, copies: 1, runs: 1) / 1_000 } },
     { sample(&$0) { try Measure.spawnAndWait(shellBuiltin, copies: 1, runs: 1) / 1_000 } },
     { samples in
@@ -84,7 +86,7 @@ let commandRows: [(inout Samples) -> Void] = [
         sample(&samples, optional: true) { try Measure.spawnAndWait(cliCommand, copies: 1, runs: 1) / 1_000 }
     },
 ]
-var commandSamples = [commandRun, spawnTrue, shellTrue, shellBuiltinTrue, cliRun]
+var commandSamples = [commandRun, spawnTrue, forkExecTrue, shellTrue, shellBuiltinTrue, cliRun]
 for round in 0..<commandRounds {
     if round % options.commandRuns == 0 { progress("commands: round \(round + 1)/\(commandRounds)…\n") }
     for step in 0..<commandRows.count {
@@ -92,8 +94,8 @@ for round in 0..<commandRounds {
         commandRows[row](&commandSamples[row])
     }
 }
-(commandRun, spawnTrue, shellTrue, shellBuiltinTrue, cliRun) =
-    (commandSamples[0], commandSamples[1], commandSamples[2], commandSamples[3], commandSamples[4])
+(commandRun, spawnTrue, forkExecTrue, shellTrue, shellBuiltinTrue, cliRun) =
+    (commandSamples[0], commandSamples[1], commandSamples[2], commandSamples[3], commandSamples[4], commandSamples[5])
 let commandLoadAfter = Machine.loadAverage
 
 // MARK: phase 2, forks and rounds, from a process the size of a test process
@@ -205,6 +207,7 @@ every copy must exit 0, or the benchmark fails. Load average (1 min) before / af
 |---|---:|---:|---:|---|
 \(row(commandRun, decimals: 2))
 \(row(spawnTrue, decimals: 2))
+\(row(forkExecTrue, decimals: 2))
 \(row(shellTrue, decimals: 2))
 \(row(shellBuiltinTrue, decimals: 2))
 \(row(cliRun, decimals: 2))
@@ -213,6 +216,7 @@ every copy must exit 0, or the benchmark fails. Load average (1 min) before / af
 \(ratioRow("`Shakedown.run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(commandRun, shellTrue), target: "≤ 2×", meets: { $0 <= 2 }))
 \(ratioRow("`Shakedown.run` ÷ `sh -c 'true & … & wait'` (builtin)", PairedRatio(commandRun, shellBuiltinTrue)))
 \(ratioRow("`Shakedown.run` ÷ posix_spawn × 4 + waitpid", PairedRatio(commandRun, spawnTrue)))
+\(ratioRow("fork + execve × 4 ÷ posix_spawn × 4 (what a full fork per command costs)", PairedRatio(forkExecTrue, spawnTrue)))
 \(ratioRow("whole `shakedown run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(cliRun, shellTrue)))
 
 ### Forks and rounds, from a process the size of a test process

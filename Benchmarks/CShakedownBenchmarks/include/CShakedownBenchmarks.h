@@ -38,6 +38,10 @@ int bench_run_capturing(char *const _Nullable argv[_Nonnull], char *output, size
 /// wait failed, or -ECHILD when a copy did not exit 0 (`count` must be within 1...1024).
 int64_t bench_spawn_and_wait(char *const _Nullable argv[_Nonnull], int count);
 
+/// The same with fork + execve instead of posix_spawn (whose clone shares the address space, CLONE_VM|CLONE_VFORK,
+/// so it copies no page tables): what starting a command costs when the starter is forked in full first.
+int64_t bench_fork_exec_and_wait(char *const _Nullable argv[_Nonnull], int count);
+
 /// Touches `bytes` of freshly allocated heap (one write per page) and never frees it: ballast that makes the
 /// benchmark process resemble a test process whose page tables fork has to copy. Returns 0, or -1.
 int bench_allocate_ballast(size_t bytes);
