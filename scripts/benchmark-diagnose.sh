@@ -6,12 +6,14 @@
 #   eu-stack -s -p PID               (names and source lines)
 #   shakedown diagnose --full PID    cold: a fresh, empty SHAKEDOWN_DEBUG_CACHE for every run
 #   shakedown diagnose --full PID    warm: a cache filled once before the timed rounds
+#   shakedown diagnose --full --no-symbolizer PID   names from libunwind's unw_get_proc_name, no file:line
 # The target is .build/debug/semaphore-wait --sleepers 7 (8 threads: main in DispatchSemaphore.wait, 7 in usleep).
 # Each round runs every tool once, in an order rotated by one each round, so load from other work on the machine
 # and any position effect hit all tools alike. Every run's exit status is checked: a failed run ends the script
 # with status 1 and the tool's error output. Prints, per tool: median, min and max wall time, the median of the
 # per-round ratios gdb ÷ tool, and the frames, named frames, Swift names left mangled and frames with file:line
-# of its last run. The operating system's page cache is warm for every tool (the files were read before).
+# of its last run; for --no-symbolizer also how many frame names differ from the symbolizer's at the same address
+# (wrong names and aliases such as nanosleep for __nanosleep). The operating system's page cache is warm for every tool (the files were read before).
 #
 # Usage (root, or CAP_SYS_PTRACE):
 #   scripts/benchmark-diagnose.sh [--quick] [ROUNDS]      ROUNDS defaults to 11 (--quick: 3)
@@ -74,13 +76,14 @@ threads=$(ls "/proc/$pid/task" | wc -l)
 
 # MARK: the tools
 
-tools=(gdb eu-stack eu-stack-s shakedown-cold shakedown-warm)
+tools=(gdb eu-stack eu-stack-s shakedown-cold shakedown-warm shakedown-nosym)
 declare -A label=(
     [gdb]="gdb -batch -p PID -ex 'thread apply all bt'"
     [eu-stack]="eu-stack -p PID"
     [eu-stack-s]="eu-stack -s -p PID"
     [shakedown-cold]="shakedown diagnose --full PID, cold cache"
     [shakedown-warm]="shakedown diagnose --full PID, warm cache"
+    [shakedown-nosym]="shakedown diagnose --full --no-symbolizer PID"
 )
 warm_cache="$work/warm-cache"
 cold_copies=0
@@ -96,6 +99,7 @@ run_tool() {
         eu-stack-s) command=(eu-stack -s -p "$pid") ;;
         shakedown-cold) cache="$work/cold-cache.$RANDOM$RANDOM"; command=("$shakedown" diagnose --full "$pid") ;;
         shakedown-warm) cache="$warm_cache"; command=("$shakedown" diagnose --full "$pid") ;;
+        shakedown-nosym) command=("$shakedown" diagnose --full --no-symbolizer "$pid") ;;
     esac
     start=$(date +%s%N)
     if [ -n "$cache" ]; then
@@ -163,6 +167,17 @@ counts() {
     esac
     printf '%s | %s | %s | %s' "$frames" "$named" "$mangled" "$located"
 }
+# "address name" per frame of a shakedown --full output, sorted (module and file:line cut off).
+frame_names() {
+    grep -E '^ +#[0-9]+ ' "$1" | sed -E 's/^ +#[0-9]+ +//; s/ \([^()]*\+0x[0-9a-f]+\)$//; s/ at [^ ]+:[0-9]+$//' | sort
+}
+differing() {
+    if [ "$1" = shakedown-nosym ]; then
+        comm -23 <(frame_names "$work/shakedown-nosym.out") <(frame_names "$work/shakedown-warm.out") | wc -l
+    else
+        echo "—"
+    fi
+}
 
 echo
 echo "Produced by: \`scripts/benchmark-diagnose.sh $rounds\` ($(git describe --always --dirty 2>/dev/null || echo 'unknown source')), $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -171,13 +186,13 @@ echo "Tools: $(gdb --version | head -1); $(eu-stack --version | head -1); $shake
 echo "Cold runs that made their own decompressed copy (proof they were cold): $cold_copies of $rounds; warm cache: $warm_files file(s)."
 echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
 echo
-echo "| Tool | Median | Min–max | gdb ÷ tool (median of per-round ratios) | Frames | Named | Swift names mangled | With file:line |"
-echo "|---|---:|---|---:|---:|---:|---:|---:|"
+echo "| Tool | Median | Min–max | gdb ÷ tool (median of per-round ratios) | Frames | Named | Swift names mangled | With file:line | Names differing from the symbolizer's |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
 for tool in "${tools[@]}"; do
     med=$(echo "${times[$tool]}" | median)
     lo=$(echo "${times[$tool]}" | tr ' ' '\n' | grep . | sort -g | head -1)
     hi=$(echo "${times[$tool]}" | tr ' ' '\n' | grep . | sort -g | tail -1)
     ratio=$(ratios "$tool" | median)
-    printf '| `%s` | %s ms | %s–%s ms | %.1f× | %s |\n' "${label[$tool]}" "$(ms "$med")" "$(ms "$lo")" "$(ms "$hi")" \
-        "$ratio" "$(counts "$tool")"
+    printf '| `%s` | %s ms | %s–%s ms | %.1f× | %s | %s |\n' "${label[$tool]}" "$(ms "$med")" "$(ms "$lo")" "$(ms "$hi")" \
+        "$ratio" "$(counts "$tool")" "$(differing "$tool")"
 done
