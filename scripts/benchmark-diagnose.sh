@@ -13,7 +13,8 @@
 # with status 1 and the tool's error output. Prints, per tool: median, min and max wall time, the median of the
 # per-round ratios gdb ÷ tool, and the frames, named frames, Swift names left mangled and frames with file:line
 # of its last run; for --no-symbolizer also how many frame names differ from the symbolizer's at the same address
-# (wrong names and aliases such as nanosleep for __nanosleep). The operating system's page cache is warm for every tool (the files were read before).
+# (wrong names and aliases such as nanosleep for __nanosleep). Last, what a library caller pays for a later capture
+# with the same HangInspector (a warm symbolizer): `shakedown diagnose --repeat 6 PID` once per round, captures 2-6. The operating system's page cache is warm for every tool (the files were read before).
 #
 # Usage (root, or CAP_SYS_PTRACE):
 #   scripts/benchmark-diagnose.sh [--quick] [ROUNDS]      ROUNDS defaults to 11 (--quick: 3)
@@ -135,6 +136,15 @@ for round in $(seq "$rounds"); do
         run_tool "$tool"
         times[$tool]+="$elapsed "
     done
+    # In-process captures after the first, as the CLI's hidden --repeat prints them on stderr.
+    status=0
+    SHAKEDOWN_DEBUG_CACHE="$warm_cache" "$shakedown" diagnose --repeat 6 "$pid" > /dev/null 2> "$work/repeat.err" || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "benchmark-diagnose: shakedown diagnose --repeat 6 failed with exit status $status:" >&2
+        tail -20 "$work/repeat.err" >&2
+        exit 1
+    fi
+    grep -E '^capture [2-9]' "$work/repeat.err" | awk '{print $3, $6}' >> "$work/repeat.ms"
 done
 
 # MARK: report
@@ -196,3 +206,9 @@ for tool in "${tools[@]}"; do
     printf '| `%s` | %s ms | %s–%s ms | %.1f× | %s | %s |\n' "${label[$tool]}" "$(ms "$med")" "$(ms "$lo")" "$(ms "$hi")" \
         "$ratio" "$(counts "$tool")" "$(differing "$tool")"
 done
+echo
+captures=$(wc -l < "$work/repeat.ms")
+echo "In-process, a later capture with the same inspector (\`shakedown diagnose --repeat 6 PID\`, captures 2-6 of each" \
+    "round, $captures in all): median $(awk '{print $1}' "$work/repeat.ms" | median | xargs printf '%.1f') ms," \
+    "of which the target was stopped $(awk '{print $2}' "$work/repeat.ms" | median | xargs printf '%.1f') ms" \
+    "(min-max $(awk '{print $1}' "$work/repeat.ms" | sort -g | head -1 | xargs printf '%.1f')-$(awk '{print $1}' "$work/repeat.ms" | sort -g | tail -1 | xargs printf '%.1f') ms)."
