@@ -145,11 +145,17 @@ results.append(probe("Foundation: `JSONEncoder`, `Date`, `String(format:)`" + bu
 results.append(probe("A serial `DispatchQueue(label:).sync {}` (runs on the calling thread)" + busy, count: runs, serialQueue))
 results.append(probe("`pthread_create` + `pthread_join`" + busy, count: runs, thread))
 results.append(probe("`DispatchQueue.global().async`, waited for with a semaphore" + busy, count: poolRuns, globalQueue))
-// The parent uses Swift concurrency once, then the Task case again.
+// The parent runs async work, as an async test would (a task group whose tasks sleep, so the cooperative pool
+// grows), then the Task case again.
 let warmed = DispatchSemaphore(value: 0)
-Task.detached { warmed.signal() }
+Task.detached {
+    await withTaskGroup(of: Void.self) { group in
+        for _ in 0..<4 { group.addTask { try? await Task.sleep(for: .milliseconds(5)) } }
+    }
+    warmed.signal()
+}
 warmed.wait()
-results.append(probe("A Swift concurrency `Task { … }`, waited for with a semaphore" + busy + ", and the parent had run a `Task`", count: poolRuns, taskBody))
+results.append(probe("A Swift concurrency `Task { … }`, waited for with a semaphore" + busy + ", after the parent ran a task group of 4 sleeping tasks", count: poolRuns, taskBody))
 churning.stop()
 
 var load = "?"
