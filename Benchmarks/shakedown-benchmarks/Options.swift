@@ -18,6 +18,9 @@ struct Options {
     /// Mostly idle threads started before measuring, like a test process's runtime threads.
     var backgroundThreads = 4
     var quick = false
+    /// Which phases run: both by default; `--only commands` or `--only forks` for one (e.g. while profiling).
+    var runsCommands = true
+    var runsForks = true
     /// Whether `--rounds` was given: then it is used as is, never shortened.
     var roundsGiven = false
     /// Without `--rounds`, a barrier sample is shortened to about this long when the warm-up shows the host is too
@@ -30,6 +33,7 @@ struct Options {
           --quick          smoke run (< 20 s): 3 repetitions, 100,000 barrier rounds, fewer forks and runs
           --rounds N       barrier rounds per run (default 1,000,000)
           --repetitions N  interleaved repetitions of each measurement (default 7)
+          --only PHASE     only "commands" (4 × /bin/true against a shell) or "forks" (forks, rounds, Python)
           --help           this text
         """
 
@@ -48,6 +52,12 @@ struct Options {
                       value > 0
                 else { return .failure(OptionError("\(argument) needs a positive whole number")) }
                 if argument == "--rounds" { explicitRounds = value } else { explicitRepetitions = value }
+            case "--only":
+                switch remaining.popFirst() {
+                case "commands": options.runsForks = false
+                case "forks": options.runsCommands = false
+                default: return .failure(OptionError("--only needs \"commands\" or \"forks\""))
+                }
             case "--help", "-h":
                 return .failure(OptionError(nil))
             default:

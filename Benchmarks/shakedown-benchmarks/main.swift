@@ -63,18 +63,20 @@ var cliRun = Samples("`shakedown run -n 4 -- /bin/true`, whole invocation (relea
 if cliCommand == nil { cliRun.unavailable = "no `shakedown` next to this executable: `swift build -c release`" }
 
 let commandLoadBefore = Machine.loadAverage
-do {
-    _ = try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: 3)
-    _ = try Measure.spawnAndWait(trueCommand, copies: copies, runs: 3)
-    _ = try Measure.spawnAndWait(shellWithTrue, copies: 1, runs: 3)
-    if let cliCommand { _ = try? Measure.spawnAndWait(cliCommand, copies: 1, runs: 1) }
-} catch {
-    fail("command warm-up failed: \(error)")
+if options.runsCommands {
+    do {
+        _ = try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: 3)
+        _ = try Measure.spawnAndWait(trueCommand, copies: copies, runs: 3)
+        _ = try Measure.spawnAndWait(shellWithTrue, copies: 1, runs: 3)
+        if let cliCommand { _ = try? Measure.spawnAndWait(cliCommand, copies: 1, runs: 1) }
+    } catch {
+        fail("command warm-up failed: \(error)")
+    }
 }
 // Interleaved run by run, in an order rotated every round: each round times one run of every row, so a burst of
 // load from other work on this shared host lands on neighbours measured milliseconds apart, and the per-round
 // ratios stay fair even when the absolute times scatter.
-let commandRounds = options.repetitions * options.commandRuns
+let commandRounds = options.runsCommands ? options.repetitions * options.commandRuns : 0
 let commandRows: [(inout Samples) -> Void] = [
     { sample(&$0) { try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: 1) / 1_000 } },
     { sample(&$0) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: 1) / 1_000 } },
@@ -102,8 +104,11 @@ let commandLoadAfter = Machine.loadAverage
 
 // Make this process resemble a test process before anything else is forked from it: fork copies its page tables,
 // so a tiny benchmark process would flatter every fork-based number.
-guard bench_allocate_ballast(options.ballastMegabytes << 20) == 0 else { fail("could not allocate the ballast") }
-let threads = bench_start_background_threads(Int32(options.backgroundThreads))
+var threads: Int32 = 0
+if options.runsForks {
+    guard bench_allocate_ballast(options.ballastMegabytes << 20) == 0 else { fail("could not allocate the ballast") }
+    threads = bench_start_background_threads(Int32(options.backgroundThreads))
+}
 let pythonScript = Machine.pythonScript()
 
 var perWorker8 = Samples("`Shakedown.fork`, 8 workers, empty body, 1 round: **per worker** (run time / 8)", unit: "µs")
@@ -119,7 +124,7 @@ if pythonScript == nil { python.unavailable = "python3 or Benchmarks/python_fork
 // The barrier warm-up also sizes the barrier samples when the host is too busy for the default rounds.
 var rounds = options.rounds
 let loadBefore = Machine.loadAverage
-do {
+if options.runsForks { do {
     _ = try Measure.shakedownRun(processes: 8, runs: 2)
     _ = try Measure.rawFork(count: 10)
     _ = try Measure.rawForkBatch(batch: options.batchSize, rounds: 2)
@@ -130,10 +135,8 @@ do {
     }
 } catch {
     fail("warm-up failed: \(error)")
-}
+} }
 
-// Interleaved: every repetition takes one sample of each, so machine noise (this host is shared) spreads over all
-// measurements alike instead of landing on whichever ran during a busy second.
 // The fork rows are interleaved run by run too (order rotated each round); Python and the barrier rows, whose
 // samples are whole loops, once per repetition.
 let forkRows: [(inout Samples) -> Void] = [
@@ -143,7 +146,7 @@ let forkRows: [(inout Samples) -> Void] = [
     { sample(&$0) { try Measure.shakedownRun(processes: 1, runs: 1) } },
 ]
 var forkSamples = [perWorker8, rawFork, rawForkBatch, perRun1]
-for repetition in 1...options.repetitions {
+for repetition in 1...options.repetitions where options.runsForks {
     progress("forks and rounds: repetition \(repetition)/\(options.repetitions)…\n")
     for round in 0..<options.forkRuns {
         for step in 0..<forkRows.count {
@@ -195,6 +198,9 @@ print("""
 max are over the individual runs; a ratio is taken per round (both sides measured milliseconds apart) and the \
 table gives the median of those ratios and their range (the range shows the host's noise; trust the median).\
 \(options.quick ? " **Quick mode** (smoke run: numbers are rough)." : "")
+""")
+if options.runsCommands {
+    print("""
 
 ### One repetition of a 4-copy command run, against a shell doing the same
 
@@ -218,6 +224,10 @@ every copy must exit 0, or the benchmark fails. Load average (1 min) before / af
 \(ratioRow("`Shakedown.run` ÷ posix_spawn × 4 + waitpid", PairedRatio(commandRun, spawnTrue)))
 \(ratioRow("fork + execve × 4 ÷ posix_spawn × 4 (what a full fork per command costs)", PairedRatio(forkExecTrue, spawnTrue)))
 \(ratioRow("whole `shakedown run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(cliRun, shellTrue)))
+""")
+}
+if options.runsForks {
+    print("""
 
 ### Forks and rounds, from a process the size of a test process
 
@@ -250,3 +260,4 @@ Shakedown rounds/s with 2 workers, median: \(Format.number(shakedownRate.median)
 workers (median N = 1 run − median N = 8 per-worker share): \(Format.number(fixedCost)) µs. A run of N workers \
 forks N + 1 times (the leader), so even a free run costs (N + 1) / N of the forks: 1.125× at N = 8.
 """)
+}
