@@ -194,7 +194,7 @@ echo "Produced by: \`scripts/benchmark-diagnose.sh $rounds\` ($(git describe --a
 echo "Target: $fixture --sleepers 7, pid $pid, $threads threads. $rounds interleaved rounds, order rotated each round."
 echo "Tools: $(gdb --version | head -1); $(eu-stack --version | head -1); $shakedown."
 echo "Cold runs that made their own decompressed copy (proof they were cold): $cold_copies of $rounds; warm cache: $warm_files file(s)."
-echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
+echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (above the CPU count, other work competed for them). Total time: ${SECONDS} s."
 echo
 echo "| Tool | Median | Min–max | gdb ÷ tool (median of per-round ratios) | Frames | Named | Swift names mangled | With file:line | Names differing from the symbolizer's |"
 echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"

@@ -189,8 +189,6 @@ let ratioHeader = """
 let fixedCost = perRun1.median.flatMap { run in perWorker8.median.map { run - $0 } }
 
 print("""
-## Shakedown benchmarks
-
 - Produced by: `\(invocation)` (\(Machine.buildConfiguration), source \(revision)); total time \
 \(Format.number(elapsedSeconds, decimals: 0)) s.
 - Machine: \(Machine.processors) CPUs (nproc), Linux \(Machine.kernel), \(Machine.cpuModel); \(Machine.utcDate).
