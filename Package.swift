@@ -78,6 +78,8 @@ let package = Package(
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
         .testTarget(name: "shakedownCLITests", dependencies: ["Shakedown"]),
         .executableTarget(name: "shakedown-benchmarks", dependencies: ["Shakedown", "CShakedownBenchmarks"], path: "Benchmarks/shakedown-benchmarks"),
+        // Which worker bodies complete after fork while the parent is busy (docs/guide.md's table).
+        .executableTarget(name: "fork-safety-probe", dependencies: ["Shakedown"], path: "Benchmarks/fork-safety-probe"),
         // Raw C baselines for the benchmarks (fork loop, 2-process barrier); kept out of the library's shim.
         .target(name: "CShakedownBenchmarks", path: "Benchmarks/CShakedownBenchmarks"),
     ],
