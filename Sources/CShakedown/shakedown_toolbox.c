@@ -2,6 +2,7 @@
 #include "shakedown_toolbox.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -20,6 +21,13 @@ int64_t shakedown_high_water_enter(int64_t *holders, int64_t *high_water) {
 
 int64_t shakedown_high_water_leave(int64_t *holders) {
     return __atomic_sub_fetch(holders, 1, __ATOMIC_SEQ_CST);
+}
+
+int shakedown_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }
 
 int shakedown_socket_pair(int fds[2]) {

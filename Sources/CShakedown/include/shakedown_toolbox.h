@@ -18,6 +18,9 @@ int64_t shakedown_high_water_enter(int64_t *holders, int64_t *high_water);
 /// Counts one holder less. Returns the new holder count.
 int64_t shakedown_high_water_leave(int64_t *holders);
 
+/// The number of CPUs in the calling thread's affinity mask (sched_getaffinity), or -1 with errno.
+int shakedown_affinity_cpu_count(void);
+
 /// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC). Returns 0 or -1 with errno.
 int shakedown_socket_pair(int fds[2]);
 
