@@ -106,18 +106,14 @@ final class CompactWriter {
 
     /// The fast path for common leaf types, without building an encoder.
     private func encodePrimitive<Value>(_ value: Value) -> Bool {
-        switch value {
-        case let v as Int: int(Int64(v))
-        case let v as String: string(v)
-        case let v as Double: double(v)
-        case let v as Bool: bool(v)
-        case let v as UInt8: uint(UInt64(v))
-        case let v as Int32: int(Int64(v))
-        case let v as Int64: int(v)
-        case let v as UInt64: uint(v)
-        default: return false
-        }
-        return true
+        // Type comparisons, not `as?` casts: they fold away in specialized code and cost no dynamic cast.
+        if Value.self == Int.self { int(Int64(unsafeBitCast(value, to: Int.self))); return true }
+        if Value.self == Double.self { double(unsafeBitCast(value, to: Double.self)); return true }
+        if Value.self == Bool.self { bool(unsafeBitCast(value, to: Bool.self)); return true }
+        if Value.self == Int64.self { int(unsafeBitCast(value, to: Int64.self)); return true }
+        if Value.self == UInt64.self { uint(unsafeBitCast(value, to: UInt64.self)); return true }
+        if let text = value as? String { string(text); return true }
+        return false
     }
 }
 

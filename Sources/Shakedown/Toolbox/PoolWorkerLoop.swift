@@ -41,16 +41,21 @@ enum PoolWorkerLoop {
                 case .endOfFile: leave(0)
                 }
             } catch { leave(3) }
-            var replies: [PoolReply<Output>] = []
-            replies.reserveCapacity(chunk.count)
+            var replies = PoolReplies<Output>()
+            replies.outputs.reserveCapacity(chunk.count)
             for (position, input) in chunk.enumerated() {
                 progress.start(worker: index, position: position)
-                do { replies.append(.value(try work(input))) } catch { replies.append(.threw(String(describing: error))) }
+                do { replies.outputs.append(try work(input)) } catch {
+                    replies.failedPositions.append(position)
+                    replies.failures.append(String(describing: error))
+                }
             }
             do { try endpoint.send(replies) } catch {
                 // A reply that cannot travel (too large, not encodable) becomes a thrown error per task.
                 let reason = String(describing: error)
-                do { try endpoint.send([PoolReply<Output>](repeating: .threw(reason), count: chunk.count)) } catch { leave(4) }
+                let failed = PoolReplies<Output>(outputs: [], failedPositions: Array(0..<chunk.count),
+                                                 failures: Array(repeating: reason, count: chunk.count))
+                do { try endpoint.send(failed) } catch { leave(4) }
             }
         }
     }

@@ -201,17 +201,15 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         case let .message(payload):
             guard let chunk = workers[index].chunk else { return }
             workers[index].chunk = nil
-            let replies: [PoolReply<Output>]
-            do { replies = try CompactDecoder().decode([PoolReply<Output>].self, from: payload) } catch {
-                for id in chunk.ids { results[id] = .threw("malformed reply from worker \(workers[index].pid): \(error)") }
+            let replies: [TaskResult<Output>]?
+            do { replies = try CompactDecoder().decode(PoolReplies<Output>.self, from: payload).results(count: chunk.ids.count) } catch {
+                replies = nil
+            }
+            guard let replies else {
+                for id in chunk.ids { results[id] = .threw("malformed reply from worker \(workers[index].pid)") }
                 return
             }
-            for (id, reply) in zip(chunk.ids, replies) {
-                switch reply {
-                case let .value(output): results[id] = .value(output)
-                case let .threw(message): results[id] = .threw(message)
-                }
-            }
+            for (id, reply) in zip(chunk.ids, replies) { results[id] = reply }
         case .timedOut: return  // part of a reply; the rest comes with the next poll
         case .endOfFile: try workerDied(index, blame: .crashed)
         }
