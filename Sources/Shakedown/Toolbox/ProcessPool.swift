@@ -346,4 +346,17 @@ public final class PoolTask<Input: Codable, Output: Codable> {
         finished = try pool.result(of: id, timeout: timeout)
         return finished
     }
+
+    /// The `async` form of ``wait(timeout:)`` (the classic `AsyncResult.get(timeout)` from async code): drives the
+    /// pool in slices of at most 5 ms and yields between them, so other tasks on the executor keep running.
+    /// Returns `nil` when `timeout` passed first.
+    public func value(timeout: Duration) async throws(ShakedownError) -> TaskResult<Output>? {
+        let deadline = try Deadline(after: timeout)
+        while true {
+            let slice = Duration.nanoseconds(min(deadline.remaining, 5_000_000))
+            if let result = try wait(timeout: slice) { return result }
+            if deadline.hasPassed { return nil }
+            await Task.yield()
+        }
+    }
 }

@@ -89,6 +89,36 @@ final class ProcessPoolTests: XCTestCase {
         }
     }
 
+    func testAwaitingASubmittedTask() async throws {
+        let pool = try ProcessPool<Int, Int>(processes: 1) { input in
+            usleep(UInt32(input) * 1_000)
+            return input + 1
+        }
+        let slow = try pool.submit(200)
+        let early = try await slow.value(timeout: .milliseconds(20))
+        XCTAssertNil(early, "not finished after 20 ms")
+        let late = try await slow.value(timeout: .seconds(10))
+        XCTAssertEqual(late, .value(201))
+        pool.close()
+        XCTAssertTrue(try pool.join(timeout: .seconds(10)))
+    }
+
+    func testValuesThatCannotBeEncodedAreRefusedWithTheReason() throws {
+        struct Refuses: Codable {
+            func encode(to encoder: any Encoder) throws {
+                throw EncodingError.invalidValue(0, .init(codingPath: [], debugDescription: "refuses on purpose"))
+            }
+        }
+        let pool = try ProcessPool<Refuses, Int>(processes: 1) { _ in 0 }
+        XCTAssertThrowsError(try pool.submit(Refuses())) { error in
+            XCTAssertTrue("\(error)".contains("could not be encoded"), "\(error)")
+            XCTAssertTrue("\(error)".contains("refuses on purpose"), "\(error)")
+        }
+        XCTAssertThrowsError(try ProcessQueue<Refuses>().put(Refuses()))
+        XCTAssertThrowsError(try SharedObject(Refuses()))
+        pool.terminate()
+    }
+
     func testBadInput() throws {
         XCTAssertThrowsError(try ProcessPool<Int, Int>(processes: 0) { $0 }) { error in
             XCTAssertTrue("\(error)".contains("1 to 1024 worker processes, got 0"), "\(error)")
