@@ -82,6 +82,8 @@ let package = Package(
         .executableTarget(name: "fork-safety-probe", dependencies: ["Shakedown"], path: "Benchmarks/fork-safety-probe"),
         // Raw C baselines for the benchmarks (fork loop, 2-process barrier); kept out of the library's shim.
         .target(name: "CShakedownBenchmarks", path: "Benchmarks/CShakedownBenchmarks"),
+        // The multiprocessing toolbox examples (issue 12); ExamplesTests runs each one.
+        .executableTarget(name: "shakedown-examples", dependencies: ["Shakedown"], path: "docs/examples", exclude: ["README.md"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,6 +17,12 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+// `shakedown-benchmarks toolbox [--quick] [--repetitions N]`: the multiprocessing toolbox against Python (issue 12).
+if CommandLine.arguments.dropFirst().first == "toolbox" {
+    ToolboxBenchmarks.main(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
+
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case let .success(parsed):
