@@ -4,4 +4,5 @@
 #include "shakedown_sync.h"
 #include "shakedown_process.h"
 #include "shakedown_trace.h"
+#include "shakedown_jitter.h"
 #endif
