@@ -39,7 +39,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         maximumSleep: Duration = .microseconds(50),
         maximumSpin: Int = 2_000,
         mode: JitterMode = .points,
-        preemptInterval: Duration = .microseconds(20)
+        preemptInterval: Duration = .microseconds(10)
     ) throws(ShakedownError) {
         guard probability >= 0, probability <= 1 else {
             throw .invalidArgument("probability", "must be within 0...1, got \(probability)")
@@ -75,10 +75,10 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         spinWeight = spin
         maximumSleep = .microseconds(50)
         maximumSpin = 2_000
-        preemptInterval = .microseconds(20)
+        preemptInterval = .microseconds(10)
     }
 
-    /// The standard plan of `mode`: every point acts, timers fire within 20 µs, actions mix yields, sleeps below
+    /// The standard plan of `mode`: every point acts, timers fire within 10 µs, actions mix yields, sleeps below
     /// 50 µs and spins below 2,000 iterations. `.none` does nothing.
     public init(mode: JitterMode) {
         self.init(unchecked: mode, probability: mode == .none ? 0 : 1, yield: mode == .none ? 0 : 1,
@@ -149,7 +149,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         guard parts.count == 6 || parts.count == 7, let p = Double(parts[0]), let y = Int(parts[1]),
               let sl = Int(parts[2]), let sp = Int(parts[3]), let ns = Int64(parts[4]), let ms = Int(parts[5])
         else { return nil }
-        var interval = Duration.microseconds(20)
+        var interval = Duration.microseconds(10)
         if parts.count == 7 {
             guard let intervalNs = Int64(parts[6]) else { return nil }
             interval = .nanoseconds(intervalNs)
