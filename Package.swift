@@ -75,6 +75,7 @@ let package = Package(
         fixture("race-append", dependencies: []),
         fixture("race-double-init", dependencies: []),
         fixture("race-threads", dependencies: []),
+        fixture("signal-owner", dependencies: []),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

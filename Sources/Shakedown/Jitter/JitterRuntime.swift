@@ -45,7 +45,7 @@ package enum JitterRuntime {
         switch status {
         case 0: return .armed
         case 1:
-            return .steppedAside("the code under test handles signal \(Signal(JitterPlan.preemptionSignal))")
+            return .steppedAside("the code under test handles or ignores signal \(JitterPlan.preemptionSignal) (SIGRTMAX-2)")
         default:
             return .unavailable(.systemCall("timer_create", errno: .init(rawValue: error)))
         }
