@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Shakedown", targets: ["Shakedown"]),
         .library(name: "ShakedownXCTest", targets: ["ShakedownXCTest"]),
         .executable(name: "shakedown", targets: ["shakedown"]),
+        // Preemption jitter for exec'd commands (LD_PRELOAD); built next to the test and CLI binaries.
+        .library(name: "ShakedownPreempt", type: .dynamic, targets: ["CShakedownPreempt"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +40,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The preload library's code: interposes pthread_create, sigaction and signal; no dependency, links libdl only.
+        .target(name: "CShakedownPreempt", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ShakedownXCTest", dependencies: ["Shakedown"]),
         .executableTarget(
             name: "shakedown",
@@ -73,6 +77,14 @@ let package = Package(
         fixture("crash-backtrace", dependencies: ["CShakedown"]),
         fixture("rwlock-cycle", dependencies: ["CShakedown"]),
         fixture("mutex-abba", dependencies: ["CShakedown"]),
+        // Race catalogue: plain programs without jitter points, each with its fixed twin behind --fixed.
+        fixture("race-shm-counter", dependencies: []),
+        fixture("race-shm-counter-swift", dependencies: []),
+        fixture("race-file-counter", dependencies: []),
+        fixture("race-append", dependencies: []),
+        fixture("race-double-init", dependencies: []),
+        fixture("race-threads", dependencies: []),
+        fixture("signal-owner", dependencies: []),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

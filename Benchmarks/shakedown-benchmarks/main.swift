@@ -22,6 +22,11 @@ if CommandLine.arguments.dropFirst().first == "toolbox" {
     ToolboxBenchmarks.main(Array(CommandLine.arguments.dropFirst(2)))
     exit(0)
 }
+// Detection power of the jitter modes on the race catalogue (Detection.swift): its own table, nothing else runs.
+if CommandLine.arguments.dropFirst().first == "detection" {
+    runDetectionBenchmark(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {

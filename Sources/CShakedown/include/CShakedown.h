@@ -5,4 +5,6 @@
 #include "shakedown_process.h"
 #include "shakedown_trace.h"
 #include "shakedown_toolbox.h"
+#include "shakedown_jitter.h"
+#include "shakedown_syscall_control.h"
 #endif
