@@ -17,18 +17,70 @@ package struct OutputCapture {
     /// The first line in which the Swift runtime (or the C library) said why the process is dying.
     package private(set) var crashMessage: String?
     private static let crashMarkers = ["Fatal error:", "Precondition failed", "Assertion failed", "Unexpectedly found nil",
-                                       "*** Program crashed:", "Aborted", "Segmentation fault"]
+                                       "*** Program crashed:", "Aborted", "Segmentation fault",
+                                       "Backtracing from"]
     private static let failureMarker = Array(": error: ".utf8)
+
+    /// Everything printed from the Swift runtime's "*** Program crashed:" line on (at most
+    /// ``crashReportLimit`` bytes): the crashing thread's frames, which the tail would lose to the register dump
+    /// and image list printed after them.
+    private var crashReport: [UInt8]?
+    /// The tail as it was when the crash report began.
+    private var tailBeforeCrash: [UInt8] = []
+    /// The end of the previous chunk, so a crash marker split across two reads is still found.
+    private var carry: [UInt8] = []
+    private static let crashReportMarker = Array("*** Program crashed:".utf8)
+    private static let crashReportLimit = 256 * 1024
 
     package init(tailLimit: Int) { self.tailLimit = tailLimit }
 
+    /// Whether the output says the process is dying: a fatal error, or the Swift runtime's backtracer at work
+    /// (`*** Signal 11: Backtracing from …`, `*** Program crashed: …`).
+    package var isPrintingCrashReport: Bool { crashReport != nil || crashMessage != nil }
+
+    /// The crash report the Swift runtime printed, parsed: reason, fatal error, the crashing thread's frames.
+    package var crash: CrashBacktrace? {
+        crashReport.flatMap { CrashBacktrace.parse(String(decoding: $0, as: UTF8.self)) }
+    }
+
     package mutating func append(_ bytes: ArraySlice<UInt8>) {
         totalBytes += bytes.count
+        keepCrashReport(bytes)
         // Only the last `tailLimit` bytes of a chunk can end up in the tail.
         // (Indices, not `suffix`: `+=` picks Sequence.suffix, which walks every byte of the chunk.)
         tail.append(contentsOf: bytes[max(bytes.startIndex, bytes.endIndex - tailLimit)...])
         if tail.count > tailLimit * 2 { tail.removeFirst(tail.count - tailLimit) }
         bytes.withUnsafeBufferPointer { chunk in scanLines(chunk) }
+    }
+
+    private mutating func keepCrashReport(_ bytes: ArraySlice<UInt8>) {
+        if crashReport != nil {
+            let room = Self.crashReportLimit - (crashReport?.count ?? 0)
+            if room > 0 { crashReport?.append(contentsOf: bytes.prefix(room)) }
+            return
+        }
+        // The marker across the previous read and this one, else within this one.
+        let seam = carry + bytes.prefix(Self.crashReportMarker.count - 1)
+        if let found = Self.offset(of: Self.crashReportMarker, in: seam[...]), found < carry.count {
+            crashReport = Array((seam[found...] + bytes.dropFirst(seam.count - carry.count)).prefix(Self.crashReportLimit))
+            tailBeforeCrash = Array(tail.dropLast(carry.count - found))
+        } else if let found = Self.offset(of: Self.crashReportMarker, in: bytes) {
+            crashReport = Array(bytes[(bytes.startIndex + found)...].prefix(Self.crashReportLimit))
+            tailBeforeCrash = tail + bytes[..<(bytes.startIndex + found)]
+        } else {
+            let keep = Self.crashReportMarker.count - 1
+            carry = Array((carry + bytes[max(bytes.startIndex, bytes.endIndex - keep)...]).suffix(keep))
+        }
+    }
+
+    private static func offset(of marker: [UInt8], in bytes: ArraySlice<UInt8>) -> Int? {
+        bytes.withUnsafeBytes { haystack in
+            marker.withUnsafeBytes { needle in
+                guard let base = haystack.baseAddress,
+                      let found = shakedown_memmem(base, haystack.count, needle.baseAddress, needle.count) else { return nil }
+                return UnsafeRawPointer(found) - base
+            }
+        }
     }
 
     /// Finds the lines worth parsing without visiting each byte in Swift: the first line completes the partial
@@ -100,8 +152,12 @@ package struct OutputCapture {
     }
 
     /// The kept tail as text (invalid UTF-8 repaired).
+    /// After a crash report, the output before it and the report condensed to its crashing thread's frames,
+    /// so the tail never ends on the register dump or the image list.
     package var tailText: String {
-        String(decoding: tail.suffix(tailLimit), as: UTF8.self)
+        guard let crashReport else { return String(decoding: tail.suffix(tailLimit), as: UTF8.self) }
+        return String(decoding: tailBeforeCrash.suffix(tailLimit), as: UTF8.self)
+            + CrashBacktrace.condensed(String(decoding: crashReport, as: UTF8.self))
     }
 
     private mutating func scan(_ line: [UInt8]) {

@@ -107,6 +107,9 @@ public struct RunReport: Sendable {
         lines.append("workers: \(succeeded) of \(workers.count) succeeded" + (timedOut ? "; deadline of \(configuration.timeout.shortDescription) passed" : ""))
         for worker in unsuccessfulWorkers {
             lines.append("  " + worker.summary)
+            if let frames = worker.crashFrames {
+                for line in frames.split(separator: "\n") { lines.append("    \(line)") }
+            }
             let tail = worker.outputTail.split(separator: "\n", omittingEmptySubsequences: false).suffix(6)
             for line in tail where !line.isEmpty { lines.append("    | \(line)") }
         }

@@ -58,7 +58,9 @@ package struct Supervisor {
         var leaderProblem: String?
         var buffer = [UInt8](repeating: 0, count: 65536)
         let started: Int64
-        let deadline: Int64
+        var deadline: Int64
+        /// Set once the deadline was postponed for a worker that was printing its crash report.
+        var crashGrace = false
         var hardDeadline = Int64.max
         var nextProgress: Int64
 
@@ -152,6 +154,7 @@ package struct Supervisor {
                 break
             }
             if now >= run.deadline && !run.timedOut {
+                if postponeForCrashReport(&run, now: now) { continue }
                 reachDeadline(&run, plumbing: plumbing, leader: leader, group: group)
                 continue
             }
@@ -259,6 +262,19 @@ package struct Supervisor {
         run.hardDeadline = monotonicNanoseconds() + configuration.teardown.longestDuration.nanoseconds
             + Duration.seconds(10).nanoseconds
     }
+
+    /// A worker still running at the deadline that has begun printing the Swift runtime's crash report is
+    /// crashing, not hung: the backtracer takes a fraction of a second on an idle machine and several on a loaded
+    /// one. The deadline moves once, by ``crashReportGrace``, so the crash is reported as a crash.
+    private func postponeForCrashReport(_ run: inout Progress, now: Int64) -> Bool {
+        guard !run.crashGrace,
+              run.workers.contains(where: { $0.status == nil && $0.output.isPrintingCrashReport }) else { return false }
+        run.crashGrace = true
+        run.deadline = now + Self.crashReportGrace.nanoseconds
+        return true
+    }
+
+    private static let crashReportGrace = Duration.seconds(10)
 
     /// The leader did not finish its teardown in time (wedged, stopped, or stuck before it set anything up):
     /// SIGKILL it through its pidfd; its workers die with it (PR_SET_PDEATHSIG), the containment cleanup after the
@@ -540,6 +556,7 @@ package struct Supervisor {
             said.commandStatus = slot.pointee.command_status
             if said.commandPid == nil, slot.pointee.command_pid > 0 { said.commandPid = slot.pointee.command_pid }
         }
+        let crash = state.output.crash
         let workerExit = state.status.map(ProcessExit.init(waitStatus:))
         let exit = said.commandStatus.map(ProcessExit.init(waitStatus:)) ?? workerExit
         let rounds = said.finished.map { Int($0.rounds) }
@@ -549,10 +566,11 @@ package struct Supervisor {
             outcome: outcome(hung: hung, notStarted: state.notStarted ?? said.notStarted, said: said, exit: exit,
                              workerExit: workerExit, index: index),
             exit: exit, roundsCompleted: rounds, failures: said.failures + state.output.failures,
-            outputTail: state.output.tailText, crashMessage: state.output.crashMessage,
+            outputTail: state.output.tailText,
+            crashMessage: crash?.fatalError ?? state.output.crashMessage,
             outputBytes: state.output.totalBytes, jitterPoints: Int(said.finished?.points ?? 0),
             jitterActions: Int(said.finished?.actions ?? 0), jitterDigest: said.finished?.digest,
-            channelProblem: state.decoder.problem)
+            channelProblem: state.decoder.problem, crashFrames: crash.map { $0.summary() })
     }
 
     /// Success needs positive evidence: a closure worker's "finished" message and exit 0, or a command that was

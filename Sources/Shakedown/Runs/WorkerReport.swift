@@ -19,6 +19,9 @@ public struct WorkerReport: Sendable {
     /// The first line of its output that says why it died (`…: Fatal error: …`), kept even when the tail has
     /// moved past it.
     public let crashMessage: String?
+    /// The crashing thread's frames (function at file:line), read from the crash report the Swift runtime
+    /// printed; `nil` when it printed none (a command without Swift, a crash with the backtracer off).
+    public let crashFrames: String?
     /// How many bytes it wrote in all.
     public let outputBytes: Int
     /// Jitter points reached, points that acted, and the digest of every decision (same seed ⇒ same digest).
@@ -33,7 +36,8 @@ public struct WorkerReport: Sendable {
     /// Assembles a worker report (runs do this).
     public init(index: Int, pid: Int32, commandPid: Int32?, outcome: WorkerOutcome, exit: ProcessExit?,
                 roundsCompleted: Int, failures: [RecordedFailure], outputTail: String, crashMessage: String?, outputBytes: Int,
-                jitterPoints: Int, jitterActions: Int, jitterDigest: UInt64?, channelProblem: String?) {
+                jitterPoints: Int, jitterActions: Int, jitterDigest: UInt64?, channelProblem: String?,
+                crashFrames: String? = nil) {
         self.index = index
         self.pid = pid
         self.commandPid = commandPid
@@ -43,6 +47,7 @@ public struct WorkerReport: Sendable {
         self.failures = failures
         self.outputTail = outputTail
         self.crashMessage = crashMessage
+        self.crashFrames = crashFrames
         self.outputBytes = outputBytes
         self.jitterPoints = jitterPoints
         self.jitterActions = jitterActions

@@ -173,4 +173,18 @@ final class VerdictTrustTests: XCTestCase {
         XCTAssertEqual(run.observation(of: twos)?.histogram.map(\.increment), [2])
         XCTAssertEqual(run.observation(of: ones)?.histogram.map(\.increment), [1])
     }
+
+    /// A crash used to keep only the end of the runtime's report (registers, images): the frames were lost.
+    func testCrashInAWorkerIsReportedWithItsFileAndLine() throws {
+        let line = #line + 2
+        let run = try Shakedown.fork(processes: 2, timeout: .seconds(30), jitter: .none) { worker in
+            if worker.index == 1 { fatalError("crash for the report") }
+        }
+        guard case .crashed = run.workers[1].outcome else { return XCTFail(run.summary) }
+        let frames = try XCTUnwrap(run.workers[1].crashFrames, run.summary)
+        XCTAssertTrue(frames.contains("VerdictTrustTests.swift:\(line)"), frames)
+        XCTAssertTrue(run.summary.contains("VerdictTrustTests.swift:\(line)"), run.summary)
+        XCTAssertEqual(run.workers[1].crashMessage?.contains("crash for the report"), true, run.summary)
+        XCTAssertFalse(run.workers[1].outputTail.contains("Registers:"), "no register dump in the tail")
+    }
 }
