@@ -130,6 +130,8 @@ struct RunCommand: ParsableCommand {
         if !report.hungWorkers.isEmpty { return 3 }
         if !report.unsuccessfulWorkers.isEmpty { return 1 }
         if !report.leaks.isEmpty { return 4 }
+        // A failed leader, a garbled result channel, a recorded failure: never a clean exit.
+        if !report.isClean { return 1 }
         return 0
     }
 

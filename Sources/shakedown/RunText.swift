@@ -17,7 +17,7 @@ enum RunText {
             case let .notStarted(reason): line += "NEVER STARTED: \(reason)"
             case .hung: line += "HUNG (still running at the deadline; torn down)"
             case let .crashed(signal): line += "CRASHED with \(signal.name)"
-            case let .exited(code): line += code == 0 ? "exit 0" : "EXIT \(code)"
+            case let .exited(code): line += "EXIT \(code)"
             default: line += "\(worker.outcome)"
             }
             lines.append(line)
