@@ -7,6 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Shakedown
+import Synchronization
 
 /// A `--before` or `--check` command: `/bin/sh -c COMMAND` with `SHAKEDOWN_REPETITION` and `SHAKEDOWN_SEED` set,
 /// stdin from /dev/null, stdout and stderr captured (so `--json` output stays JSON), a deadline, and every process
@@ -70,6 +71,8 @@ struct ShellStep {
             throw error
         }
         close(fds[1])
+        StepInterruption.guardGroup(pid)
+        defer { StepInterruption.release() }
         return collect(pid: pid, output: fds[0], deadline: timeout.deadline(after: monotonicNanoseconds()))
     }
 
@@ -80,6 +83,9 @@ struct ShellStep {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
+        // Nothing else of ours leaks into the step: a descriptor it kept open (a pipe our own parent waits on)
+        // would outlive us through whatever the step leaves behind. (closefrom_np needs _GNU_SOURCE.)
+        for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -93,6 +99,19 @@ struct ShellStep {
         let result = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
         if result != 0 { throw ShakedownError.systemCall("posix_spawn(/bin/sh)", errno: .init(rawValue: result)) }
         return pid
+    }
+
+    /// This process's open descriptors, from /proc/self/fd (the listing's own descriptor excluded).
+    private static func openDescriptors() -> [Int32] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        var result: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name), fd != own { result.append(fd) }
+        }
+        return result
     }
 
     /// Reads output until the shell exits or the deadline passes; then stops its group and reaps it.
@@ -121,6 +140,7 @@ struct ShellStep {
         // Stop whatever it left running in its group, then reap the shell. Until it is reaped its pid, which
         // names the group, cannot be reused, so the group kill cannot reach a stranger.
         kill(-pid, SIGKILL)
+        StepInterruption.release()
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         _ = drain(output, into: &result, buffer: &buffer)
         if !result.timedOut {
@@ -147,5 +167,32 @@ struct ShellStep {
             result.outputTail += buffer[..<count]
             if result.outputTail.count > Self.tailLimit { result.outputTail.removeFirst(result.outputTail.count - Self.tailLimit) }
         }
+    }
+}
+
+/// A step runs in its own process group, which the terminal's Ctrl-C does not reach: while one runs, SIGINT,
+/// SIGTERM and SIGHUP to shakedown first kill that group, then take their default action. The handlers are
+/// installed only while a step runs, so the run's own forks never inherit them.
+enum StepInterruption {
+    private static let group = Atomic<Int32>(0)
+    private static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    static func guardGroup(_ pgid: pid_t) {
+        group.store(pgid, ordering: .sequentiallyConsistent)
+        for number in signals { signal(number, handler) }
+    }
+
+    /// Called before the step's shell is reaped, so the group id cannot have been reused when a handler uses it.
+    static func release() {
+        for number in signals { signal(number, SIG_DFL) }
+        group.store(0, ordering: .sequentiallyConsistent)
+    }
+
+    // Async-signal-safe: an atomic load, kill, signal and raise.
+    private static let handler: @convention(c) (Int32) -> Void = { number in
+        let pgid = StepInterruption.group.load(ordering: .sequentiallyConsistent)
+        if pgid > 0 { kill(-pgid, SIGKILL) }
+        signal(number, SIG_DFL)
+        raise(number)
     }
 }

@@ -153,4 +153,29 @@ final class RepeatTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 30)
         XCTAssertEqual(CLI.processes(containing: marker), [], "the check and its children are gone")
     }
+
+    func testInterruptingShakedownDuringACheckStopsTheCheck() throws {
+        // The check runs in its own process group, which Ctrl-C does not reach; shakedown must take it along.
+        let marker = "120.\(UInt32.random(in: 100_000...999_999))"
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: CLI.path("shakedown"))
+        runner.arguments = ["run", "-n", "1", "--check", "sleep \(marker); true", "--", "/bin/true"]
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = FileHandle.nullDevice
+        try runner.run()
+        // The marker is also in the argv of shakedown and its forks (leader, shepherds): wait for the sleep itself.
+        let sleeping = { CLI.processes(containing: "sleep\u{0}\(marker)\u{0}") }
+        let waitStart = Date()
+        while sleeping().isEmpty, Date().timeIntervalSince(waitStart) < 20 { usleep(20_000) }
+        XCTAssertEqual(sleeping().count, 1, "the check's sleep is running")
+        // SIGTERM, not SIGINT: a test runner started in the background may have SIGINT ignored, and its
+        // children inherit that. The same handler serves SIGINT, SIGTERM and SIGHUP.
+        kill(runner.processIdentifier, SIGTERM)
+        runner.waitUntilExit()
+        XCTAssertEqual(runner.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(runner.terminationStatus, SIGTERM)
+        let gone = Date()
+        while !CLI.processes(containing: marker).isEmpty, Date().timeIntervalSince(gone) < 5 { usleep(20_000) }
+        XCTAssertEqual(CLI.processes(containing: marker), [], "nothing of the check survives")
+    }
 }
