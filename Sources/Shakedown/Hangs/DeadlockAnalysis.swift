@@ -28,8 +28,9 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
 
         /// "worker 1 / thread 11 (transfer at main.swift:20) waits for pthread mutex `ledger` held by …".
         public var sentence: String {
-            "\(waiterLabel)\(waiterFrames.first.map { " (\(DeadlockAnalysis.compact($0)))" } ?? "") waits for "
-                + (lockKind == .shakedownMutex ? "mutex `\(mutex)`" : mutex) + " held by \(ownerLabel)"
+            let waiter = "\(waiterLabel)\(waiterFrames.first.map { " (\(DeadlockAnalysis.compact($0)))" } ?? "")"
+            if lockKind == .threadJoin { return "\(waiter) joins \(ownerLabel), waiting for it to exit" }
+            return "\(waiter) waits for " + (lockKind == .shakedownMutex ? "mutex `\(mutex)`" : mutex) + " held by \(ownerLabel)"
         }
     }
 
@@ -226,7 +227,7 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
             for name in wait.waiterFrames.map(DeadlockAnalysis.compact) where !(names.last.map { $0.hasPrefix(name) } ?? false) {
                 names.append(name)
             }
-            lines.append("\(wait.waiterLabel) is blocked in " + names.joined(separator: ", called from "))
+            if names.count > 1 { lines.append("\(wait.waiterLabel) is blocked in " + names.joined(separator: ", called from ")) }
         }
         return lines.joined(separator: "\n")
     }

@@ -35,6 +35,11 @@ final class LockGraphTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("Found one deadlock (2 threads):"), text)
         XCTAssertTrue(text.contains("(pthread_abba.moveLedgerToAccounts at main.swift:"), text)
         XCTAssertTrue(text.contains("(pthread_abba.moveAccountsToLedger at main.swift:"), text)
+        // The main thread joins a deadlocked thread: it waits behind the cycle, and says so.
+        let behind = try XCTUnwrap(analysis.blockedBehindDeadlock.first, text)
+        XCTAssertEqual(behind.waiter, ThreadID(pid: pid, tid: pid))
+        XCTAssertEqual(behind.lockKind, .threadJoin)
+        XCTAssertTrue(text.contains("Blocked behind the deadlock:\n  pid \(pid) / thread \(pid) (pthread_abba_main at main.swift:"), text)
         XCTAssertEqual(kill(pid, 0), 0, "the process keeps running")
     }
 
