@@ -207,9 +207,16 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
     static func compact(_ frame: Frame) -> String {
         var function = frame.function ?? frame.shortDescription
         if function.hasPrefix("@objc ") { function.removeFirst(6) }
-        if !function.hasPrefix("closure"), let parenthesis = function.firstIndex(of: "("), parenthesis != function.startIndex {
+        // "closure #1 (Swift.UnsafeMutablePointer<…>) -> Swift.Int32 in f(Swift.Int32) -> ()" → "closure #1 in f"
+        var closure = ""
+        if function.hasPrefix("closure #"), let enclosing = function.firstRange(of: " in ") {
+            closure = "closure " + function.dropFirst("closure ".count).prefix(while: { $0 != " " }) + " in "
+            function = String(function[enclosing.upperBound...])
+        }
+        if let parenthesis = function.firstIndex(of: "("), parenthesis != function.startIndex {
             function = String(function[..<parenthesis])
         }
+        function = closure + function
         guard let file = frame.file else { return function }
         return function + " at " + (file.split(separator: "/").last.map(String.init) ?? file) + (frame.line.map { ":\($0)" } ?? "")
     }

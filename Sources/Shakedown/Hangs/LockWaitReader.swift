@@ -91,7 +91,13 @@ struct LockWaitReader {
         var detail: String?
         for blocker in blockers {
             if blocker.pid <= 0 {
-                detail = "held through an open file description (OFD lock): the kernel does not record which process holds it"
+                // An OFD lock belongs to an open file description: the processes whose descriptors list it in
+                // /proc/PID/fdinfo hold it.
+                let holders = FileLockTable.descriptionHolders(of: blocker)
+                if holders.isEmpty {
+                    detail = "held through an open file description (OFD lock) that no process's fdinfo shows"
+                }
+                for holder in holders where !owners.contains(.process(pid: holder)) { owners.append(.process(pid: holder)) }
                 continue
             }
             let owner: LockWait.Owner = ProcStat.read(pid: blocker.pid).map { $0.state == .zombie || $0.state == .dead } == false

@@ -96,6 +96,18 @@ final class LockGraphTests: XCTestCase {
         XCTAssertEqual(alone.exitCode, 0, "without the child there is no cycle to see: \(alone.output)")
     }
 
+    func testOFDLockABBAHoldersFoundThroughFdinfo() throws {
+        let fixture = try startFixture("flock-abba", ["ofd"])
+        let pids = try fixture.readPIDs()
+        addTeardownBlock { for pid in pids { kill(pid, SIGKILL) } }
+        let (_, analysis) = try deadlock(pids)
+        let cycle = try XCTUnwrap(analysis.deadlocks.first)
+        XCTAssertEqual(Set(cycle.waits.map(\.lockKind)), [.fileLock])
+        XCTAssertEqual(Set(cycle.waits.map(\.waiter.pid)), Set(pids))
+        XCTAssertTrue(cycle.waits.allSatisfy { $0.mutex.contains("fcntl /tmp/shakedown-flock-abba-") }, cycle.explanation)
+        XCTAssertTrue(cycle.explanation.contains("(closure #1 in flock_abba.lockExclusively at main.swift:"), cycle.explanation)
+    }
+
     func testARwlockWriterAndAMutexFormACycle() throws {
         let fixture = try startFixture("rwlock-cycle")
         let pid = try XCTUnwrap(fixture.readPIDs().first)
