@@ -1,4 +1,4 @@
-// A parent and its child flock two files in opposite order: an ABBA deadlock through file locks between two
+// A parent and its child lock two files in opposite order (flock, or OFD locks with the argument "ofd"): an ABBA deadlock through file locks between two
 // processes. The parent locks A, the child locks B, then each asks for the other's file.
 // Prints "PARENT_PID CHILD_PID" before the parent blocks. Dies with its parent; the files are unlinked once both
 // processes have them open.
@@ -19,25 +19,41 @@ func openFile(_ path: String) -> CInt {
     return descriptor
 }
 
+/// `flock`, or with the argument "ofd" an open-file-description lock (fcntl F_OFD_SETLKW) on the whole file.
+nonisolated(unsafe) var useOFD = false
+
+func lockExclusively(_ descriptor: CInt) {
+    if useOFD {
+        var request = flock()
+        request.l_type = Int16(F_WRLCK)
+        request.l_whence = Int16(SEEK_SET)
+        let ofdSetLockWait: CInt = 38  // F_OFD_SETLKW (a _GNU_SOURCE name the Glibc module does not import)
+        _ = withUnsafeMutablePointer(to: &request) { fcntl(descriptor, ofdSetLockWait, UnsafeMutableRawPointer($0)) }
+    } else {
+        flock(descriptor, LOCK_EX)
+    }
+}
+
 @inline(never)
 func lockJournalThenIndex(journal: CInt, index: CInt) {
-    flock(journal, LOCK_EX)
-    flock(index, LOCK_EX)  // the child holds it and waits for the journal: never returns
+    lockExclusively(journal)
+    lockExclusively(index)  // the child holds it and waits for the journal: never returns
 }
 
 @inline(never)
 func lockIndexThenJournal(index: CInt, journal: CInt, ready: CInt) {
-    flock(index, LOCK_EX)
+    lockExclusively(index)
     _ = write(ready, "1", 1)
-    flock(journal, LOCK_EX)  // the parent holds it and waits for the index: never returns
+    lockExclusively(journal)  // the parent holds it and waits for the index: never returns
 }
 
 _ = shakedown_set_parent_death_signal(SIGKILL)
+useOFD = CommandLine.arguments.dropFirst().first == "ofd"
 let base = "/tmp/shakedown-flock-abba-\(getpid())"
 let journalPath = base + ".journal", indexPath = base + ".index"
 let journal = openFile(journalPath)
 let index = openFile(indexPath)
-flock(journal, LOCK_EX)
+lockExclusively(journal)
 var ready: [CInt] = [-1, -1]
 guard pipe(&ready) == 0 else { fail("pipe") }
 let parent = getpid()

@@ -28,8 +28,9 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
 
         /// "worker 1 / thread 11 (transfer at main.swift:20) waits for pthread mutex `ledger` held by …".
         public var sentence: String {
-            "\(waiterLabel)\(waiterFrames.first.map { " (\(DeadlockAnalysis.compact($0)))" } ?? "") waits for "
-                + (lockKind == .shakedownMutex ? "mutex `\(mutex)`" : mutex) + " held by \(ownerLabel)"
+            let waiter = "\(waiterLabel)\(waiterFrames.first.map { " (\(DeadlockAnalysis.compact($0)))" } ?? "")"
+            if lockKind == .threadJoin { return "\(waiter) joins \(ownerLabel), waiting for it to exit" }
+            return "\(waiter) waits for " + (lockKind == .shakedownMutex ? "mutex `\(mutex)`" : mutex) + " held by \(ownerLabel)"
         }
     }
 
@@ -206,9 +207,16 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
     static func compact(_ frame: Frame) -> String {
         var function = frame.function ?? frame.shortDescription
         if function.hasPrefix("@objc ") { function.removeFirst(6) }
-        if !function.hasPrefix("closure"), let parenthesis = function.firstIndex(of: "("), parenthesis != function.startIndex {
+        // "closure #1 (Swift.UnsafeMutablePointer<…>) -> Swift.Int32 in f(Swift.Int32) -> ()" → "closure #1 in f"
+        var closure = ""
+        if function.hasPrefix("closure #"), let enclosing = function.firstRange(of: " in ") {
+            closure = "closure " + function.dropFirst("closure ".count).prefix(while: { $0 != " " }) + " in "
+            function = String(function[enclosing.upperBound...])
+        }
+        if let parenthesis = function.firstIndex(of: "("), parenthesis != function.startIndex {
             function = String(function[..<parenthesis])
         }
+        function = closure + function
         guard let file = frame.file else { return function }
         return function + " at " + (file.split(separator: "/").last.map(String.init) ?? file) + (frame.line.map { ":\($0)" } ?? "")
     }
@@ -226,7 +234,7 @@ public struct DeadlockAnalysis: Hashable, Sendable, Codable {
             for name in wait.waiterFrames.map(DeadlockAnalysis.compact) where !(names.last.map { $0.hasPrefix(name) } ?? false) {
                 names.append(name)
             }
-            lines.append("\(wait.waiterLabel) is blocked in " + names.joined(separator: ", called from "))
+            if names.count > 1 { lines.append("\(wait.waiterLabel) is blocked in " + names.joined(separator: ", called from ")) }
         }
         return lines.joined(separator: "\n")
     }

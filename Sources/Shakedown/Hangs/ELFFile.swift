@@ -62,7 +62,8 @@ enum ELFFile {
     }
 
     /// The data object (STT_OBJECT) whose range contains ELF address `address`, from `.symtab` (or `.dynsym` when
-    /// stripped); nil when none does. Reads the symbol table once per call: for naming a handful of locks.
+    /// stripped); nil when none does. Scans the symbol table once per call, 1 MB at a time: for naming a handful of
+    /// locks.
     static func objectSymbol(path: String, containing address: UInt64) -> String? {
         guard let file = Header(path: path) else { return nil }
         defer { close(file.descriptor) }
@@ -77,19 +78,25 @@ enum ELFFile {
         for wanted in [UInt32(2), 11] {  // SHT_SYMTAB, then SHT_DYNSYM
             guard let index = (0..<file.sectionHeaderCount).first(where: { section($0).type == wanted }) else { continue }
             let symbols = section(index)
-            guard symbols.link < file.sectionHeaderCount, symbols.size < 256 << 20,
-                  let entries = file.read(at: symbols.offset, count: Int(symbols.size))
-            else { continue }
+            guard symbols.link < file.sectionHeaderCount else { continue }
             let strings = section(symbols.link)
-            for start in stride(from: 0, to: entries.count - 23, by: 24) {
-                let info = entries[start + 4], value = load(UInt64.self, entries, start + 8)
-                let size = load(UInt64.self, entries, start + 16)
-                guard info & 0xF == 1, value <= address, address < value &+ max(size, 1) else { continue }
-                let nameOffset = UInt64(load(UInt32.self, entries, start))
-                guard nameOffset < strings.size,
-                      let bytes = file.read(at: strings.offset + nameOffset, count: Int(min(512, strings.size - nameOffset)))
-                else { return nil }
-                return String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+            // In chunks of whole entries: a debug build's symbol table can be tens of megabytes.
+            let chunk: UInt64 = 24 * 43_690
+            var offset: UInt64 = 0
+            while offset < symbols.size {
+                let count = Int(min(chunk, symbols.size - offset))
+                guard let entries = file.read(at: symbols.offset &+ offset, count: count) else { break }
+                offset += UInt64(count)
+                for start in stride(from: 0, to: entries.count - 23, by: 24) {
+                    let info = entries[start + 4], value = load(UInt64.self, entries, start + 8)
+                    let size = load(UInt64.self, entries, start + 16)
+                    guard info & 0xF == 1, value <= address, address < value &+ max(size, 1) else { continue }
+                    let nameOffset = UInt64(load(UInt32.self, entries, start))
+                    guard nameOffset < strings.size,
+                          let bytes = file.read(at: strings.offset &+ nameOffset, count: Int(min(512, strings.size - nameOffset)))
+                    else { return nil }
+                    return String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
             }
         }
         return nil
@@ -103,6 +110,7 @@ enum ELFFile {
         let sectionHeaderOffset: UInt64
         let sectionHeaderSize: Int
         let sectionHeaderCount: Int
+        let fileSize: UInt64
 
         init?(path: String) {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -115,6 +123,8 @@ enum ELFFile {
                 return nil
             }
             self.descriptor = descriptor
+            var info = stat()
+            fileSize = fstat(descriptor, &info) == 0 ? UInt64(max(0, info.st_size)) : 0
             programHeaderOffset = load(UInt64.self, header, 0x20)
             sectionHeaderOffset = load(UInt64.self, header, 0x28)
             programHeaderSize = max(56, Int(load(UInt16.self, header, 0x36)))
@@ -124,6 +134,8 @@ enum ELFFile {
         }
 
         func read(at offset: UInt64, count: Int) -> [UInt8]? {
+            // A corrupt header can name any offset and size: refuse what the file cannot hold before allocating.
+            guard count > 0, offset <= fileSize, UInt64(count) <= fileSize - offset else { return nil }
             var bytes = [UInt8](repeating: 0, count: count)
             guard count > 0, pread(descriptor, &bytes, count, off_t(offset)) == count else { return nil }
             return bytes

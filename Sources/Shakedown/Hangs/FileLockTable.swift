@@ -44,6 +44,30 @@ struct FileLockTable: Sendable, Hashable {
                      start: start, end: end, isWaiter: waiter)
     }
 
+    /// The processes holding OFD lock `entry` (pid -1 in /proc/locks): those with a descriptor whose
+    /// /proc/PID/fdinfo/FD lists the same lock ("lock:\t1: OFDLCK ADVISORY WRITE -1 00:2b:77 0 EOF"). Scans every
+    /// process's fdinfo: about a millisecond per hundred descriptors, paid only for a wait on an OFD lock.
+    static func descriptionHolders(of entry: Entry) -> [Int32] {
+        var holders: [Int32] = []
+        for pid in (try? ProcFiles.numericEntries("/proc")) ?? [] {
+            let directory = "/proc/\(pid)/fdinfo"
+            for descriptor in (try? ProcFiles.numericEntries(directory, pid: pid)) ?? [] {
+                guard let text = ProcFiles.text("\(directory)/\(descriptor)"), text.contains("lock:") else { continue }
+                let locks = text.split(separator: "\n").filter { $0.hasPrefix("lock:") }
+                    .map { line in Substring(line.dropFirst("lock:".count)) }
+                let matches = locks.compactMap { FileLockTable(text: String($0)).entries.first }.contains { held in
+                    held.type == entry.type && held.file == entry.file && held.start == entry.start && held.end == entry.end
+                        && held.exclusive == entry.exclusive
+                }
+                if matches {
+                    holders.append(pid)
+                    break
+                }
+            }
+        }
+        return holders
+    }
+
     /// "major:minor:inode" the way /proc/locks spells the file with device `device` and inode `inode`.
     static func fileKey(device: UInt64, inode: UInt64) -> String {
         let major = ((device >> 8) & 0xFFF) | ((device >> 32) & ~UInt64(0xFFF))

@@ -206,6 +206,7 @@ public struct HangInspector: Sendable {
         }
         ShortStackNote.annotate(&threads)
         Self.nameRestartedCalls(&threads)
+        LockWaitReader.resolveDescriptionLocks(&raw.lockWaits, raw.descriptionLocks)
         LockNaming.attach(raw.lockWaits, probes: raw.futexProbes, pid: target.pid, to: &threads, maps: raw.maps)
         // Main thread first, then by thread id.
         threads.sort { ($0.tid == target.pid ? 0 : 1, $0.tid) < ($1.tid == target.pid ? 0 : 1, $1.tid) }

@@ -20,12 +20,20 @@ enum LockNaming {
             let functions = threads[index].frames.prefix(framesSearched).compactMap(\.function)
             if let probe = probes[threads[index].tid], functions.contains(where: { $0.contains("pthread_rwlock_") }) {
                 wait = rwlockWait(probe, pid: pid, maps: maps)
-            } else if wait.kind == .pthreadMutex || wait.kind == .piFutex,
-               let waiter = functions.first(where: { function in nonLockWaits.contains { function.contains($0) } }) {
-                wait = LockWait(kind: .futexWait, identity: wait.identity, address: wait.address, owners: [],
-                                detail: "the thread waits in \(waiter), which is a wait for a signal, not for a lock")
+            } else if [.pthreadMutex, .piFutex, .futexWait].contains(wait.kind),
+                      let waiter = functions.first(where: { function in nonLockWaits.contains { function.contains($0) } }) {
+                if waiter.contains("join"), let probe = probes[threads[index].tid], probe.expected > 0,
+                   probe.expected <= UInt32(Int32.max) {
+                    // pthread_join sleeps on the joined thread's tid word, with that tid as the expected value: the
+                    // joiner goes on only when that thread exits, so it waits for it as for a lock holder.
+                    wait = LockWait(kind: .threadJoin, identity: "join \(probe.expected)", address: wait.address,
+                                    owners: [LockWaitReader.owner(tid: Int32(probe.expected))], detail: "in \(waiter)")
+                } else {
+                    wait = LockWait(kind: .futexWait, identity: wait.identity, address: wait.address, owners: [],
+                                    detail: "the thread waits in \(waiter): a wait for an event, not for a lock")
+                }
             }
-            if wait.symbol == nil, let address = wait.address, let maps, wait.kind != .futexWait {
+            if wait.symbol == nil, let address = wait.address, let maps, wait.kind != .futexWait, wait.kind != .threadJoin {
                 if names[address] == nil { names[address] = .some(DataSymbol.name(of: address, maps: maps)) }
                 wait.symbol = names[address] ?? nil
             }

@@ -19,6 +19,8 @@ public struct LockWait: Hashable, Sendable, Codable {
         case shakedownMutex
         /// A glibc `pthread_rwlock_t`; its holder is known when a writer holds it (glibc records the writer's tid).
         case rwlock
+        /// `pthread_join`: the "holder" is the thread being joined; the waiter goes on only when it exits.
+        case threadJoin
         /// A futex wait that is not on a recognisable lock (condition variable, semaphore, custom futex).
         case futexWait
     }
@@ -66,6 +68,7 @@ public struct LockWait: Hashable, Sendable, Codable {
         case .fileLock: family = "file lock"
         case .shakedownMutex: family = "Shakedown mutex"
         case .rwlock: family = "pthread rwlock"
+        case .threadJoin: return "the exit of the joined thread"
         case .futexWait: family = "futex"
         }
         if let symbol { return "\(family) `\(symbol)`" }

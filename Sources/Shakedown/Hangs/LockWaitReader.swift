@@ -14,10 +14,12 @@ struct LockWaitReader {
     let pid: Int32
     let maps: ProcessMaps?
 
-    /// The waits of `threads`, by tid (threads not in a lock-related system call are absent), and the futex words
-    /// read for them.
-    func read(_ threads: [RawThread]) -> (waits: [Int32: LockWait], probes: [Int32: FutexLock.Probe]) {
+    /// The waits of `threads`, by tid (threads not in a lock-related system call are absent), the futex words read
+    /// for them, and the OFD locks whose holders are still to be found (``resolveDescriptionLocks(_:_:)``).
+    func read(_ threads: [RawThread]) -> (waits: [Int32: LockWait], probes: [Int32: FutexLock.Probe],
+                                          descriptionLocks: [Int32: [FileLockTable.Entry]]) {
         var probes: [Int32: FutexLock.Probe] = [:]
+        var descriptionLocks: [Int32: [FileLockTable.Entry]] = [:]
         var memory: CInt = -1
         defer { if memory >= 0 { close(memory) } }
         var table: FileLockTable?
@@ -34,9 +36,11 @@ struct LockWaitReader {
             case "flock":
                 guard call.arguments.count >= 2, call.arguments[1] & 4 == 0 else { continue }  // LOCK_NB never blocks
                 if table == nil { table = FileLockTable.read() }
+                var pending: [FileLockTable.Entry] = []
                 waits[thread.tid] = fileLockWait(
                     descriptor: call.arguments[0], table: table ?? FileLockTable(text: ""), byFlock: true,
-                    exclusive: call.arguments[1] & 2 != 0, range: (0, nil))
+                    exclusive: call.arguments[1] & 2 != 0, range: (0, nil), descriptionLocks: &pending)
+                if !pending.isEmpty { descriptionLocks[thread.tid] = pending }
             case "fcntl":
                 // F_SETLKW (7) and F_OFD_SETLKW (38) block; the request is a struct flock at argument 3.
                 guard call.arguments.count >= 3, call.arguments[1] == 7 || call.arguments[1] == 38 else { continue }
@@ -44,14 +48,16 @@ struct LockWaitReader {
                 let request = Self.read(memory, call.arguments[2], 32)
                 if table == nil { table = FileLockTable.read() }
                 let (exclusive, range) = Self.decodeFlock(request)
+                var pending: [FileLockTable.Entry] = []
                 waits[thread.tid] = fileLockWait(
                     descriptor: call.arguments[0], table: table ?? FileLockTable(text: ""), byFlock: false,
-                    exclusive: exclusive, range: range, ownProcessExcluded: call.arguments[1] == 7)
+                    exclusive: exclusive, range: range, ownProcessExcluded: call.arguments[1] == 7, descriptionLocks: &pending)
+                if !pending.isEmpty { descriptionLocks[thread.tid] = pending }
             default:
                 continue
             }
         }
-        return (waits, probes)
+        return (waits, probes, descriptionLocks)
     }
 
     private func lockWait(for probe: FutexLock.Probe) -> LockWait {
@@ -72,9 +78,30 @@ struct LockWaitReader {
         }
     }
 
+    /// Gives waits on OFD locks (pid -1 in /proc/locks) their holders: the processes whose /proc/PID/fdinfo lists
+    /// the lock. Runs after the targets are released; costs one scan of every process's fdinfo, only when needed.
+    static func resolveDescriptionLocks(_ waits: inout [Int32: LockWait], _ pending: [Int32: [FileLockTable.Entry]]) {
+        var found: [FileLockTable.Entry: [Int32]] = [:]
+        for (tid, entries) in pending {
+            guard var wait = waits[tid] else { continue }
+            for entry in entries {
+                if found[entry] == nil { found[entry] = FileLockTable.descriptionHolders(of: entry) }
+                for holder in found[entry] ?? [] where !wait.owners.contains(.process(pid: holder)) {
+                    wait.owners.append(.process(pid: holder))
+                }
+            }
+            if wait.owners.isEmpty {
+                wait.detail = "held through an open file description (OFD lock) that no process's fdinfo shows"
+            } else if wait.detail?.hasPrefix("no conflicting holder") == true {
+                wait.detail = nil
+            }
+            waits[tid] = wait
+        }
+    }
+
     private func fileLockWait(
         descriptor: UInt64, table: FileLockTable, byFlock: Bool, exclusive: Bool, range: (UInt64, UInt64?),
-        ownProcessExcluded: Bool = false
+        ownProcessExcluded: Bool = false, descriptionLocks: inout [FileLockTable.Entry]
     ) -> LockWait {
         let link = "/proc/\(pid)/fd/\(descriptor)"
         var info = stat()
@@ -91,7 +118,9 @@ struct LockWaitReader {
         var detail: String?
         for blocker in blockers {
             if blocker.pid <= 0 {
-                detail = "held through an open file description (OFD lock): the kernel does not record which process holds it"
+                // An OFD lock belongs to an open file description; who holds it is looked up after the release
+                // (``resolveDescriptionLocks``): scanning every process's fdinfo is too slow for the stop.
+                descriptionLocks.append(blocker)
                 continue
             }
             let owner: LockWait.Owner = ProcStat.read(pid: blocker.pid).map { $0.state == .zombie || $0.state == .dead } == false
@@ -99,6 +128,7 @@ struct LockWaitReader {
             if !owners.contains(owner) { owners.append(owner) }
         }
         if blockers.isEmpty { detail = "no conflicting holder in /proc/locks: the lock is being released" }
+        if !descriptionLocks.isEmpty, owners.isEmpty { detail = nil }
         return LockWait(kind: .fileLock, identity: "file \(key)", symbol: path.map { (byFlock ? "flock " : "fcntl ") + $0 },
                         owners: owners, detail: detail)
     }

@@ -90,6 +90,9 @@ public struct SnapshotRenderer: Sendable {
 
     /// "waits for pthread mutex `ledger` held by pid 4711 / thread 4712", or why no holder is named.
     static func describe(_ wait: LockWait) -> String {
+        if wait.kind == .threadJoin, case let .thread(id)? = wait.owners.first {
+            return "joins \(id), waiting for it to exit" + (wait.detail.map { " (\($0))" } ?? "")
+        }
         var text = (wait.kind == .futexWait ? "sleeps on " : "waits for ") + wait.name
         let holders = wait.owners.map { owner -> String in
             switch owner {

@@ -45,6 +45,8 @@ struct RawCapture: Sendable {
     var lockWaits: [Int32: LockWait] = [:]
     /// The futex words behind them, for readings that need the thread's frames (rwlocks).
     var futexProbes: [Int32: FutexLock.Probe] = [:]
+    /// OFD locks blocking a thread, by tid, whose holders are looked up after the release.
+    var descriptionLocks: [Int32: [FileLockTable.Entry]] = [:]
     var notes: [String] = []
     /// The process disappeared while it was being captured.
     var exited = false
@@ -150,7 +152,8 @@ struct Tracer {
                 let (mutexes, problems) = MutexSnapshot.read(pid: pid, maps: maps)
                 capture.mutexes = mutexes
                 capture.notes += problems
-                (capture.lockWaits, capture.futexProbes) = LockWaitReader(pid: pid, maps: maps).read(session.threads)
+                (capture.lockWaits, capture.futexProbes, capture.descriptionLocks) =
+                    LockWaitReader(pid: pid, maps: maps).read(session.threads)
             } catch {
                 capture.notes.append("could not read /proc/\(pid)/maps: \(error)")
             }

@@ -40,6 +40,29 @@ final class CaptureAllTests: XCTestCase {
         }
     }
 
+    func testAProcessExitingDuringCaptureIsNoSuchProcessOrCaptured() throws {
+        let inspector = HangInspector(options: .init(symbolization: .libunwindOnly))
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<30 {
+            // Lives a few milliseconds: capture meets it starting, running, exiting or gone.
+            let process = try FixtureProcess(path: "/bin/sleep", ["0.00\(Int.random(in: 1...9))"])
+            defer { process.stop() }
+            let result = inspector.captureAll(pids: [process.pid]).first?.result
+            switch result {
+            case .success?:
+                outcomes["captured", default: 0] += 1
+            case let .failure(error)?:
+                guard case .noSuchProcess = error.code else { return XCTFail("an exiting process gave \(error)") }
+                outcomes["gone", default: 0] += 1
+            case nil:
+                XCTFail("no result")
+            }
+            let status = try String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8)
+            XCTAssertTrue(status.contains("TracerPid:\t0\n") || status.contains("State:\tZ"), "never left traced")
+        }
+        XCTAssertEqual(outcomes.values.reduce(0, +), 30, "\(outcomes)")
+    }
+
     func testRestartedSleepIsNamedAfterWhatItRestarts() throws {
         let fixture = try startFixture("nslock-abba")
         let pid = try XCTUnwrap(fixture.readPIDs().first)

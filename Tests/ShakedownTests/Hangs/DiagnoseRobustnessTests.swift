@@ -80,6 +80,17 @@ final class DiagnoseRobustnessTests: XCTestCase {
         XCTAssertTrue(user.contains("To capture it:"), user)
     }
 
+    func testPidOneIsTakenAloneAndARefusalDoesNotContradictItself() throws {
+        let result = try diagnose(["diagnose", "--no-symbolizer", "--timeout", "5", "1"])
+        XCTAssertFalse(result.output.contains("descendant"), "pid 1 is not expanded to the whole system: \(result.output)")
+        guard result.exitCode == 4 else { throw XCTSkip("pid 1 can be traced here (exit \(result.exitCode))") }
+        if geteuid() == 0 {
+            XCTAssertFalse(result.output.localizedCaseInsensitiveContains("run as root"), result.output)
+            XCTAssertFalse(result.output.contains("lacks CAP_SYS_PTRACE"), result.output)
+        }
+        XCTAssertTrue(result.output.contains("To capture it:"), result.output)
+    }
+
     func testAnUnprivilegedDiagnoseExplainsReasonAndFix() throws {
         guard access("/usr/bin/setpriv", X_OK) == 0, geteuid() == 0 else { throw XCTSkip("needs root and setpriv") }
         let fixture = try startFixture("pipe-blocked")

@@ -35,6 +35,11 @@ final class LockGraphTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("Found one deadlock (2 threads):"), text)
         XCTAssertTrue(text.contains("(pthread_abba.moveLedgerToAccounts at main.swift:"), text)
         XCTAssertTrue(text.contains("(pthread_abba.moveAccountsToLedger at main.swift:"), text)
+        // The main thread joins a deadlocked thread: it waits behind the cycle, and says so.
+        let behind = try XCTUnwrap(analysis.blockedBehindDeadlock.first, text)
+        XCTAssertEqual(behind.waiter, ThreadID(pid: pid, tid: pid))
+        XCTAssertEqual(behind.lockKind, .threadJoin)
+        XCTAssertTrue(text.contains("Blocked behind the deadlock:\n  pid \(pid) / thread \(pid) (pthread_abba_main at main.swift:"), text)
         XCTAssertEqual(kill(pid, 0), 0, "the process keeps running")
     }
 
@@ -89,6 +94,18 @@ final class LockGraphTests: XCTestCase {
 
         let alone = try run(shakedown, ["diagnose", "--no-children", "\(parent)"])
         XCTAssertEqual(alone.exitCode, 0, "without the child there is no cycle to see: \(alone.output)")
+    }
+
+    func testOFDLockABBAHoldersFoundThroughFdinfo() throws {
+        let fixture = try startFixture("flock-abba", ["ofd"])
+        let pids = try fixture.readPIDs()
+        addTeardownBlock { for pid in pids { kill(pid, SIGKILL) } }
+        let (_, analysis) = try deadlock(pids)
+        let cycle = try XCTUnwrap(analysis.deadlocks.first)
+        XCTAssertEqual(Set(cycle.waits.map(\.lockKind)), [.fileLock])
+        XCTAssertEqual(Set(cycle.waits.map(\.waiter.pid)), Set(pids))
+        XCTAssertTrue(cycle.waits.allSatisfy { $0.mutex.contains("fcntl /tmp/shakedown-flock-abba-") }, cycle.explanation)
+        XCTAssertTrue(cycle.explanation.contains("(closure #1 in flock_abba.lockExclusively at main.swift:"), cycle.explanation)
     }
 
     func testARwlockWriterAndAMutexFormACycle() throws {

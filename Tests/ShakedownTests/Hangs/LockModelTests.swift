@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
 @testable import Shakedown
 import XCTest
 
@@ -106,5 +110,24 @@ final class LockModelTests: XCTestCase {
         XCTAssertEqual(analysis.deadlocks.first?.waits.map(\.waiter.tid), [2, 3])
         XCTAssertEqual(analysis.blockedBehindDeadlock.map(\.waiter.tid), [4, 5])
         XCTAssertTrue(analysis.explanation.contains("Blocked behind the deadlock:"), analysis.explanation)
+    }
+
+    func testNamingALockInACorruptELFFileNeverTraps() throws {
+        var generator = SystemRandomNumberGenerator()
+        let path = "/tmp/shakedown-corrupt-elf-\(getpid())"
+        defer { unlink(path) }
+        for round in 0..<50 {
+            var bytes = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            bytes.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1])
+            if round % 2 == 0 {  // plausible section table position and entry size, garbage contents
+                bytes.replaceSubrange(0x28..<0x30, with: [0x00, 0x08, 0, 0, 0, 0, 0, 0])
+                bytes.replaceSubrange(0x3A..<0x3E, with: [64, 0, 8, 0])
+            }
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            _ = ELFFile.objectSymbol(path: path, containing: UInt64.random(in: 0...0xFFFF, using: &generator))
+            _ = ELFFile.programHeaders(path: path)
+        }
+        // A file that does not exist is no symbol, not an error.
+        XCTAssertNil(ELFFile.objectSymbol(path: "/nonexistent", containing: 0))
     }
 }
