@@ -126,6 +126,8 @@ var perWorker8 = Samples("`Shakedown.fork`, 8 workers, empty body, 1 round: **pe
 var perRun1 = Samples("`Shakedown.fork`, 1 worker, empty body, 1 round: whole run (leader + 1 worker)", unit: "µs")
 var rawFork = Samples("raw C `fork()` / `_exit(0)` / `waitpid`, one child at a time, same process", unit: "µs")
 var rawForkBatch = Samples("raw C: fork 8 children (each `_exit(0)`), then `waitpid` the 8; **per child**, same process", unit: "µs")
+var spawnTrueBig = Samples("posix_spawn `/bin/true` × 4, then waitpid × 4, from this test-process-sized process (per run of 4)", unit: "µs")
+var forkExecTrueBig = Samples("fork + execve `/bin/true` × 4, then waitpid × 4, from this test-process-sized process (per run of 4)", unit: "µs")
 var python = Samples("Python `multiprocessing` (fork) `start()` + `join()`", unit: "µs")
 var shakedownRate = Samples("`Shakedown.fork`, 2 persistent workers, empty body", unit: "rounds/s", higherIsBetter: true)
 var rawRate = Samples("raw C spin-then-futex barrier, 2 processes", unit: "rounds/s", higherIsBetter: true)
@@ -155,8 +157,10 @@ let forkRows: [(inout Samples) -> Void] = [
     { sample(&$0) { try Measure.rawFork(count: options.batchSize) } },
     { sample(&$0) { try Measure.rawForkBatch(batch: options.batchSize, rounds: 1) } },
     { sample(&$0) { try Measure.shakedownRun(processes: 1, runs: 1) } },
+    { sample(&$0) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: 1) } },
+    { sample(&$0) { try Measure.spawnAndWait(trueCommand, copies: copies, runs: 1, forkExec: true) } },
 ]
-var forkSamples = [perWorker8, rawFork, rawForkBatch, perRun1]
+var forkSamples = [perWorker8, rawFork, rawForkBatch, perRun1, spawnTrueBig, forkExecTrueBig]
 for repetition in 1...options.repetitions where options.runsForks {
     progress("forks and rounds: repetition \(repetition)/\(options.repetitions)…\n")
     for round in 0..<options.forkRuns {
@@ -171,7 +175,8 @@ for repetition in 1...options.repetitions where options.runsForks {
     sample(&shakedownRate) { try Measure.shakedownRounds(rounds) }
     sample(&rawRate) { try Measure.rawBarrierRounds(rounds) }
 }
-(perWorker8, rawFork, rawForkBatch, perRun1) = (forkSamples[0], forkSamples[1], forkSamples[2], forkSamples[3])
+(perWorker8, rawFork, rawForkBatch, perRun1, spawnTrueBig, forkExecTrueBig) =
+    (forkSamples[0], forkSamples[1], forkSamples[2], forkSamples[3], forkSamples[4], forkSamples[5])
 let elapsedSeconds = Double(bench_now_ns() - benchmarkStart) / 1e9
 let loadAfter = Machine.loadAverage
 
@@ -254,6 +259,8 @@ Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.p
 \(row(perRun1, decimals: 0))
 \(row(rawFork, decimals: 0))
 \(row(rawForkBatch, decimals: 0))
+\(row(spawnTrueBig, decimals: 0))
+\(row(forkExecTrueBig, decimals: 0))
 \(row(python, decimals: 0))
 \(row(shakedownRate, decimals: 0))
 \(row(rawRate, decimals: 0))
@@ -263,6 +270,7 @@ Load average (1 min) before / after: \(loadBefore) / \(loadAfter) on \(Machine.p
 \(ratioRow("Shakedown per worker (N = 8) ÷ raw fork, serial (fork, exit, wait, one at a time)", PairedRatio(perWorker8, rawFork)))
 \(ratioRow("Python per process ÷ Shakedown per worker (N = 8) (ratio of medians)", PairedRatio(medianOf: python, perWorker8), target: "≥ 2×", meets: { $0 >= 2 }))
 \(ratioRow("Shakedown rounds/s ÷ raw C barrier rounds/s", PairedRatio(shakedownRate, rawRate)))
+\(ratioRow("fork + execve × 4 ÷ posix_spawn × 4, from a test-process-sized process", PairedRatio(forkExecTrueBig, spawnTrueBig)))
 
 Shakedown rounds/s with 2 workers, median: \(Format.number(shakedownRate.median)) (target ≥ 1,000,000: \
 \(shakedownRate.median.map { $0 >= 1_000_000 ? "met" : "**not met**" } ?? "n/a")). Fixed cost of a run beyond its \
