@@ -21,6 +21,7 @@ enum ToolboxBenchmarks {
     }
 
     static func main(_ arguments: [String]) {
+        if arguments.contains("--codec") { codec(); return }
         let quick = arguments.contains("--quick")
         var repetitions = quick ? 3 : 5
         if let index = arguments.firstIndex(of: "--repetitions"), index + 1 < arguments.count,
@@ -72,6 +73,20 @@ enum ToolboxBenchmarks {
 
     // MARK: Swift measurements
 
+    /// `toolbox --codec`: the compact coder alone on 200,000 integers, to tell encoding from messaging costs.
+    static func codec() {
+        let values = Array(0..<200_000)
+        var bytes: [UInt8] = []
+        let encode = timed { bytes = (try? CompactEncoder().encode(values)) ?? [] }
+        var back: [Int] = []
+        let decode = timed { back = (try? CompactDecoder().decode([Int].self, from: bytes)) ?? [] }
+        let pool = try? ProcessPool<Int, Int>(processes: 2) { $0 &* $0 }
+        let one = timed { _ = try? pool?.map(values, chunkSize: 200_000) }
+        let eight = timed { _ = try? pool?.mapValues(values, chunkSize: 25_000) }
+        pool?.terminate()
+        print("encode \(encode * 1e3) ms, decode \(decode * 1e3) ms, \(bytes.count) bytes, equal \(back == values); map 1 chunk \(one * 1e3) ms, 8 chunks \(eight * 1e3) ms")
+    }
+
     static func timed(_ body: () throws -> Void) rethrows -> Double {
         let start = bench_now_ns()
         try body()
@@ -85,9 +100,10 @@ enum ToolboxBenchmarks {
         let inputs = Array(0..<count)
         // Python's default chunk size for map: ceil(count / (4 × workers)).
         let chunk = max(1, (count + 7) / 8)
-        var results: [TaskResult<Int>] = []
-        let seconds = try timed { results = try pool.map(inputs, chunkSize: chunk) }
-        guard results.last?.value == (count - 1) &* (count - 1) else { throw BenchmarkError("pool map returned wrong results") }
+        // mapValues: Python's map semantics (all values, or an error when a task failed).
+        var results: [Int]? = nil
+        let seconds = try timed { results = try pool.mapValues(inputs, chunkSize: chunk) }
+        guard results?.last == (count - 1) &* (count - 1) else { throw BenchmarkError("pool map returned wrong results") }
         return Double(count) / seconds
     }
 

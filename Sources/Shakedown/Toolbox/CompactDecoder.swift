@@ -147,7 +147,24 @@ final class CompactReader {
         if T.self == String.self { return try string(at: offset, codingPath) as? T }
         if T.self == Double.self { return try double(at: offset, codingPath) as? T }
         if T.self == Bool.self { return try bool(at: offset, codingPath) as? T }
+        if T.self == [Int].self { return try integers(at: offset, codingPath) as? T }
         return nil
+    }
+
+    /// An unkeyed container of integers, read in one loop (see the encoder's matching fast path).
+    private func integers(at offset: Int, _ codingPath: [any CodingKey]) throws -> [Int] {
+        let found = try tag(at: offset, codingPath)
+        guard found == .unkeyed else { throw corrupt("expected an array, found \(found)", codingPath) }
+        let count = try raw32(at: offset + 1, codingPath)
+        guard count <= (raw.count - offset) / 9 + 1 else { throw corrupt("array of \(count) runs past the end", codingPath) }
+        var result: [Int] = []
+        result.reserveCapacity(count)
+        var next = offset + 5
+        for _ in 0..<count {
+            result.append(try integer(Int.self, at: next, codingPath))
+            next += 9
+        }
+        return result
     }
 }
 
