@@ -59,8 +59,13 @@ final class CompactReader {
         return (text, start + length)
     }
 
+    /// Containers nested deeper than this are refused: garbage of repeated container headers must not recurse
+    /// until the stack overflows.
+    static let maximumDepth = 512
+
     /// The offset just after the value at `offset`.
-    func skip(_ offset: Int, codingPath: [any CodingKey]) throws -> Int {
+    func skip(_ offset: Int, codingPath: [any CodingKey], depth: Int = 0) throws -> Int {
+        guard depth < Self.maximumDepth else { throw corrupt("containers nested deeper than \(Self.maximumDepth)", codingPath) }
         switch try tag(at: offset, codingPath) {
         case .null, .falseValue, .trueValue: return offset + 1
         case .int, .uint, .double:
@@ -70,12 +75,12 @@ final class CompactReader {
         case .unkeyed:
             let count = try raw32(at: offset + 1, codingPath)
             var next = offset + 5
-            for _ in 0..<count { next = try skip(next, codingPath: codingPath) }
+            for _ in 0..<count { next = try skip(next, codingPath: codingPath, depth: depth + 1) }
             return next
         case .keyed:
             let count = try raw32(at: offset + 1, codingPath)
             var next = offset + 5
-            for _ in 0..<count { next = try skip(try rawString(at: next, codingPath).1, codingPath: codingPath) }
+            for _ in 0..<count { next = try skip(try rawString(at: next, codingPath).1, codingPath: codingPath, depth: depth + 1) }
             return next
         }
     }
