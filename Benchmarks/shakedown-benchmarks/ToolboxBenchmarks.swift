@@ -21,6 +21,7 @@ enum ToolboxBenchmarks {
     }
 
     static func main(_ arguments: [String]) {
+        if arguments.contains("--codec") { codec(); return }
         let quick = arguments.contains("--quick")
         var repetitions = quick ? 3 : 5
         if let index = arguments.firstIndex(of: "--repetitions"), index + 1 < arguments.count,
@@ -38,7 +39,7 @@ enum ToolboxBenchmarks {
                         size: 100_000 / scale, higherIsBetter: true, swift: { try queueRelay(100_000 / scale) }),
             Measurement(name: "locked shared value increments, 2 processes", unit: "increments/s", pythonMetric: "locked",
                         size: 200_000 / scale, higherIsBetter: true, swift: { try lockedIncrements(200_000 / scale) }),
-            Measurement(name: "\(1_000 / scale) tasks of 10 ms (sleep), default pool", unit: "s", pythonMetric: "sleepy",
+            Measurement(name: "\(1_000 / scale) tasks of 10 ms (sleep), default pool, Python's default chunking", unit: "s", pythonMetric: "sleepy",
                         size: 1_000 / scale, higherIsBetter: false, swift: { try sleepyPool(1_000 / scale) }),
         ]
         let loadBefore = Machine.loadAverage
@@ -72,6 +73,20 @@ enum ToolboxBenchmarks {
 
     // MARK: Swift measurements
 
+    /// `toolbox --codec`: the compact coder alone on 200,000 integers, to tell encoding from messaging costs.
+    static func codec() {
+        let values = Array(0..<200_000)
+        var bytes: [UInt8] = []
+        let encode = timed { bytes = (try? CompactEncoder().encode(values)) ?? [] }
+        var back: [Int] = []
+        let decode = timed { back = (try? CompactDecoder().decode([Int].self, from: bytes)) ?? [] }
+        let pool = try? ProcessPool<Int, Int>(processes: 2) { $0 &* $0 }
+        let one = timed { _ = try? pool?.map(values, chunkSize: 200_000) }
+        let eight = timed { _ = try? pool?.mapValues(values, chunkSize: 25_000) }
+        pool?.terminate()
+        print("encode \(encode * 1e3) ms, decode \(decode * 1e3) ms, \(bytes.count) bytes, equal \(back == values); map 1 chunk \(one * 1e3) ms, 8 chunks \(eight * 1e3) ms")
+    }
+
     static func timed(_ body: () throws -> Void) rethrows -> Double {
         let start = bench_now_ns()
         try body()
@@ -85,9 +100,10 @@ enum ToolboxBenchmarks {
         let inputs = Array(0..<count)
         // Python's default chunk size for map: ceil(count / (4 × workers)).
         let chunk = max(1, (count + 7) / 8)
-        var results: [TaskResult<Int>] = []
-        let seconds = try timed { results = try pool.map(inputs, chunkSize: chunk) }
-        guard results.last?.value == (count - 1) &* (count - 1) else { throw BenchmarkError("pool map returned wrong results") }
+        // mapValues: Python's map semantics (all values, or an error when a task failed).
+        var results: [Int]? = nil
+        let seconds = try timed { results = try pool.mapValues(inputs, chunkSize: chunk) }
+        guard results?.last == (count - 1) &* (count - 1) else { throw BenchmarkError("pool map returned wrong results") }
         return Double(count) / seconds
     }
 
@@ -164,7 +180,10 @@ enum ToolboxBenchmarks {
         let pool = try ProcessPool<Int, Int>(work: sleepyTask)
         defer { pool.terminate() }
         _ = try pool.map(Array(0..<pool.processes))
-        return try timed { _ = try pool.map(Array(0..<count)) }
+        // Python's default map chunk size, ceil(count / (4 × workers)), like for like: with chunk size 1 each
+        // 10 ms task costs a round trip through the parent, which a loaded host makes slow to wake.
+        let chunk = max(1, (count + 4 * pool.processes - 1) / (4 * pool.processes))
+        return try timed { _ = try pool.mapValues(Array(0..<count), chunkSize: chunk) }
     }
 
     static func sleepySerial(_ count: Int) throws -> Double {

@@ -59,8 +59,13 @@ final class CompactReader {
         return (text, start + length)
     }
 
+    /// Containers nested deeper than this are refused: garbage of repeated container headers must not recurse
+    /// until the stack overflows.
+    static let maximumDepth = 512
+
     /// The offset just after the value at `offset`.
-    func skip(_ offset: Int, codingPath: [any CodingKey]) throws -> Int {
+    func skip(_ offset: Int, codingPath: [any CodingKey], depth: Int = 0) throws -> Int {
+        guard depth < Self.maximumDepth else { throw corrupt("containers nested deeper than \(Self.maximumDepth)", codingPath) }
         switch try tag(at: offset, codingPath) {
         case .null, .falseValue, .trueValue: return offset + 1
         case .int, .uint, .double:
@@ -70,12 +75,12 @@ final class CompactReader {
         case .unkeyed:
             let count = try raw32(at: offset + 1, codingPath)
             var next = offset + 5
-            for _ in 0..<count { next = try skip(next, codingPath: codingPath) }
+            for _ in 0..<count { next = try skip(next, codingPath: codingPath, depth: depth + 1) }
             return next
         case .keyed:
             let count = try raw32(at: offset + 1, codingPath)
             var next = offset + 5
-            for _ in 0..<count { next = try skip(try rawString(at: next, codingPath).1, codingPath: codingPath) }
+            for _ in 0..<count { next = try skip(try rawString(at: next, codingPath).1, codingPath: codingPath, depth: depth + 1) }
             return next
         }
     }
@@ -147,7 +152,24 @@ final class CompactReader {
         if T.self == String.self { return try string(at: offset, codingPath) as? T }
         if T.self == Double.self { return try double(at: offset, codingPath) as? T }
         if T.self == Bool.self { return try bool(at: offset, codingPath) as? T }
+        if T.self == [Int].self { return try integers(at: offset, codingPath) as? T }
         return nil
+    }
+
+    /// An unkeyed container of integers, read in one loop (see the encoder's matching fast path).
+    private func integers(at offset: Int, _ codingPath: [any CodingKey]) throws -> [Int] {
+        let found = try tag(at: offset, codingPath)
+        guard found == .unkeyed else { throw corrupt("expected an array, found \(found)", codingPath) }
+        let count = try raw32(at: offset + 1, codingPath)
+        guard count <= (raw.count - offset) / 9 + 1 else { throw corrupt("array of \(count) runs past the end", codingPath) }
+        var result: [Int] = []
+        result.reserveCapacity(count)
+        var next = offset + 5
+        for _ in 0..<count {
+            result.append(try integer(Int.self, at: next, codingPath))
+            next += 9
+        }
+        return result
     }
 }
 

@@ -113,6 +113,16 @@ final class CompactWriter {
         if Value.self == Int64.self { int(unsafeBitCast(value, to: Int64.self)); return true }
         if Value.self == UInt64.self { uint(unsafeBitCast(value, to: UInt64.self)); return true }
         if let text = value as? String { string(text); return true }
+        // Arrays of integers are what pools and queues move most; the generic path costs a dynamic cast and an
+        // existential container call per element.
+        if Value.self == [Int].self {
+            let integers = unsafeBitCast(value, to: [Int].self)
+            tag(.unkeyed)
+            raw32(UInt32(truncatingIfNeeded: integers.count))
+            bytes.reserveCapacity(bytes.count + integers.count * 9)
+            for integer in integers { int(Int64(integer)) }
+            return true
+        }
         return false
     }
 }

@@ -33,6 +33,8 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
     private var workers: [PoolWorkerState<Input>] = []
     private var pending: [PoolChunk<Input>] = []
     private var results: [Int: TaskResult<Output>] = [:]
+    /// Outputs of whole successful ``mapValues(_:chunkSize:timeout:)`` chunks, by the chunk's first task id.
+    private var bulkOutputs: [Int: [Output]] = [:]
     private var nextTask = 0
     private var closed = false
     private var joined = false
@@ -93,10 +95,53 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
             ids += try enqueue(Array(inputs[start..<end]))
             start = end
         }
-        try pump(until: deadline) { ids.allSatisfy { results[$0] != nil } }
+        // Results arrive in order per chunk: checking from the first missing id keeps this linear overall.
+        var firstMissing = 0
+        try pump(until: deadline) {
+            while firstMissing < ids.count, results[ids[firstMissing]] != nil { firstMissing += 1 }
+            return firstMissing == ids.count
+        }
         let unfinished = ids.filter { results[$0] == nil }
         if !unfinished.isEmpty { try abandon(Set(unfinished)) }
         return ids.map { results.removeValue(forKey: $0) ?? .timedOut }
+    }
+
+    /// Like ``map(_:chunkSize:timeout:)`` for when every task is expected to return: the outputs in input order,
+    /// or `nil` when any task threw, crashed or timed out (``map(_:chunkSize:timeout:)`` says which). Cheaper per
+    /// task: a chunk that succeeds whole is kept as one array, with no per-task result in the parent (the pool is
+    /// generic code compiled in the library, so per-task work in the parent costs generic-metadata lookups).
+    public func mapValues(_ inputs: [Input], chunkSize: Int = 1, timeout: Duration = .seconds(3600)) throws(ShakedownError) -> [Output]? {
+        guard chunkSize > 0 else { throw .invalidArgument("chunkSize", "must be at least 1, got \(chunkSize)") }
+        let deadline = try Deadline(after: timeout)
+        var chunks: [[Int]] = []
+        var start = 0
+        while start < inputs.count {
+            let end = min(start + chunkSize, inputs.count)
+            chunks.append(try enqueue(Array(inputs[start..<end]), bulk: true))
+            start = end
+        }
+        var firstOpen = 0
+        try pump(until: deadline) {
+            while firstOpen < chunks.count, bulkOutputs[chunks[firstOpen][0]] != nil || chunks[firstOpen].allSatisfy({ results[$0] != nil }) {
+                firstOpen += 1
+            }
+            return firstOpen == chunks.count
+        }
+        let unfinished = chunks[firstOpen...].filter { bulkOutputs[$0[0]] == nil }.joined().filter { results[$0] == nil }
+        if !unfinished.isEmpty { try abandon(Set(unfinished)) }
+        var outputs: [Output] = []
+        outputs.reserveCapacity(inputs.count)
+        var complete = true
+        for ids in chunks {
+            if let whole = bulkOutputs.removeValue(forKey: ids[0]) {
+                outputs.append(contentsOf: whole)
+                continue
+            }
+            for id in ids {
+                if case let .value(output)? = results.removeValue(forKey: id) { outputs.append(output) } else { complete = false }
+            }
+        }
+        return complete ? outputs : nil
     }
 
     /// Queues one input and returns a handle to wait for its result (the classic `apply_async`).
@@ -121,12 +166,12 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         return results.removeValue(forKey: id)
     }
 
-    private func enqueue(_ inputs: [Input]) throws(ShakedownError) -> [Int] {
+    private func enqueue(_ inputs: [Input], bulk: Bool = false) throws(ShakedownError) -> [Int] {
         guard !closed else { throw .invalidArgument("pool", "the pool is closed; no more tasks can be submitted") }
         let frame = try ToolboxFrame.encode(inputs, limit: maximumMessageBytes, limitName: "maximumMessageBytes")
         let ids = Array(nextTask..<(nextTask + inputs.count))
         nextTask += inputs.count
-        pending.append(PoolChunk(ids: ids, inputs: inputs, frame: frame))
+        pending.append(PoolChunk(ids: ids, inputs: inputs, frame: frame, bulk: bulk))
         return ids
     }
 
@@ -201,6 +246,11 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         case let .message(payload):
             guard let chunk = workers[index].chunk else { return }
             workers[index].chunk = nil
+            if chunk.bulk, let whole = try? CompactDecoder().decode(PoolReplies<Output>.self, from: payload),
+               whole.failures.isEmpty, whole.outputs.count == chunk.ids.count, let first = chunk.ids.first {
+                bulkOutputs[first] = whole.outputs  // one entry per chunk: no per-task bookkeeping in the parent
+                return
+            }
             let replies: [TaskResult<Output>]?
             do { replies = try CompactDecoder().decode(PoolReplies<Output>.self, from: payload).results(count: chunk.ids.count) } catch {
                 replies = nil
@@ -325,6 +375,9 @@ struct PoolChunk<Input> {
     var ids: [Int]
     var inputs: [Input]
     var frame: [UInt8]
+    /// Sent by ``ProcessPool/mapValues(_:chunkSize:timeout:)``: when every task returns, the outputs are kept as
+    /// one array under `ids[0]` instead of one result per task.
+    var bulk = false
 }
 
 /// A submitted task: wait for its result.

@@ -48,5 +48,10 @@ final class CompactCoderTests: XCTestCase {
         XCTAssertThrowsError(try CompactDecoder().decode([Int].self, from: [7, 0xFF, 0xFF, 0xFF, 0xFF]), "huge count")
         XCTAssertThrowsError(try CompactDecoder().decode(Int8.self, from: CompactEncoder().encode(300)), "out of range")
         XCTAssertThrowsError(try CompactDecoder().decode(String.self, from: [99]), "unknown tag")
+        // 100,000 nested array headers: refused at the depth limit instead of overflowing the stack.
+        let nested: [UInt8] = (0..<500_000).map { $0 % 5 == 0 ? 7 : ($0 % 5 == 1 ? 1 : 0) }
+        XCTAssertThrowsError(try CompactDecoder().decode([[Int]].self, from: nested)) { error in
+            XCTAssertTrue("\(error)".contains("nested deeper than 512"), "\(error)")
+        }
     }
 }

@@ -67,12 +67,15 @@ final class ExamplesTests: XCTestCase {
     func testSerialVersusPool() throws {
         let lines = try run("serial-versus-pool")
         XCTAssertEqual(lines.count, 2)
-        // "serial 1022 ms, pool of 2 528 ms": 20 × 50 ms sleeps; the pool must beat serial clearly.
+        // "serial 1022 ms, pool of 2 528 ms": 20 × 50 ms sleeps. Wall times depend on the host's load, so the
+        // assertion is on the overlap the pool achieved, counted by a semaphore's high-water mark.
         let numbers = (lines.first ?? "").split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         XCTAssertEqual(numbers.count, 3, lines.joined())
         guard numbers.count == 3 else { return }
         XCTAssertGreaterThanOrEqual(numbers[0], 1000, "serial: 20 × 50 ms")
-        if numbers[1] > 1 { XCTAssertLessThan(Double(numbers[2]), Double(numbers[0]) * 0.8, lines.joined()) }
+        let floor = (20 + numbers[1] - 1) / max(1, numbers[1]) * 50
+        XCTAssertGreaterThanOrEqual(numbers[2], floor - 5, "the pool cannot beat 20 × 50 ms over \(numbers[1]) workers")
+        XCTAssertEqual(lines.last, "most tasks at once: serial 1, pool \(min(numbers[1], 20))")
     }
 
     private func write(_ text: String, to path: String) throws {

@@ -89,6 +89,23 @@ final class ProcessPoolTests: XCTestCase {
         }
     }
 
+    func testMapValuesReturnsOutputsOrNilWhenATaskFails() throws {
+        try assertLeavesNothingBehind {
+            let pool = try ProcessPool<Int, Int>(processes: 2) { input in
+                if input == -1 { writeToUnmappedMemory() }
+                if input == -2 { throw Boom() }
+                return input * 3
+            }
+            XCTAssertEqual(try pool.mapValues(Array(0..<10_000), chunkSize: 1_000), (0..<10_000).map { $0 * 3 })
+            XCTAssertEqual(try pool.mapValues(Array(0..<7), chunkSize: 3), (0..<7).map { $0 * 3 })
+            XCTAssertNil(try pool.mapValues([1, 2, -1, 4], chunkSize: 2), "a crash")
+            XCTAssertNil(try pool.mapValues([1, -2, 3], chunkSize: 3), "a throw")
+            XCTAssertEqual(try pool.map([5, -2]), [.value(15), .threw("boom on purpose")], "nothing left over from before")
+            pool.close()
+            XCTAssertTrue(try pool.join(timeout: .seconds(10)))
+        }
+    }
+
     func testAwaitingASubmittedTask() async throws {
         let pool = try ProcessPool<Int, Int>(processes: 1) { input in
             usleep(UInt32(input) * 1_000)
