@@ -1,6 +1,7 @@
 // Detection power: how often each race-catalogue bug (Fixtures/race-*, plain programs without jitter points) is
 // found per mode, and how often its fixed twin is wrongly flagged.
-// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--build-dir DIR]
+// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--scale K] [--build-dir DIR]
+// --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds).
 // A run = 4 copies started back to back with posix_spawn, waited for, judged from the state they share. Columns:
 // plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (the preload library holds each
 // copy before main until all 4 arrived, no timers), and preempt (gate + timers). For these plain programs `default`
@@ -22,6 +23,28 @@ struct DetectionBug: Sendable {
                      showsBug: { detectionReadInt64("\($0)/counter") != Int64(4 * iterations) })
     }
 
+    /// The threads bug with another iteration count (its twin is slow under preemption).
+    func withIterations(_ count: Int) -> DetectionBug {
+        DetectionBug(fixture: fixture, iterations: count, arguments: { _ in ["\(count)"] }, showsBug: { _ in false })
+    }
+
+    /// The same bug with its iterations multiplied by `factor`.
+    func scaled(_ factor: Int) -> DetectionBug {
+        let iterations = self.iterations * factor
+        switch fixture {
+        case "race-shm-counter", "race-shm-counter-swift", "race-file-counter": return .counter(fixture, iterations)
+        case "race-append":
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/log", "\(iterations)"] },
+                                showsBug: { detectionFileSize("\($0)/log") != 4 * iterations * 16 })
+        case "race-double-init":
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { [$0, "\(iterations)"] },
+                                showsBug: { detectionLineCount("\($0)/log") != iterations })
+        default:
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { _ in ["\(iterations)"] },
+                                showsBug: { _ in false })
+        }
+    }
+
     static let all: [DetectionBug] = [
         .counter("race-shm-counter", 10_000),
         .counter("race-shm-counter-swift", 10_000),
@@ -39,6 +62,7 @@ struct DetectionBug: Sendable {
 /// Runs the detection table and prints it as Markdown.
 func runDetectionBenchmark(_ arguments: [String]) {
     var runs = 100
+    var scale = 1
     var buildDirectory = detectionExecutableDirectory()
     var rest = arguments[...]
     while let flag = rest.popFirst() {
@@ -48,18 +72,23 @@ func runDetectionBenchmark(_ arguments: [String]) {
                 fail("--runs takes a number within 1...100000")
             }
             runs = value
+        case "--scale":
+            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 1_000 else {
+                fail("--scale takes a number within 1...1000")
+            }
+            scale = value
         case "--build-dir":
             guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
             buildDirectory = text
         default:
-            fail("detection: unknown option \(flag); usage: detection [--runs N] [--build-dir DIR]")
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--build-dir DIR]")
         }
     }
     enum Column { case plain, gateOnly, preempt }
     let modes: [(String, Column)] = [("plain stress (none)", .plain), ("start gate only", .gateOnly), ("preempt (gate + timers)", .preempt)]
     print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under preempt |")
     print("|---|" + String(repeating: "---|", count: modes.count + 1))
-    for bug in DetectionBug.all {
+    for bug in DetectionBug.all.map({ $0.scaled(scale) }) {
         var cells: [String] = []
         for (name, column) in modes {
             progress("\(bug.fixture) \(name): ")
@@ -77,9 +106,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
             progress("\(found)/\(runs)\n")
             cells.append("\(found)/\(runs) (\(Int((Double(found) * 100 / Double(runs)).rounded())) %), median \(Int((median * 1000).rounded())) ms/run")
         }
-        let twin = bug.fixture == "race-threads"
-            ? DetectionBug(fixture: bug.fixture, iterations: 5_000, arguments: { _ in ["5000"] }, showsBug: { _ in false })
-            : bug
+        let twin = bug.fixture == "race-threads" ? DetectionBug.all[5].scaled(1).withIterations(5_000) : bug
         var flagged = 0
         for run in 0..<runs where detectionTrial(twin, fixed: true, plan: .preempt, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
             flagged += 1
