@@ -55,6 +55,8 @@ static int parse_config(const char *text, sp_config *config) {
 
 static void child_after_fork(void) { sp_after_fork_in_child(); }
 
+static void arm_preemption(void);
+
 static void pass_start_gate(void) {
     const char *text = getenv("SHAKEDOWN_PREEMPT_GATE");
     if (!text) return;
@@ -85,8 +87,14 @@ static void pass_start_gate(void) {
     munmap(arrived, 4096);
 }
 
+// Timers are armed before the gate, so the copies leave the gate with nothing left to set up: arming takes tens of
+// microseconds, longer than a short racy loop, and would skew the start the gate aligned.
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
+    arm_preemption();
     pass_start_gate();
+}
+
+static void arm_preemption(void) {
     const char *text = getenv("SHAKEDOWN_PREEMPT");
     if (!text || !resolve_real_functions()) return;
     sp_config config;
