@@ -87,11 +87,15 @@ static void pass_start_gate(void) {
     munmap(arrived, 4096);
 }
 
-// Timers are armed before the gate, so the copies leave the gate with nothing left to set up: arming takes tens of
-// microseconds, longer than a short racy loop, and would skew the start the gate aligned.
+// The handler and the timer are set up before the gate (tens of microseconds, longer than a short racy loop, which
+// would skew the start the gate aligned), but the timer starts only after it: a copy must not be asleep in the
+// handler at the moment the gate opens.
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
+    sp_defer_first = 1;
     arm_preemption();
     pass_start_gate();
+    sp_defer_first = 0;
+    if (sp_thread.armed && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) sp_rearm();
 }
 
 static void arm_preemption(void) {
