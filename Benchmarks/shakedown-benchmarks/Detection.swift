@@ -1,7 +1,11 @@
 // Detection power: how often each race-catalogue bug (Fixtures/race-*, plain programs without jitter points) is
 // found per mode, and how often its fixed twin is wrongly flagged.
-// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--build-dir DIR]
-// A run = 4 copies started together (posix_spawn back to back), waited for, judged from the state they share.
+// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--scale K] [--build-dir DIR]
+// --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds).
+// A run = 4 copies started back to back with posix_spawn, waited for, judged from the state they share. Columns:
+// plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (the preload library holds each
+// copy before main until all 4 arrived, no timers), and preempt (gate + timers). For these plain programs `default`
+// is preempt (they have no jitter points) and `points` is plain stress.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +21,28 @@ struct DetectionBug: Sendable {
     static func counter(_ fixture: String, _ iterations: Int) -> DetectionBug {
         DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/counter", "\(iterations)"] },
                      showsBug: { detectionReadInt64("\($0)/counter") != Int64(4 * iterations) })
+    }
+
+    /// The threads bug with another iteration count (its twin is slow under preemption).
+    func withIterations(_ count: Int) -> DetectionBug {
+        DetectionBug(fixture: fixture, iterations: count, arguments: { _ in ["\(count)"] }, showsBug: { _ in false })
+    }
+
+    /// The same bug with its iterations multiplied by `factor`.
+    func scaled(_ factor: Int) -> DetectionBug {
+        let iterations = self.iterations * factor
+        switch fixture {
+        case "race-shm-counter", "race-shm-counter-swift", "race-file-counter": return .counter(fixture, iterations)
+        case "race-append":
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/log", "\(iterations)"] },
+                                showsBug: { detectionFileSize("\($0)/log") != 4 * iterations * 16 })
+        case "race-double-init":
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { [$0, "\(iterations)"] },
+                                showsBug: { detectionLineCount("\($0)/log") != iterations })
+        default:
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { _ in ["\(iterations)"] },
+                                showsBug: { _ in false })
+        }
     }
 
     static let all: [DetectionBug] = [
@@ -36,6 +62,7 @@ struct DetectionBug: Sendable {
 /// Runs the detection table and prints it as Markdown.
 func runDetectionBenchmark(_ arguments: [String]) {
     var runs = 100
+    var scale = 1
     var buildDirectory = detectionExecutableDirectory()
     var rest = arguments[...]
     while let flag = rest.popFirst() {
@@ -45,25 +72,33 @@ func runDetectionBenchmark(_ arguments: [String]) {
                 fail("--runs takes a number within 1...100000")
             }
             runs = value
+        case "--scale":
+            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 1_000 else {
+                fail("--scale takes a number within 1...1000")
+            }
+            scale = value
         case "--build-dir":
             guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
             buildDirectory = text
         default:
-            fail("detection: unknown option \(flag); usage: detection [--runs N] [--build-dir DIR]")
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--build-dir DIR]")
         }
     }
-    let modes: [(String, JitterPlan)] = [("none (plain stress)", .none), ("preempt", .preempt), ("default", .default)]
+    enum Column { case plain, gateOnly, preempt }
+    let modes: [(String, Column)] = [("plain stress (none)", .plain), ("start gate only", .gateOnly), ("preempt (gate + timers)", .preempt)]
     print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under preempt |")
     print("|---|" + String(repeating: "---|", count: modes.count + 1))
-    for bug in DetectionBug.all {
+    for bug in DetectionBug.all.map({ $0.scaled(scale) }) {
         var cells: [String] = []
-        for (name, plan) in modes {
+        for (name, column) in modes {
             progress("\(bug.fixture) \(name): ")
             var found = 0
             var durations: [Double] = []
             for run in 0..<runs {
                 let start = monotonicSeconds()
-                if detectionTrial(bug, fixed: false, plan: plan, seed: Seed(UInt64(run)), in: buildDirectory) { found += 1 }
+                let found1 = detectionTrial(bug, fixed: false, plan: column == .plain ? .none : .preempt,
+                                            timers: column == .preempt, seed: Seed(UInt64(run)), in: buildDirectory)
+                if found1 { found += 1 }
                 durations.append(monotonicSeconds() - start)
             }
             durations.sort()
@@ -71,11 +106,9 @@ func runDetectionBenchmark(_ arguments: [String]) {
             progress("\(found)/\(runs)\n")
             cells.append("\(found)/\(runs) (\(Int((Double(found) * 100 / Double(runs)).rounded())) %), median \(Int((median * 1000).rounded())) ms/run")
         }
-        let twin = bug.fixture == "race-threads"
-            ? DetectionBug(fixture: bug.fixture, iterations: 5_000, arguments: { _ in ["5000"] }, showsBug: { _ in false })
-            : bug
+        let twin = bug.fixture == "race-threads" ? DetectionBug.all[5].scaled(1).withIterations(5_000) : bug
         var flagged = 0
-        for run in 0..<runs where detectionTrial(twin, fixed: true, plan: .preempt, seed: Seed(UInt64(run)), in: buildDirectory) {
+        for run in 0..<runs where detectionTrial(twin, fixed: true, plan: .preempt, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
             flagged += 1
         }
         print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(runs) |")
@@ -89,7 +122,8 @@ private func monotonicSeconds() -> Double {
 }
 
 /// One run: 4 copies with the plan's command environment; true when the bug showed (or a copy exited 1).
-private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, seed: Seed, in buildDirectory: String) -> Bool {
+private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, timers: Bool, seed: Seed,
+                            in buildDirectory: String) -> Bool {
     var template = Array("/tmp/shakedown-detect-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else { fail("mkdtemp failed: errno \(errno)") }
     let directory = String(cString: made)
@@ -106,9 +140,12 @@ private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, 
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
+    let gate: CommandStartGate?
+    do { gate = plan.preempts ? try CommandStartGate(parties: 4) : nil } catch { fail("start gate: \(error)") }
     var pids: [pid_t] = []
     for copy in 0..<4 {
-        let environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: inherited)
+        var environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: inherited, gate: gate)
+        if !timers { environment.removeAll { $0.hasPrefix("SHAKEDOWN_PREEMPT=") } }
         var pid: pid_t = 0
         let result = detectionWithCStrings(argv) { a in
             detectionWithCStrings(environment) { e in posix_spawn(&pid, a[0]!, &actions, nil, a, e) }

@@ -38,6 +38,7 @@ static int sp_timers[SP_MAX_TIMERS];   // kernel timer ids, so stepping aside ca
 static uint32_t sp_timer_count;        // atomic
 static uint64_t sp_fired;              // atomic: signals handled
 static pthread_key_t sp_key;
+static int sp_defer_first;             // 1: arming creates the timer but does not start it (the preload's start gate)
 
 static __thread __attribute__((tls_model("initial-exec"))) struct {
     uint64_t state;
@@ -121,7 +122,7 @@ static inline int sp_arm_thread(void) {
     sp_thread.timer = timer;
     sp_thread.armed = 1;
     pthread_setspecific(sp_key, (void *)1);  // so the destructor deletes the timer when the thread ends
-    sp_rearm();
+    if (!sp_defer_first) sp_rearm();
     return 0;
 }
 

@@ -6,10 +6,18 @@
 // installs its own handler for the timer signal (sigaction or signal), every timer is disarmed first and the
 // command's handler goes in unchanged: Shakedown steps aside. SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per
 // process at exit: "pid fired=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
+//
+// SHAKEDOWN_PREEMPT_GATE="fd,parties" (independent of SHAKEDOWN_PREEMPT) is a start gate: an inherited descriptor of
+// a shared 4 KiB file whose first word counts arrivals. Each copy arrives in the constructor, after the dynamic
+// loader's work, and waits (futex, at most 2 s) until `parties` copies arrived, so copies of a short program run
+// their main() at the same time instead of milliseconds apart. The descriptor is closed and the variable removed
+// before main(), so the command and its children never see them.
 #define _GNU_SOURCE
 #include "../CShakedown/shakedown_preempt_core.h"
 
 #include <dlfcn.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +55,50 @@ static int parse_config(const char *text, sp_config *config) {
 
 static void child_after_fork(void) { sp_after_fork_in_child(); }
 
+static void arm_preemption(void);
+
+static void pass_start_gate(void) {
+    const char *text = getenv("SHAKEDOWN_PREEMPT_GATE");
+    if (!text) return;
+    int fd = -1;
+    unsigned parties = 0;
+    int parsed = sscanf(text, "%d,%u", &fd, &parties);
+    unsetenv("SHAKEDOWN_PREEMPT_GATE");
+    if (parsed != 2 || fd < 0 || parties < 1 || parties > 100000) return;
+    uint32_t *arrived = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (arrived == MAP_FAILED) return;
+    uint32_t now = __atomic_add_fetch(arrived, 1, __ATOMIC_ACQ_REL);
+    if (now >= parties) {
+        syscall(SYS_futex, arrived, FUTEX_WAKE, INT32_MAX, 0, 0, 0);
+    } else {
+        struct timespec start, current;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+            uint32_t seen = __atomic_load_n(arrived, __ATOMIC_ACQUIRE);
+            if (seen >= parties) break;
+            clock_gettime(CLOCK_MONOTONIC, &current);
+            int64_t waited = (int64_t)(current.tv_sec - start.tv_sec) * 1000000000 + (current.tv_nsec - start.tv_nsec);
+            if (waited >= 2000000000) break;  // a copy that never comes must not hold the others forever
+            struct timespec remaining = {(time_t)((2000000000 - waited) / 1000000000), (long)((2000000000 - waited) % 1000000000)};
+            syscall(SYS_futex, arrived, FUTEX_WAIT, seen, &remaining, 0, 0);
+        }
+    }
+    munmap(arrived, 4096);
+}
+
+// The handler and the timer are set up before the gate (tens of microseconds, longer than a short racy loop, which
+// would skew the start the gate aligned), but the timer starts only after it: a copy must not be asleep in the
+// handler at the moment the gate opens.
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
+    sp_defer_first = 1;
+    arm_preemption();
+    pass_start_gate();
+    sp_defer_first = 0;
+    if (sp_thread.armed && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) sp_rearm();
+}
+
+static void arm_preemption(void) {
     const char *text = getenv("SHAKEDOWN_PREEMPT");
     if (!text || !resolve_real_functions()) return;
     sp_config config;

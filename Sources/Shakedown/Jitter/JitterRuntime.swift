@@ -86,10 +86,10 @@ package enum JitterRuntime {
 
 extension JitterPlan {
     /// The environment a command runs with under this plan: `environment` (the shepherd's, `NAME=value` strings) with
-    /// the preload library put first in `LD_PRELOAD` and its settings in `SHAKEDOWN_PREEMPT`, when the plan preempts;
-    /// `environment` unchanged otherwise, or when the library cannot be found (``commandFallbackNote(executable:)``
-    /// says so).
-    package func commandEnvironment(seed: Seed, merging environment: [String]) -> [String] {
+    /// the preload library put first in `LD_PRELOAD` and its settings in `SHAKEDOWN_PREEMPT`, when the plan preempts,
+    /// plus the start gate when one is given (all copies of one start share it); `environment` unchanged otherwise,
+    /// or when the library cannot be found (``commandFallbackNote(executable:)`` says so).
+    package func commandEnvironment(seed: Seed, merging environment: [String], gate: CommandStartGate? = nil) -> [String] {
         guard preempts, let library = JitterRuntime.preloadLibraryPath() else { return environment }
         var result: [String] = []
         var preload = library
@@ -97,12 +97,13 @@ extension JitterPlan {
             if entry.hasPrefix("LD_PRELOAD=") {
                 let existing = entry.dropFirst("LD_PRELOAD=".count)
                 if !existing.isEmpty { preload += ":" + existing }
-            } else if !entry.hasPrefix("\(JitterRuntime.preemptVariable)=") {
+            } else if !entry.hasPrefix("\(JitterRuntime.preemptVariable)=") && !entry.hasPrefix("SHAKEDOWN_PREEMPT_GATE=") {
                 result.append(entry)
             }
         }
         result.append("LD_PRELOAD=\(preload)")
         result.append("\(JitterRuntime.preemptVariable)=\(preemptSettings(seed: seed))")
+        if let gate { result.append(gate.environmentEntry) }
         return result
     }
 

@@ -40,10 +40,10 @@ final class PreemptTests: XCTestCase {
     }
 
     // The mutex twin of the threads bug is slow under preemption (a preempted holder makes the other thread sleep on
-    // the futex: 200,000 iterations take ≈ 27 s), so twins run with 5,000.
+    // the futex: 200,000 iterations take ≈ 27 s), so twins run with 2,000; the benchmark runs 100 twin trials of each.
     func testFixedTwinsNeverFailUnderPreempt() throws {
-        for bug in [Bug.sharedMemory, .sharedMemorySwift, .fileCounter, .append, .doubleInit, .threads.with(iterations: 5_000)] {
-            let found = try RaceCatalogue.detections(bug, fixed: true, plan: .preempt, trials: 10)
+        for bug in [Bug.sharedMemory, .sharedMemorySwift, .fileCounter, .append, .doubleInit, .threads.with(iterations: 2_000)] {
+            let found = try RaceCatalogue.detections(bug, fixed: true, plan: .preempt, trials: 5)
             XCTAssertEqual(found, 0, "the fixed twin of \(bug.fixture) lost updates under preempt")
         }
     }

@@ -63,9 +63,11 @@ enum RaceCatalogue {
         defer { removeTree(directory) }
         let executable = "\(buildDirectory)/\(bug.fixture)"
         let arguments = [executable] + (fixed ? ["--fixed"] : []) + bug.arguments(directory, bug.iterations)
+        // Copies of one start share a start gate (the preload library holds each before main until all arrived).
+        let gate = plan.preempts ? try CommandStartGate(parties: copies) : nil
         var pids: [pid_t] = []
         for copy in 0..<copies {
-            let environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: currentEnvironment())
+            let environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: currentEnvironment(), gate: gate)
             pids.append(try spawn(arguments, environment: environment))
         }
         var broken: [Int32] = []
