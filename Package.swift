@@ -12,11 +12,14 @@ let package = Package(
     products: [
         .library(name: "Shakedown", targets: ["Shakedown"]),
         .library(name: "ShakedownXCTest", targets: ["ShakedownXCTest"]),
+        .library(name: "ShakedownTesting", targets: ["ShakedownTesting"]),
         .executable(name: "shakedown", targets: ["shakedown"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // `swift package generate-documentation`: the DocC catalogs are built (warnings as errors) by .ci/run.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Debian's libunwind-dev; the .so does not declare liblzma, so the module map links it explicitly.
@@ -39,6 +42,8 @@ let package = Package(
             ]
         ),
         .target(name: "ShakedownXCTest", dependencies: ["Shakedown"]),
+        // Swift Testing assertions and the async run helper.
+        .target(name: "ShakedownTesting", dependencies: ["Shakedown"]),
         .executableTarget(
             name: "shakedown",
             dependencies: [
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
         .testTarget(name: "shakedownCLITests", dependencies: ["Shakedown"]),
+        .testTarget(name: "ShakedownTestingTests", dependencies: ["ShakedownTesting", "Shakedown"]),
         .executableTarget(name: "shakedown-benchmarks", dependencies: ["Shakedown", "CShakedownBenchmarks"], path: "Benchmarks/shakedown-benchmarks"),
         // Raw C baselines for the benchmarks (fork loop, 2-process barrier); kept out of the library's shim.
         .target(name: "CShakedownBenchmarks", path: "Benchmarks/CShakedownBenchmarks"),
