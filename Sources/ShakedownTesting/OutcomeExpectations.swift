@@ -1,7 +1,7 @@
 import Shakedown
 import Testing
 
-/// Records an issue when the judge graded any round's outcome forbidden (see ``Shakedown/RoundJudge``).
+/// Records an issue when the judge graded any round's outcome forbidden (see `RoundJudge`).
 ///
 /// The text, recorded at the caller's source location, is the one `XCTAssertNoForbiddenOutcomes` uses: the
 /// outcome histogram with each outcome's grade and the first round that showed it, the seed and the replay line.

@@ -60,8 +60,8 @@ public func expectNoLeakedProcesses(_ run: RunReport, _ comment: Comment? = nil,
                    at: sourceLocation)
 }
 
-/// Records an issue when a worker recorded a failure (``Shakedown/Worker/fail(_:file:line:)``, an `#expect` or
-/// `Issue.record` caught by ``shakedown(processes:rounds:timeout:jitter:seed:observing:body:)``, or an `XCTAssert…`
+/// Records an issue when a worker recorded a failure (`Worker.fail(_:file:line:)`, an `#expect` or
+/// `Issue.record` caught by ``shakedown(processes:rounds:timeout:jitter:seed:observing:body:)-2d12b``, or an `XCTAssert…`
 /// line read from the worker's output). Each appears in the text with its own file:line.
 public func expectNoWorkerFailures(_ run: RunReport, _ comment: Comment? = nil,
                                    sourceLocation: SourceLocation = #_sourceLocation) {

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 
 /// Runs `body` under Shakedown from an `async` Swift Testing test, and records every issue a worker recorded
-/// (`#expect`, `#require`, `Issue.record`, ``Shakedown/Worker/fail(_:file:line:)``) on the current test at the
+/// (`#expect`, `#require`, `Issue.record`, `Worker.fail(_:file:line:)`) on the current test at the
 /// worker's own source location, with the worker, round, seed and replay line.
 ///
 /// The seed is `seed` if given, else `SHAKEDOWN_SEED` from the environment, else a random one; it is printed in
@@ -18,7 +18,7 @@ import Testing
 /// Crashes, hangs and leaks stay findings in the returned report: check them with ``expectClean(_:_:sourceLocation:)``.
 ///
 /// - Throws: `ShakedownError` for a bad argument (before anything is forked) or a failed system call.
-/// - Cost: a thread start (tens of µs) on top of ``Shakedown/Shakedown/fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)``.
+/// - Cost: a thread start (tens of µs) on top of `Shakedown.fork(processes:…)`.
 public func shakedown(
     processes: Int,
     rounds: Int = 1,
@@ -39,11 +39,11 @@ public func shakedown(
     return run
 }
 
-/// ``shakedown(processes:rounds:timeout:jitter:seed:observing:body:)`` for a synchronous test: the run blocks the
+/// ``shakedown(processes:rounds:timeout:jitter:seed:observing:body:)-2d12b`` for a synchronous test: the run blocks the
 /// calling thread for its duration.
 ///
 /// - Throws: `ShakedownError` for a bad argument (before anything is forked) or a failed system call.
-/// - Cost: that of ``Shakedown/Shakedown/fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)``.
+/// - Cost: that of `Shakedown.fork(processes:…)`.
 public func shakedown(
     processes: Int,
     rounds: Int = 1,

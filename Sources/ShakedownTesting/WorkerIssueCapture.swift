@@ -6,7 +6,7 @@ import Testing
 ///
 /// Why: Swift Testing inside a forked child prints the issue on the console, but the parent's test is never
 /// told and passes. Inside the worker the body runs under `withKnownIssue`, whose matcher sees each issue with
-/// its location; the matcher sends it through the worker's result channel (``Shakedown/Worker/fail(_:filePath:line:)``)
+/// its location; the matcher sends it through the worker's result channel (`Worker.fail(_:filePath:line:)`)
 /// and claims it, so the child's console does not show it as an unexplained failure. A thrown error is not an
 /// issue here: it is rethrown, so the worker's outcome stays "threw" as with a plain fork.
 func runCapturingIssues(_ body: (Worker) throws -> Void, in worker: Worker) throws {

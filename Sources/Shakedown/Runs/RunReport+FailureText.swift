@@ -12,6 +12,8 @@ extension RunReport {
     /// code under test are shown, not obeyed, in the test log.
     ///
     /// - Parameters:
+    ///   - headline: what failed, in the assertion's words (the first line).
+    ///   - userMessage: the caller's own message; empty for none.
     ///   - encodeHang: turns the hang diagnosis into JSON bytes, written beside the full report as `PATH.json`
     ///     (the core module has no JSON encoder; the test libraries pass Foundation's). `nil` writes no JSON.
     /// - Cost: for a clean run, string building only; for a hung run, one or two small file writes.
