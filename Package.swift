@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "ShakedownXCTest", targets: ["ShakedownXCTest"]),
         .library(name: "ShakedownTesting", targets: ["ShakedownTesting"]),
         .executable(name: "shakedown", targets: ["shakedown"]),
+        // Preemption jitter for exec'd commands (LD_PRELOAD); built next to the test and CLI binaries.
+        .library(name: "ShakedownPreempt", type: .dynamic, targets: ["CShakedownPreempt"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +43,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The preload library's code: interposes pthread_create, sigaction and signal; no dependency, links libdl only.
+        .target(name: "CShakedownPreempt", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ShakedownXCTest", dependencies: ["Shakedown"]),
         // Swift Testing assertions and the async run helper.
         .target(name: "ShakedownTesting", dependencies: ["Shakedown"]),
@@ -69,14 +73,35 @@ let package = Package(
         fixture("spinning-worker", dependencies: ["CShakedown"]),
         fixture("pipe-blocked", dependencies: ["CShakedown"]),
         fixture("semaphore-wait", dependencies: ["CShakedown"]),
+        fixture("thread-churn", dependencies: ["CShakedown"]),
+        fixture("pthread-abba", dependencies: ["CShakedown"]),
+        fixture("nslock-abba", dependencies: ["CShakedown"]),
+        fixture("pshared-abba", dependencies: ["CShakedown"]),
+        fixture("flock-abba", dependencies: ["CShakedown"]),
+        fixture("lock-owner", dependencies: ["CShakedown"]),
+        fixture("crash-backtrace", dependencies: ["CShakedown"]),
+        fixture("rwlock-cycle", dependencies: ["CShakedown"]),
+        fixture("mutex-abba", dependencies: ["CShakedown"]),
+        // Race catalogue: plain programs without jitter points, each with its fixed twin behind --fixed.
+        fixture("race-shm-counter", dependencies: []),
+        fixture("race-shm-counter-swift", dependencies: []),
+        fixture("race-file-counter", dependencies: []),
+        fixture("race-append", dependencies: []),
+        fixture("race-double-init", dependencies: []),
+        fixture("race-threads", dependencies: []),
+        fixture("signal-owner", dependencies: []),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
         .testTarget(name: "shakedownCLITests", dependencies: ["Shakedown"]),
         .testTarget(name: "ShakedownTestingTests", dependencies: ["ShakedownTesting", "Shakedown"]),
         .executableTarget(name: "shakedown-benchmarks", dependencies: ["Shakedown", "CShakedownBenchmarks"], path: "Benchmarks/shakedown-benchmarks"),
+        // Which worker bodies complete after fork while the parent is busy (docs/guide.md's table).
+        .executableTarget(name: "fork-safety-probe", dependencies: ["Shakedown"], path: "Benchmarks/fork-safety-probe"),
         // Raw C baselines for the benchmarks (fork loop, 2-process barrier); kept out of the library's shim.
         .target(name: "CShakedownBenchmarks", path: "Benchmarks/CShakedownBenchmarks"),
+        // The multiprocessing toolbox examples (issue 12); ExamplesTests runs each one.
+        .executableTarget(name: "shakedown-examples", dependencies: ["Shakedown"], path: "docs/examples", exclude: ["README.md"]),
     ],
     swiftLanguageModes: [.v6]
 )

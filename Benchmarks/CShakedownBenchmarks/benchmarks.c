@@ -46,6 +46,33 @@ int64_t bench_fork_loop(int count) {
     return bench_now_ns() - start;
 }
 
+int64_t bench_fork_batch_loop(int rounds, int batch) {
+    if (rounds < 1 || batch < 1 || batch > 1024) return -EINVAL;
+    pid_t children[1024];
+    int64_t start = bench_now_ns();
+    for (int round = 0; round < rounds; round++) {
+        int forked = 0;
+        int error = 0;
+        for (; forked < batch; forked++) {
+            pid_t pid = fork();
+            if (pid == 0) _exit(0);
+            if (pid < 0) {
+                error = -errno;
+                break;
+            }
+            children[forked] = pid;
+        }
+        // Reap what was forked even after a failed fork: no zombie outlives the sample.
+        for (int i = 0; i < forked; i++) {
+            int status = 0;
+            int waited = wait_for(children[i], &status);
+            if (waited && !error) error = waited;
+        }
+        if (error) return error;
+    }
+    return bench_now_ns() - start;
+}
+
 // MARK: 2-process spin-then-futex barrier
 
 typedef struct {
@@ -117,6 +144,62 @@ int64_t bench_barrier_rounds(uint64_t rounds, uint32_t spin_limit) {
 }
 
 // MARK: subprocess
+
+int64_t bench_fork_exec_and_wait(char *const argv[], int count) {
+    if (count < 1 || count > 1024) return -EINVAL;
+    pid_t children[1024];
+    int64_t start = bench_now_ns();
+    int forked = 0;
+    int64_t result = 0;
+    for (; forked < count; forked++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            if (null >= 0) dup2(null, STDOUT_FILENO);
+            execve(argv[0], argv, environ);
+            _exit(127);
+        }
+        if (pid < 0) {
+            result = -errno;
+            break;
+        }
+        children[forked] = pid;
+    }
+    for (int i = 0; i < forked; i++) {
+        int status = 0;
+        int waited = wait_for(children[i], &status);
+        if (waited && result == 0) result = waited;
+        if (result == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) result = -ECHILD;
+    }
+    return result == 0 ? bench_now_ns() - start : result;
+}
+
+int64_t bench_spawn_and_wait(char *const argv[], int count) {
+    if (count < 1 || count > 1024) return -EINVAL;
+    pid_t children[1024];
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    int64_t start = bench_now_ns();
+    int spawned = 0;
+    int64_t result = 0;
+    for (; spawned < count; spawned++) {
+        int error = posix_spawn(&children[spawned], argv[0], &actions, NULL, argv, environ);
+        if (error != 0) {
+            result = -error;
+            break;
+        }
+    }
+    for (int i = 0; i < spawned; i++) {
+        int status = 0;
+        int waited = wait_for(children[i], &status);
+        if (waited && result == 0) result = waited;
+        if (result == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) result = -ECHILD;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    return result == 0 ? bench_now_ns() - start : result;
+}
+
 
 int bench_run_capturing(char *const argv[], char *output, size_t capacity) {
     int fds[2];

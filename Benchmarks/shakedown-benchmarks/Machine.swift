@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShakedownBenchmarks
 
 /// What the table says about where it was measured.
 enum Machine {
@@ -48,6 +49,51 @@ enum Machine {
         var buffer = [CChar](repeating: 0, count: 64)
         let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M UTC", &parts)
         return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The directory of this executable (from /proc/self/exe), where SwiftPM also puts the `shakedown` CLI.
+    static var executableDirectory: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[..<slash])
+    }
+
+    /// The `shakedown` CLI built next to this executable, if it is there.
+    static var cliPath: String? {
+        guard let directory = executableDirectory else { return nil }
+        let path = directory + "/shakedown"
+        return access(path, X_OK) == 0 ? path : nil
+    }
+
+    /// `git describe --always --dirty` of the checkout this was built from, or "unknown".
+    static func sourceRevision(sourceFile: String = #filePath) -> String {
+        var directory = sourceFile
+        if let slash = directory.lastIndex(of: "/") { directory = String(directory[..<slash]) }
+        let arguments = ["/bin/sh", "-c", "git -C \"$1\" describe --always --dirty 2>/dev/null", "sh", directory]
+        var output = [CChar](repeating: 0, count: 128)
+        let pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in pointers { free(pointer) } }
+        let status = pointers.withUnsafeBufferPointer { argv in
+            output.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                guard let argvBase = argv.baseAddress, let outputBase = buffer.baseAddress else { return -EINVAL }
+                return bench_run_capturing(argvBase, outputBase, buffer.count)
+            }
+        }
+        let text = String(decoding: output.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .filter { !$0.isWhitespace }
+        return status == 0 && !text.isEmpty ? text : "unknown"
+    }
+
+    /// Whether this executable was built with optimization (`-c release`).
+    static var buildConfiguration: String {
+        #if DEBUG
+        return "**debug build: numbers are not representative; build with -c release**"
+        #else
+        return "release build"
+        #endif
     }
 
     /// Benchmarks/python_fork.py: next to this source file (a checkout), else under the working directory.

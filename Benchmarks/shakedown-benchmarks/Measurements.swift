@@ -31,6 +31,48 @@ enum Measure {
         return Double(elapsed) / 1_000 / Double(count)
     }
 
+    /// µs per child when forking `batch` children (each `_exit(0)`s at once) and then reaping all of them, from this
+    /// same process, `rounds` times: the fair floor for a run that starts `batch` processes together. A serial
+    /// fork/wait loop also pays the wake-up latency of each wait in turn, which an overlapped run does not.
+    static func rawForkBatch(batch: Int, rounds: Int) throws -> Double {
+        let elapsed = bench_fork_batch_loop(Int32(clamping: rounds), Int32(clamping: batch))
+        guard elapsed > 0 else { throw BenchmarkError("batched fork loop failed: errno \(-elapsed)") }
+        return Double(elapsed) / 1_000 / Double(rounds * batch)
+    }
+
+    /// µs per `Shakedown.run(command:)` of `copies` copies of `command`, in this process, averaged over `runs` runs:
+    /// one repetition of a command run as `shakedown run` makes it (leader, a shepherd per copy, exec, reaps,
+    /// report). Every run must be clean.
+    static func shakedownCommandRun(_ command: [String], copies: Int, runs: Int) throws -> Double {
+        let configuration = RunConfiguration(processes: copies, timeout: .seconds(30), jitter: .none)
+        let start = bench_now_ns()
+        for _ in 0..<runs {
+            let report = try Shakedown.run(command: command, configuration)
+            guard report.isClean else { throw BenchmarkError("command run was not clean:\n\(report.summary)") }
+        }
+        return Double(bench_now_ns() - start) / 1_000 / Double(runs)
+    }
+
+    /// µs per go of: posix_spawn (or, with `forkExec`, fork + execve) `copies` copies of `argv` (argv[0] a path)
+    /// from this process, then waitpid each; averaged over `runs` goes. Every copy must exit 0.
+    static func spawnAndWait(_ argv: [String], copies: Int, runs: Int, forkExec: Bool = false) throws -> Double {
+        let pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in pointers { free(pointer) } }
+        var total: Int64 = 0
+        for _ in 0..<runs {
+            let elapsed = pointers.withUnsafeBufferPointer { buffer -> Int64 in
+                guard let base = buffer.baseAddress else { return -Int64(EINVAL) }
+                return forkExec ? bench_fork_exec_and_wait(base, Int32(clamping: copies))
+                    : bench_spawn_and_wait(base, Int32(clamping: copies))
+            }
+            guard elapsed > 0 else {
+                throw BenchmarkError("\(argv.joined(separator: " ")) failed: \(elapsed == -Int64(ECHILD) ? "a copy did not exit 0" : "errno \(-elapsed)")")
+            }
+            total += elapsed
+        }
+        return Double(total) / 1_000 / Double(runs)
+    }
+
     /// µs per Python `multiprocessing` (fork start method) Process start + join, as the script times its own loop.
     /// The Python process is small (its own interpreter, not this process's memory).
     static func python(script: String, count: Int) throws -> Double {

@@ -4,10 +4,13 @@ struct Options {
     var repetitions = 7
     /// Rounds of each barrier run (Shakedown and raw C alike).
     var rounds = 1_000_000
-    /// Shakedown runs per fork sample, for each of N = 8 and N = 1.
+    /// Rounds per repetition of the fork rows; each round times one run of each (Shakedown N = 8 and N = 1, 8 serial
+    /// raw forks, a batch of 8 raw forks).
     var forkRuns = 25
-    /// Forks per raw C fork-loop sample.
-    var rawForks = 200
+    /// Children per raw fork sample (serial and batched): as many as the per-worker Shakedown row has workers.
+    let batchSize = 8
+    /// Rounds per repetition of the command rows; each round times one run of each.
+    var commandRuns = 40
     /// Processes per Python multiprocessing sample.
     var pythonProcesses = 100
     /// Heap touched before measuring, so forks copy page tables like they would from a test process.
@@ -15,6 +18,9 @@ struct Options {
     /// Mostly idle threads started before measuring, like a test process's runtime threads.
     var backgroundThreads = 4
     var quick = false
+    /// Which phases run: both by default; `--only commands` or `--only forks` for one (e.g. while profiling).
+    var runsCommands = true
+    var runsForks = true
     /// Whether `--rounds` was given: then it is used as is, never shortened.
     var roundsGiven = false
     /// Without `--rounds`, a barrier sample is shortened to about this long when the warm-up shows the host is too
@@ -24,9 +30,10 @@ struct Options {
     static let usage = """
         usage: shakedown-benchmarks [--quick] [--rounds N] [--repetitions N]
 
-          --quick          CI smoke run (< 15 s): 3 repetitions, 100,000 barrier rounds, fewer forks
+          --quick          smoke run (< 20 s): 3 repetitions, 100,000 barrier rounds, fewer forks and runs
           --rounds N       barrier rounds per run (default 1,000,000)
           --repetitions N  interleaved repetitions of each measurement (default 7)
+          --only PHASE     only "commands" (4 × /bin/true against a shell) or "forks" (forks, rounds, Python)
           --help           this text
         """
 
@@ -45,6 +52,12 @@ struct Options {
                       value > 0
                 else { return .failure(OptionError("\(argument) needs a positive whole number")) }
                 if argument == "--rounds" { explicitRounds = value } else { explicitRepetitions = value }
+            case "--only":
+                switch remaining.popFirst() {
+                case "commands": options.runsForks = false
+                case "forks": options.runsCommands = false
+                default: return .failure(OptionError("--only needs \"commands\" or \"forks\""))
+                }
             case "--help", "-h":
                 return .failure(OptionError(nil))
             default:
@@ -54,8 +67,8 @@ struct Options {
         if options.quick {
             options.repetitions = 3
             options.rounds = 100_000
-            options.forkRuns = 5
-            options.rawForks = 40
+            options.forkRuns = 8
+            options.commandRuns = 10
             options.pythonProcesses = 20
             options.barrierSampleSeconds = 0.5
         }

@@ -58,3 +58,32 @@ enum Format {
         return number(value, decimals: 2) + "×"
     }
 }
+
+/// The ratios of two measurements taken in the same repetitions, pair by pair (each repetition measured both sides
+/// back to back, so a busy second lands on both): their median, min and max.
+struct PairedRatio {
+    private let ratios: [Double]
+
+    /// `numerator.values[i] / denominator.values[i]` for every repetition both have; empty when either is unavailable.
+    init(_ numerator: Samples, _ denominator: Samples) {
+        ratios = zip(numerator.values, denominator.values).compactMap { top, bottom in
+            bottom > 0 ? top / bottom : nil
+        }
+    }
+
+    /// The single ratio of the two medians, for measurements sampled at different rates (no pairs to form).
+    init(medianOf numerator: Samples, _ denominator: Samples) {
+        if let top = numerator.median, let bottom = denominator.median, bottom > 0 { ratios = [top / bottom] } else { ratios = [] }
+    }
+
+    var median: Double? {
+        guard !ratios.isEmpty else { return nil }
+        let sorted = ratios.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+    var min: Double? { ratios.min() }
+    var max: Double? { ratios.max() }
+    /// How many ratios there are (1 for a ratio of medians: no range to show).
+    var count: Int { ratios.count }
+}

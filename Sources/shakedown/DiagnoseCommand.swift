@@ -17,10 +17,13 @@ import Shakedown
 struct DiagnoseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diagnose",
-        abstract: "Show what every thread of running processes is doing, and find deadlocks among Shakedown mutexes.",
+        abstract: "Show what every thread of running processes is doing, and name their deadlocks.",
         discussion: """
         Each process is stopped for a few milliseconds with ptrace, its threads are unwound, and it is released: \
-        it keeps running. Several pids are analysed together, so a deadlock between processes is found.
+        it keeps running. All processes (the given pids and, unless --no-children, their descendants; each once) are stopped \
+        together, so waits across processes are seen at one instant, and analysed together: a deadlock between \
+        threads or processes over pthread mutexes, NSLock, Swift Mutex, flock/fcntl locks or Shakedown mutexes is \
+        printed first, each wait as "thread T (function at file:line) waits for LOCK held by thread U".
 
         Needs root or CAP_SYS_PTRACE. A process that a debugger or strace already traces cannot be captured.
 
@@ -44,28 +47,45 @@ struct DiagnoseCommand: ParsableCommand {
     @Flag(help: "Show every kept frame of every thread instead of the compact view.")
     var full = false
 
-    @Option(help: "Frames kept per thread.")
+    // `.unconditional` so that `--max-frames -1` reaches validate() and gets the range, not "Missing value".
+    @Option(parsing: .unconditional, help: "Frames kept per thread (1...\(Self.frameRange.upperBound)).")
     var maxFrames = 64
 
-    @Option(help: "Frames per thread in the compact view.")
+    @Option(parsing: .unconditional, help: "Frames per thread in the compact view (1...\(Self.frameRange.upperBound)).")
     var frames = 8
+
+    @Flag(help: "Capture only the given processes, not their descendants.")
+    var noChildren = false
 
     @Flag(help: "Do not run llvm-symbolizer: names from libunwind only, no file:line.")
     var noSymbolizer = false
 
-    @Option(help: "Seconds the capture of one process may take.")
+    @Option(parsing: .unconditional, help: "Seconds the capture of one process may take (0.001...86400).")
     var timeout: Double = 10
 
     /// For benchmarks: capture this many times with one inspector (a warm symbolizer) and print the timings to
     /// standard error; the report shows the last capture.
-    @Option(name: .customLong("repeat"), help: .hidden)
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: .hidden)
     var repetitions: Int = 1
+
+    /// Frames a thread can keep: the unwinder walks at most this many (HangInspector's walk limit).
+    static let frameRange = 1...4_096
+    static let timeoutRange = 0.001...86_400.0
 
     func validate() throws {
         if pids.isEmpty { throw ValidationError("give at least one pid") }
         if let bad = pids.first(where: { $0 <= 0 }) { throw ValidationError("\(bad) is not a process id") }
-        if maxFrames < 1 { throw ValidationError("--max-frames must be at least 1") }
-        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !Self.frameRange.contains(maxFrames) {
+            throw ValidationError("--max-frames \(maxFrames) is out of range: give 1...\(Self.frameRange.upperBound)")
+        }
+        if !Self.frameRange.contains(frames) {
+            throw ValidationError("--frames \(frames) is out of range: give 1...\(Self.frameRange.upperBound)")
+        }
+        // `contains` is false for NaN, so NaN and ±inf are refused here, before any Double → Int64 conversion.
+        if !Self.timeoutRange.contains(timeout) {
+            throw ValidationError("--timeout \(timeout) is out of range: give 0.001...86400 seconds")
+        }
+        if !(1...1_000).contains(repetitions) { throw ValidationError("--repeat must be 1...1000") }
     }
 
     func run() throws {
@@ -74,21 +94,34 @@ struct DiagnoseCommand: ParsableCommand {
             symbolization: noSymbolizer ? .libunwindOnly : .automatic))
         var snapshots: [ProcessSnapshot] = []
         var failures: [(pid: Int32, message: String, code: Int32)] = []
-        for pid in pids {
-            if pid == getpid() {
-                failures.append((pid, "\(pid) is this shakedown process: it cannot trace itself", 5))
-                continue
+        // A deadlock between a parent and its child is the common case: take the whole tree unless told not to.
+        // pid 1's descendants are the whole system: it is taken alone.
+        var targets = noChildren ? pids : pids.filter { $0 == 1 } + ProcessTree.withDescendants(pids.filter { $0 != 1 })
+        if let itself = targets.firstIndex(of: getpid()) {
+            targets.remove(at: itself)
+            if pids.contains(getpid()) {
+                failures.append((getpid(), "\(getpid()) is this shakedown process: it cannot trace itself", 5))
             }
-            do {
-                var snapshot = try inspector.capture(pid: pid)
-                for round in 1..<max(1, repetitions) {
-                    Self.printTiming(snapshot, round: round)
-                    snapshot = try inspector.capture(pid: pid)
-                }
+        }
+        var captured = inspector.captureAll(pids: targets)
+        for round in 1..<max(1, repetitions) {
+            for entry in captured { if case let .success(snapshot) = entry.result { Self.printTiming(snapshot, round: round) } }
+            captured = inspector.captureAll(pids: targets)
+        }
+        for entry in captured {
+            switch entry.result {
+            case let .success(snapshot):
                 if repetitions > 1 { Self.printTiming(snapshot, round: repetitions) }
                 snapshots.append(snapshot)
-            } catch {
-                failures.append((pid, error.description, Self.exitCode(for: error)))
+            case let .failure(error):
+                if pids.contains(entry.pid) {
+                    failures.append((entry.pid, error.description, Self.exitCode(for: error)))
+                } else if case .noSuchProcess = error.code {
+                    continue  // a descendant that exited since the listing: nothing to report
+                } else {
+                    // A descendant nobody asked for by pid: say why it is missing, without changing the verdict's code.
+                    writeToStandardError("shakedown diagnose: descendant \(entry.pid) not captured: \(error.description)\n")
+                }
             }
         }
         let analysis = DeadlockAnalysis(snapshots: snapshots)

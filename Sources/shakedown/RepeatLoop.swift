@@ -77,7 +77,8 @@ final class RepeatLoop {
                 }
             }
             last = (report, check, repetition + 1)
-            if code != 0 && !options.keepGoing { break }
+            // Nothing can run when no copy could start: going on would only repeat that.
+            if code == 70 || (code != 0 && !options.keepGoing) { break }
             showRepetitionProgress(repetition + 1, failed: failures.count)
         }
         clearProgress()
@@ -155,6 +156,8 @@ final class RepeatLoop {
     static func reason(report: RunReport, runCode: Int32, check: ShellStep.Result?, checkCommand: String?) -> String {
         var parts: [String] = []
         switch runCode {
+        case 70:
+            parts.append("no copy started: " + (RunCommand.startFailure(of: report) ?? "?"))
         case 3:
             parts.append("hung: " + report.hungWorkers.map { "copy \($0.index)" }.joined(separator: ", ")
                 + " still running at the deadline")

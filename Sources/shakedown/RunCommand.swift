@@ -23,13 +23,13 @@ struct RunCommand: ParsableCommand {
 
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed
-          1   a copy exited non-zero or was killed by a signal
+          1   a copy exited non-zero, was killed by a signal, or never started
           3   a copy was still running at the deadline (hung)
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
           64  bad arguments
           70  Shakedown itself failed (a system call, an executable that cannot
-              start, a --before command that failed)
+              start, no copy could be started, a --before command that failed)
         When several apply, the first in the order 3, 1, 4, 5 wins.
         """
     )
@@ -104,6 +104,9 @@ struct RunCommand: ParsableCommand {
         } else {
             print(RunText.closing(summary, options: self))
         }
+        if let reason = Self.startFailure(of: summary.lastReport) {
+            writeToStandardError("shakedown run: no copy started: \(TerminalText.escaped(reason))\n")
+        }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 
@@ -121,17 +124,31 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// A run's own verdict: 3 hung, 1 a copy failed, 4 leaks, 0 clean.
+    /// A run's own verdict: 70 no copy started at all, 3 hung, 1 a copy failed, 4 leaks, 0 clean.
     static func exitCode(for report: RunReport) -> Int32 {
+        if startFailure(of: report) != nil { return 70 }
         if !report.hungWorkers.isEmpty { return 3 }
         if !report.unsuccessfulWorkers.isEmpty { return 1 }
         if !report.leaks.isEmpty { return 4 }
+        // A failed leader, a garbled result channel, a recorded failure: never a clean exit.
+        if !report.isClean { return 1 }
         return 0
     }
 
-    /// The exit code that wins when several repetitions ended differently: the first of 3, 1, 4, 5 seen.
+    /// Why no copy ran, when every copy never started (exec or fork failed for all): then Shakedown could not
+    /// do the run at all, which is exit 70, not a finding about the command. `nil` when any copy started.
+    static func startFailure(of report: RunReport) -> String? {
+        var reasons: [String] = []
+        for worker in report.workers {
+            guard case let .notStarted(reason) = worker.outcome else { return nil }
+            reasons.append(reason)
+        }
+        return reasons.first
+    }
+
+    /// The exit code that wins when several repetitions ended differently: the first of 70, 3, 1, 4, 5 seen.
     static func worst(_ codes: some Sequence<Int32>) -> Int32 {
         let seen = Set(codes)
-        return [3, 1, 4, 5].first { seen.contains($0) } ?? 0
+        return [70, 3, 1, 4, 5].first { seen.contains($0) } ?? 0
     }
 }

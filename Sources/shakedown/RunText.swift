@@ -12,9 +12,12 @@ enum RunText {
         for worker in report.workers {
             var line = "  copy \(worker.index) pid \(worker.commandPid ?? worker.pid): "
             switch worker.outcome {
+            // A command that was started and exited 0.
+            case .completed: line += "exit 0"
+            case let .notStarted(reason): line += "NEVER STARTED: \(reason)"
             case .hung: line += "HUNG (still running at the deadline; torn down)"
             case let .crashed(signal): line += "CRASHED with \(signal.name)"
-            case let .exited(code): line += code == 0 ? "exit 0" : "EXIT \(code)"
+            case let .exited(code): line += "EXIT \(code)"
             default: line += "\(worker.outcome)"
             }
             lines.append(line)
@@ -71,7 +74,9 @@ enum RunText {
         if let first = summary.failures.first {
             let which = options.repetitions == 1 ? "" : "repetition \(first.repetition): "
             lines.append("not clean (exit \(summary.exitCode)): \(which)" + TerminalText.escaped(first.reason))
-            lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+            if first.exitCode != 70 {
+                lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+            }
         } else {
             let all = options.repetitions > 1 ? " in every repetition" : ""
             let checked = options.check == nil ? "" : ", every check passed"

@@ -58,9 +58,23 @@ final class RunArgumentTests: XCTestCase {
         try "#!/no/such/shell\nexit 0\n".write(toFile: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: script) }
         XCTAssertEqual(chmod(script, 0o755), 0)
+        // Only exec can tell: every copy fails with ENOENT, and no copy started is exit 70 with the reason.
         let interpreter = try CLI.shakedown(["run", "-n", "2", "--", script])
         XCTAssertEqual(interpreter.status, 70, interpreter.stdout + interpreter.stderr)
-        XCTAssertTrue(interpreter.stderr.contains("/no/such/shell"), interpreter.stderr)
+        XCTAssertTrue(interpreter.stderr.contains("no copy started") && interpreter.stderr.contains("ENOENT"),
+                      interpreter.stderr)
+    }
+
+    func testCommandThatNoCopyCouldExecIsExit70WithTheErrno() throws {
+        // ELF magic, then junk: it passes resolution, and execve refuses it in every copy.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sd-badelf-\(UUID().uuidString)").path
+        try Data([0x7F, 0x45, 0x4C, 0x46] + Array("not really an ELF file".utf8)).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(chmod(path, 0o755), 0)
+        let result = try CLI.shakedown(["run", "-n", "3", "--repeat", "5", "--keep-going", "--", path])
+        XCTAssertEqual(result.status, 70, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("no copy started") && result.stderr.contains("ENOEXEC"), result.stderr)
+        XCTAssertTrue(result.stdout.contains("1 of 5 repetitions"), "nothing to repeat when nothing starts: \(result.stdout)")
     }
 
     func testEscapeCodesInOutputAndArgvAreShownNotObeyed() throws {

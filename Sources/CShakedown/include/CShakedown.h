@@ -4,4 +4,7 @@
 #include "shakedown_sync.h"
 #include "shakedown_process.h"
 #include "shakedown_trace.h"
+#include "shakedown_toolbox.h"
+#include "shakedown_jitter.h"
+#include "shakedown_syscall_control.h"
 #endif

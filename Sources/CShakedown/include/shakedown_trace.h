@@ -72,6 +72,16 @@ const char *shakedown_unwind_error_string(int32_t code);
 /// The symbolic name of a libunwind error code ("UNW_EBADFRAME"), or "UNW_E?" if unknown.
 const char *shakedown_unwind_error_name(int32_t code);
 
+// MARK: helper processes (shakedown_spawn.c)
+
+/// Starts `path` like posix_spawn, but the child gets PR_SET_PDEATHSIG(SIGKILL) before exec (and exits if the
+/// parent is already gone), so it dies with the calling *thread*: call it from a thread that lives as long as the
+/// helper is needed (the main thread). `stdin_fd`/`stdout_fd`/`stderr_fd` become 0/1/2; -1 means /dev/null.
+/// The signal mask is cleared in the child. Returns 0 and the pid in `*pid_out`, or the errno of pipe2, fork,
+/// prctl, dup2 or execve (the failed child is reaped).
+int shakedown_spawn_tied(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd,
+                         int stderr_fd, pid_t *pid_out);
+
 #ifdef __cplusplus
 }
 #endif

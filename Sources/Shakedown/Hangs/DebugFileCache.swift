@@ -71,16 +71,8 @@ struct DebugFileCache: Sendable {
         else { return }
         let temporary = copy.destination + ".\(getpid()).partial"
         let arguments = [objcopyPath, "--decompress-debug-sections", copy.source, temporary]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, objcopyPath, &actions, nil, &argv, environ) == 0 else { return }
+        // Dies with this process (HelperSpawn): a killed shakedown leaves only the .partial file, never a process.
+        guard let pid = try? HelperSpawn.start(objcopyPath, arguments: arguments) else { return }
         var status: CInt = 0
         let deadline = monotonicNanoseconds() + 30_000_000_000
         while true {

@@ -61,6 +61,40 @@ enum ELFFile {
         }
     }
 
+    /// The data object (STT_OBJECT) whose range contains ELF address `address`, from `.symtab` (or `.dynsym` when
+    /// stripped); nil when none does. Reads the symbol table once per call: for naming a handful of locks.
+    static func objectSymbol(path: String, containing address: UInt64) -> String? {
+        guard let file = Header(path: path) else { return nil }
+        defer { close(file.descriptor) }
+        guard file.sectionHeaderSize >= 64, file.sectionHeaderCount > 0, file.sectionHeaderCount < 65_536,
+              let table = file.read(at: file.sectionHeaderOffset, count: file.sectionHeaderSize * file.sectionHeaderCount)
+        else { return nil }
+        func section(_ index: Int) -> (type: UInt32, offset: UInt64, size: UInt64, link: Int) {
+            let base = index * file.sectionHeaderSize
+            return (load(UInt32.self, table, base + 4), load(UInt64.self, table, base + 24), load(UInt64.self, table, base + 32),
+                    Int(load(UInt32.self, table, base + 40)))
+        }
+        for wanted in [UInt32(2), 11] {  // SHT_SYMTAB, then SHT_DYNSYM
+            guard let index = (0..<file.sectionHeaderCount).first(where: { section($0).type == wanted }) else { continue }
+            let symbols = section(index)
+            guard symbols.link < file.sectionHeaderCount, symbols.size < 256 << 20,
+                  let entries = file.read(at: symbols.offset, count: Int(symbols.size))
+            else { continue }
+            let strings = section(symbols.link)
+            for start in stride(from: 0, to: entries.count - 23, by: 24) {
+                let info = entries[start + 4], value = load(UInt64.self, entries, start + 8)
+                let size = load(UInt64.self, entries, start + 16)
+                guard info & 0xF == 1, value <= address, address < value &+ max(size, 1) else { continue }
+                let nameOffset = UInt64(load(UInt32.self, entries, start))
+                guard nameOffset < strings.size,
+                      let bytes = file.read(at: strings.offset + nameOffset, count: Int(min(512, strings.size - nameOffset)))
+                else { return nil }
+                return String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+        }
+        return nil
+    }
+
     private struct Header {
         let descriptor: CInt
         let programHeaderOffset: UInt64

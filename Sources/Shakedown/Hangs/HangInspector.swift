@@ -93,26 +93,98 @@ public struct HangInspector: Sendable {
     ///
     /// The corresponding C function is `ptrace(2)`.
     public func capture(pid: Int32) throws(ShakedownError) -> ProcessSnapshot {
+        guard let only = captureAll(pids: [pid]).first else { throw ShakedownError(.noSuchProcess(pid: pid)) }
+        return try only.result.get()
+    }
+
+    /// Captures several processes at one instant: every thread of every process is stopped first, then all are
+    /// unwound and their lock words and file locks read, then all are released. Waits between processes are
+    /// therefore seen consistently (a cycle through several processes is not an artefact of capturing them one after
+    /// another). Each process returns to exactly its prior state: ptrace stops leave job-control state alone, so a
+    /// process that was stopped (state T) before stays stopped.
+    ///
+    /// A pid given twice, or a thread id of a process already listed, is captured once; results come in the order
+    /// the pids were first given. A failure for one process (it exited, ptrace was refused) is its result and does
+    /// not stop the others. Costs: the processes are held together for the sum of their stop times.
+    public func captureAll(pids: [Int32]) -> [(pid: Int32, result: Result<ProcessSnapshot, ShakedownError>)] {
         let started = monotonicNanoseconds()
-        let target = try Self.resolve(pid)
-        if let finished = target.finished {
-            var snapshot = finished
-            snapshot.captureDuration = .nanoseconds(monotonicNanoseconds() - started)
-            return snapshot
+        var results: [(pid: Int32, result: Result<ProcessSnapshot, ShakedownError>)] = []
+        var targets: [(index: Int, target: Target)] = []
+        var seen = Set<Int32>()
+        for pid in pids {
+            do throws(ShakedownError) {
+                let target = try Self.resolve(pid)
+                guard seen.insert(target.pid).inserted else { continue }
+                if var finished = target.finished {
+                    finished.captureDuration = .nanoseconds(monotonicNanoseconds() - started)
+                    results.append((target.pid, .success(finished)))
+                    continue
+                }
+                results.append((target.pid, .failure(ShakedownError(.noSuchProcess(pid: target.pid)))))
+                targets.append((results.count - 1, target))
+            } catch {
+                guard seen.insert(pid).inserted else { continue }
+                results.append((pid, .failure(error)))
+            }
         }
+        guard !targets.isEmpty else { return results }
         // The symbolizer is idle during the capture: let it start and load the modules that take longest while
         // the threads are being stopped and unwound (the work runs in other processes, on the other CPU).
-        symbolizer?.prepare(modules: Self.modulesWorthLoadingEarly(pid: target.pid, executable: target.executable))
-        let tracer = Tracer(
-            pid: target.pid, maxFrames: max(1, options.maxFrames),
-            deadline: started + max(0, options.timeLimit.nanoseconds),
-            threadStopTimeLimit: max(0, options.threadStopTimeLimit.nanoseconds),
-            wantProcedureNames: symbolizer == nil)
-        let result = try onTracerThread { () -> Result<RawCapture, ShakedownError> in
-            do throws(ShakedownError) { return .success(try tracer.run()) } catch { return .failure(error) }
+        symbolizer?.prepare(modules: Array(Set(targets.flatMap {
+            Self.modulesWorthLoadingEarly(pid: $0.target.pid, executable: $0.target.executable)
+        })).sorted())
+        let tracers = targets.map { entry in
+            Tracer(
+                pid: entry.target.pid, maxFrames: min(max(1, options.maxFrames), Tracer.walkLimit),
+                deadline: Self.saturatingAdd(started, max(0, options.timeLimit.nanoseconds)),
+                threadStopTimeLimit: max(0, options.threadStopTimeLimit.nanoseconds),
+                wantProcedureNames: symbolizer == nil)
         }
-        var raw = try result.get()
+        let raws: [Result<RawCapture, ShakedownError>]
+        do throws(ShakedownError) {
+            raws = try onTracerThread { Self.holdTogether(tracers) }
+        } catch {
+            for entry in targets { results[entry.index].result = .failure(error) }
+            return results
+        }
+        for (position, entry) in targets.enumerated() {
+            results[entry.index].result = raws[position].flatMap { raw in
+                Result { () throws(ShakedownError) -> ProcessSnapshot in try finish(entry.target, raw, started: started) }
+            }
+        }
+        return results
+    }
 
+    /// Stops every process, then collects each, then releases all (on the tracer thread).
+    private static func holdTogether(_ tracers: [Tracer]) -> [Result<RawCapture, ShakedownError>] {
+        var sessions: [Result<Tracer.Session, ShakedownError>] = tracers.map { tracer in
+            do throws(ShakedownError) { return .success(try tracer.stop()) } catch { return .failure(error) }
+        }
+        var captures: [Result<RawCapture, ShakedownError>] = []
+        for index in tracers.indices {
+            switch sessions[index] {
+            case var .success(session):
+                captures.append(.success(tracers[index].collect(&session)))
+                sessions[index] = .success(session)
+            case let .failure(error):
+                captures.append(.failure(error))
+            }
+        }
+        let released = monotonicNanoseconds()
+        for index in tracers.indices {
+            guard case let .success(session) = sessions[index] else { continue }
+            tracers[index].detach(session.threads)
+            if case var .success(capture) = captures[index] {
+                capture.stoppedNanoseconds = released - session.firstSeize
+                captures[index] = .success(capture)
+            }
+        }
+        return captures
+    }
+
+    /// Turns what the tracer read into a snapshot: symbolization and the notes that need names.
+    private func finish(_ target: Target, _ capturedRaw: RawCapture, started: Int64) throws(ShakedownError) -> ProcessSnapshot {
+        var raw = capturedRaw
         if raw.threads.allSatisfy({ !$0.stopped }) && raw.exited {
             // Exited before a single thread could be stopped: maybe it is a zombie now.
             if let after = ProcStat.read(pid: target.pid), after.state == .zombie {
@@ -132,6 +204,9 @@ public struct HangInspector: Sendable {
             threads = symbolized.threads
             notes += symbolized.notes
         }
+        ShortStackNote.annotate(&threads)
+        Self.nameRestartedCalls(&threads)
+        LockNaming.attach(raw.lockWaits, probes: raw.futexProbes, pid: target.pid, to: &threads, maps: raw.maps)
         // Main thread first, then by thread id.
         threads.sort { ($0.tid == target.pid ? 0 : 1, $0.tid) < ($1.tid == target.pid ? 0 : 1, $1.tid) }
         return ProcessSnapshot(
@@ -157,6 +232,21 @@ public struct HangInspector: Sendable {
         return modules
     }
 
+    /// `restart_syscall` says only that an interrupted sleep is being resumed; the function the thread sits in
+    /// (innermost frame: `clock_nanosleep`, `__futex_abstimed_wait_common`) says which.
+    static func nameRestartedCalls(_ threads: inout [ThreadSnapshot]) {
+        for index in threads.indices where threads[index].systemCall?.name == "restart_syscall" {
+            guard let function = threads[index].frames.first?.function else { continue }
+            threads[index].systemCall?.restarting = function.hasPrefix("__") ? String(function.drop(while: { $0 == "_" })) : function
+        }
+    }
+
+    /// `base + amount` without trapping: a huge time limit means "no limit", not a crash.
+    static func saturatingAdd(_ base: Int64, _ amount: Int64) -> Int64 {
+        let (sum, overflow) = base.addingReportingOverflow(amount)
+        return overflow ? (amount > 0 ? Int64.max : Int64.min) : sum
+    }
+
     private static func frameless(_ threads: [RawThread]) -> [ThreadSnapshot] {
         threads.filter { !$0.vanished }.map {
             ThreadSnapshot(tid: $0.tid, name: $0.name, state: $0.state, wchan: $0.wchan, systemCall: $0.systemCall,
@@ -180,6 +270,13 @@ public struct HangInspector: Sendable {
     private static func resolve(_ requested: Int32) throws(ShakedownError) -> Target {
         guard requested > 0 else {
             throw ShakedownError.invalidArgument("pid", "\(requested) is not a process id (must be positive)")
+        }
+        if let shown = ProcFiles.link("/proc/self").flatMap({ Int32($0) }), shown != getpid() {
+            // /proc was mounted by another PID namespace: the pids it lists mean other processes (or none) to ptrace.
+            throw ShakedownError.invalidArgument(
+                "pid", "this process runs in a different PID namespace from the /proc it reads (it is pid \(getpid()) "
+                    + "here and \(shown) in /proc), so pid \(requested) from /proc cannot be traced from here: run "
+                    + "shakedown in the target's PID namespace, or mount a /proc for this one (unshare --pid --fork --mount-proc)")
         }
         guard let statusText = ProcFiles.text("/proc/\(requested)/status") else {
             throw ShakedownError(.noSuchProcess(pid: requested))

@@ -38,7 +38,11 @@ enum ProcFiles {
 
     /// The numeric entries of a /proc task directory, ascending.
     static func taskIDs(of pid: Int32) throws(ShakedownError) -> [Int32] {
-        let path = "/proc/\(pid)/task"
+        try numericEntries("/proc/\(pid)/task", pid: pid)
+    }
+
+    /// The numeric entries of a /proc directory (/proc itself: every process), ascending.
+    static func numericEntries(_ path: String, pid: Int32 = 0) throws(ShakedownError) -> [Int32] {
         guard let directory = opendir(path) else {
             let error = Errno.lastError
             if error == .noSuchFileOrDirectory || error == .noSuchProcess { throw ShakedownError(.noSuchProcess(pid: pid)) }

@@ -43,7 +43,7 @@ public struct SnapshotRenderer: Sendable {
     /// Renders several processes and, when it found anything, their deadlock analysis first.
     public func render(_ snapshots: [ProcessSnapshot], analysis: DeadlockAnalysis?, labels: [Int32: String] = [:]) -> String {
         var parts: [String] = []
-        if let analysis, !analysis.deadlocks.isEmpty || !analysis.abandonedMutexes.isEmpty {
+        if let analysis, !analysis.deadlocks.isEmpty || !analysis.abandonedMutexes.isEmpty || !analysis.ownerGone.isEmpty {
             parts.append(analysis.explanation)
         }
         parts += snapshots.map { render($0, labels: labels) }
@@ -52,9 +52,10 @@ public struct SnapshotRenderer: Sendable {
 
     func render(_ thread: ThreadSnapshot) -> [String] {
         var header = "Thread \(thread.tid) \"\(thread.name)\" \(thread.state.rawValue) (\(thread.state.meaning))"
-        if let call = thread.systemCall { header += ", in \(call.name)" }
+        if let call = thread.systemCall { header += ", in \(call.description)" }
         if let wchan = thread.wchan { header += ", kernel wait \(wchan)" }
         var lines = [header]
+        if let wait = thread.waitsFor { lines.append("  " + Self.describe(wait)) }
         var shown = thread.frames
         switch style {
         case .full:
@@ -84,6 +85,21 @@ public struct SnapshotRenderer: Sendable {
         if let module = frame.moduleName {
             text += " (\(module)" + (frame.offset.map { "+" + hex($0) } ?? "") + ")"
         }
+        return text
+    }
+
+    /// "waits for pthread mutex `ledger` held by pid 4711 / thread 4712", or why no holder is named.
+    static func describe(_ wait: LockWait) -> String {
+        var text = (wait.kind == .futexWait ? "sleeps on " : "waits for ") + wait.name
+        let holders = wait.owners.map { owner -> String in
+            switch owner {
+            case let .thread(id): return "\(id)"
+            case let .process(pid): return "pid \(pid)"
+            case let .gone(tid): return "thread \(tid), which no longer exists (owner gone)"
+            }
+        }
+        if !holders.isEmpty { text += " held by " + holders.joined(separator: ", ") }
+        if let detail = wait.detail { text += " (\(detail))" }
         return text
     }
 

@@ -249,13 +249,6 @@ public final class Symbolizer: Sendable {
     private func start() throws(ShakedownError) -> Worker {
         var sockets: [CInt] = [-1, -1]
         try syscall("socketpair") { socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0, &sockets) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        // dup2 clears close-on-exec on the copies, so only stdin/stdout of the worker keep the socket.
-        posix_spawn_file_actions_adddup2(&actions, sockets[1], 0)
-        posix_spawn_file_actions_adddup2(&actions, sockets[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         // --inlines lists inlined frames innermost first and the physical function last; only the last is kept, so a
         // frame is named after the function that owns the code (what unwinding walked), with its line there.
         var arguments = [executablePath, "--inlines", "--functions=linkage", "--no-demangle", "--output-style=LLVM"]
@@ -264,15 +257,17 @@ public final class Symbolizer: Sendable {
             arguments += ["--debug-file-directory=" + debugFileCache.directory,
                           "--debug-file-directory=" + DebugFileCache.systemDebugDirectory]
         }
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executablePath, &actions, nil, &argv, environ)
-        close(sockets[1])
-        guard result == 0 else {
+        // dup2 clears close-on-exec on the copies, so only stdin/stdout of the worker keep the socket; the worker
+        // dies with this process (HelperSpawn) instead of lingering under pid 1 if shakedown is killed.
+        let pid: pid_t
+        do {
+            pid = try HelperSpawn.start(executablePath, arguments: arguments, standardInput: sockets[1], standardOutput: sockets[1])
+        } catch {
+            close(sockets[1])
             close(sockets[0])
-            throw ShakedownError.systemCall("posix_spawn(\(executablePath))", errno: .init(rawValue: result))
+            throw error
         }
+        close(sockets[1])
         return Worker(pid: pid, socket: sockets[0])
     }
 

@@ -16,12 +16,16 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
     public var framesCut: Int
     /// Why the stack ends where it does, when that is not its natural end (the thread's entry point).
     public var unwindStopReason: String?
+    /// The lock the thread is blocked on and who holds it, when its system call is a lock wait (futex, flock,
+    /// fcntl F_SETLKW); nil otherwise.
+    public var waitsFor: LockWait?
 
     /// A thread snapshot as capture builds it (public for tools that assemble snapshots of their own).
     public init(
         tid: Int32, name: String, state: ProcessState, wchan: String? = nil, systemCall: SystemCall? = nil,
-        frames: [Frame] = [], framesCut: Int = 0, unwindStopReason: String? = nil
+        frames: [Frame] = [], framesCut: Int = 0, unwindStopReason: String? = nil, waitsFor: LockWait? = nil
     ) {
+        self.waitsFor = waitsFor
         self.tid = tid
         self.name = name
         self.state = state
@@ -36,7 +40,7 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
     public var firstUserFrame: Frame? { frames.first(where: \.isUserCode) }
 
     private enum CodingKeys: String, CodingKey {
-        case tid, name, state, stateMeaning, wchan, systemCall, frames, framesCut, unwindStopReason
+        case tid, name, state, stateMeaning, wchan, systemCall, frames, framesCut, unwindStopReason, waitsFor
     }
 
     public init(from decoder: any Decoder) throws {
@@ -49,6 +53,7 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
         frames = try container.decode([Frame].self, forKey: .frames)
         framesCut = try container.decodeIfPresent(Int.self, forKey: .framesCut) ?? 0
         unwindStopReason = try container.decodeIfPresent(String.self, forKey: .unwindStopReason)
+        waitsFor = try container.decodeIfPresent(LockWait.self, forKey: .waitsFor)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,5 +67,6 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
         try container.encode(frames, forKey: .frames)
         try container.encode(framesCut, forKey: .framesCut)
         try container.encodeIfPresent(unwindStopReason, forKey: .unwindStopReason)
+        try container.encodeIfPresent(waitsFor, forKey: .waitsFor)
     }
 }

@@ -41,6 +41,10 @@ struct RawCapture: Sendable {
     var threads: [RawThread] = []
     var maps: ProcessMaps?
     var mutexes: [MutexSnapshot] = []
+    /// What blocked threads wait for, by tid, read while they were stopped.
+    var lockWaits: [Int32: LockWait] = [:]
+    /// The futex words behind them, for readings that need the thread's frames (rwlocks).
+    var futexProbes: [Int32: FutexLock.Probe] = [:]
     var notes: [String] = []
     /// The process disappeared while it was being captured.
     var exited = false
@@ -63,68 +67,96 @@ struct Tracer {
     /// Rounds of re-listing /proc/PID/task until no new thread appears.
     static let listingRounds = 16
 
-    func run() throws(ShakedownError) -> RawCapture {
+    /// The threads of one process while it is held: what ``stop()`` seized, for ``collect(_:)`` and ``detach(_:)``.
+    struct Session {
         var capture = RawCapture()
         var threads: [RawThread] = []
-        var known = Set<Int32>()
-        let firstSeize = monotonicNanoseconds()
-        defer { detach(threads) }
+        var firstSeize: Int64
+    }
 
-        // Seize what is there, wait for it to stop, look again: threads created meanwhile are seized in the next
-        // round. Once every thread is stopped, none can create another, so the listing settles.
+    /// Stops, collects and releases one process.
+    func run() throws(ShakedownError) -> RawCapture {
+        var session = try stop()
+        var capture = collect(&session)
+        detach(session.threads)
+        capture.stoppedNanoseconds = monotonicNanoseconds() - session.firstSeize
+        return capture
+    }
+
+    /// Seizes and stops every thread of the process. On failure, what was seized is released before throwing.
+    func stop() throws(ShakedownError) -> Session {
+        var session = Session(firstSeize: monotonicNanoseconds())
+        do throws(ShakedownError) {
+            try seizeAll(&session)
+        } catch {
+            detach(session.threads)
+            throw error
+        }
+        return session
+    }
+
+    /// Seize what is there, wait for it to stop, look again: threads created meanwhile are seized in the next
+    /// round. Once every thread is stopped, none can create another, so the listing settles.
+    private func seizeAll(_ session: inout Session) throws(ShakedownError) {
+        var known = Set<Int32>()
         for round in 0...Self.listingRounds {
             let listed: [Int32]
             do {
                 listed = try ProcFiles.taskIDs(of: pid)
             } catch {
-                capture.exited = true
+                session.capture.exited = true
                 break
             }
             let fresh = listed.filter { !known.contains($0) }
             if fresh.isEmpty { break }
             if round == Self.listingRounds {
-                capture.notes.append("threads kept appearing during capture; \(fresh.count) created last were not captured")
+                session.capture.notes.append("threads kept appearing during capture; \(fresh.count) created last were not captured")
                 break
             }
-            let first = threads.count
+            let first = session.threads.count
             for tid in fresh {
                 known.insert(tid)
                 var thread = RawThread(pid: pid, tid: tid)
                 if !thread.vanished { try seize(&thread) }
-                threads.append(thread)
+                session.threads.append(thread)
             }
-            waitForStops(&threads[first...])
+            waitForStops(&session.threads[first...])
             if monotonicNanoseconds() > deadline { break }
         }
+    }
 
+    /// Unwinds every stopped thread and reads the memory map, Shakedown mutexes and lock waits, while the process
+    /// is held. The caller detaches afterwards.
+    func collect(_ session: inout Session) -> RawCapture {
+        var capture = session.capture
         let unwinder = shakedown_unwinder_create()
         defer { shakedown_unwinder_destroy(unwinder) }
-        for index in threads.indices where threads[index].stopped {
+        for index in session.threads.indices where session.threads[index].stopped {
             if monotonicNanoseconds() > deadline {
-                threads[index].stopReason = "not unwound: the capture time limit was reached"
+                session.threads[index].stopReason = "not unwound: the capture time limit was reached"
                 continue
             }
             guard let unwinder else {
-                threads[index].stopReason = "not unwound: libunwind could not create an address space"
+                session.threads[index].stopReason = "not unwound: libunwind could not create an address space"
                 continue
             }
-            unwind(&threads[index], with: unwinder)
+            unwind(&session.threads[index], with: unwinder)
         }
 
-        if threads.contains(where: \.stopped) || !capture.exited {
+        if session.threads.contains(where: \.stopped) || !capture.exited {
             do {
                 let maps = try ProcessMaps.read(pid: pid)
                 capture.maps = maps
                 let (mutexes, problems) = MutexSnapshot.read(pid: pid, maps: maps)
                 capture.mutexes = mutexes
                 capture.notes += problems
+                (capture.lockWaits, capture.futexProbes) = LockWaitReader(pid: pid, maps: maps).read(session.threads)
             } catch {
                 capture.notes.append("could not read /proc/\(pid)/maps: \(error)")
             }
         }
         if ProcStat.read(pid: pid) == nil { capture.exited = true }
-        capture.threads = threads
-        capture.stoppedNanoseconds = monotonicNanoseconds() - firstSeize
+        capture.threads = session.threads
         return capture
     }
 
@@ -136,7 +168,8 @@ struct Tracer {
                 thread.vanished = true
                 return
             case .notPermitted:
-                throw ShakedownError(.permissionDenied(pid: pid, reason: Self.permissionExplanation(pid: pid)))
+                try explainRefusal(&thread)
+                return
             default:
                 throw ShakedownError.systemCall("ptrace(PTRACE_SEIZE, \(thread.tid))", errno: error)
             }
@@ -153,7 +186,7 @@ struct Tracer {
     /// waitid WNOHANG, backing off from 20 µs to 2 ms) is what allows a limit per thread; /proc state "t" also
     /// counts, in case another waiter in this process consumed the stop notification.
     private func waitForStops(_ threads: inout ArraySlice<RawThread>) {
-        let limit = min(deadline, monotonicNanoseconds() + threadStopTimeLimit)
+        let limit = min(deadline, HangInspector.saturatingAdd(monotonicNanoseconds(), threadStopTimeLimit))
         var pause: UInt32 = 20
         while true {
             var pending = 0
@@ -240,32 +273,28 @@ struct Tracer {
 
     /// Resumes every stopped thread. Threads that were seized but never stopped are released when the tracer
     /// thread exits (see ``onTracerThread(_:)``).
-    private func detach(_ threads: [RawThread]) {
+    func detach(_ threads: [RawThread]) {
         for thread in threads where thread.stopped && !thread.vanished {
             _ = shakedown_ptrace_detach(thread.tid)
         }
     }
 
-    /// Why the kernel said EPERM, from what this process can see about itself.
-    static func permissionExplanation(pid: Int32) -> String {
-        var reasons: [String] = []
-        if geteuid() != 0 { reasons.append("this process is not root (euid \(geteuid()))") }
-        if let capabilities = ProcFiles.text("/proc/self/status").map(ProcStatus.init)?.effectiveCapabilities,
-           capabilities & (1 << 19) == 0 {
-            reasons.append("it lacks CAP_SYS_PTRACE")
+    /// EPERM from PTRACE_SEIZE also means "exiting" and "someone else traces it": look at /proc again before
+    /// blaming permissions. A thread that is gone (or a zombie) is marked vanished; one that another process traces
+    /// names that tracer; otherwise the refusal is explained by ``PtraceRefusal``.
+    private func explainRefusal(_ thread: inout RawThread) throws(ShakedownError) {
+        let now = ProcStat.read(pid: pid, tid: thread.tid)
+        if now == nil || now?.state == .zombie || now?.state == .dead {
+            thread.vanished = true
+            return
         }
-        if let scope = ProcFiles.text("/proc/sys/kernel/yama/ptrace_scope")?.prefix(while: { $0 != "\n" }) {
-            let meaning = [
-                "0": "any process of the same user", "1": "descendants only", "2": "only with CAP_SYS_PTRACE",
-                "3": "no process at all",
-            ][String(scope)] ?? "unknown"
-            reasons.append("/proc/sys/kernel/yama/ptrace_scope is \(scope) (ptrace allowed for: \(meaning))")
+        if let tracer = ProcFiles.text("/proc/\(pid)/task/\(thread.tid)/status").map(ProcStatus.init)?.tracer, tracer != 0 {
+            let name = ProcStat.read(pid: tracer)?.command ?? "?"
+            throw ShakedownError(.permissionDenied(
+                pid: pid,
+                reason: "thread \(thread.tid) is already traced by \(tracer) (\(name)); a thread can have only one tracer — "
+                    + "detach that debugger or tracer (strace -f traces every thread) first"))
         }
-        if reasons.isEmpty {
-            reasons.append("this process is root with CAP_SYS_PTRACE, so the target is protected another way "
-                + "(another user namespace, a security module such as SELinux or AppArmor, or it is exiting)")
-        }
-        return "ptrace(PTRACE_SEIZE) was refused: " + reasons.joined(separator: "; ")
-            + ". Run as root or with CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE)."
+        throw ShakedownError(.permissionDenied(pid: pid, reason: PtraceRefusal(facts: PtraceRefusal.gather(pid: pid, tid: thread.tid)).explanation))
     }
 }

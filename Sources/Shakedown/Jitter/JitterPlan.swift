@@ -1,10 +1,19 @@
-/// What a jitter point may do, and how often: the schedule pressure of a run.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+
+/// How a run perturbs the schedule: the ``mode`` and the pressure of each mechanism.
 ///
-/// At each point a seeded generator first decides whether to act at all (``probability``), then picks an
-/// action by weight: give up the processor (`sched_yield`), sleep a random time below ``maximumSleep``, or spin
-/// a random number of iterations below ``maximumSpin``. Measured on 2 cores with 4 workers × 2 unlocked
-/// increments, 1,000 runs: no jitter lost updates in 0 runs, yield in 997, a short random sleep in 1,000.
+/// At each jitter point (modes that use points) a seeded generator first decides whether to act at all
+/// (``probability``), then picks an action by weight: give up the processor (`sched_yield`), sleep a random time below
+/// ``maximumSleep``, or spin a random number of iterations below ``maximumSpin``. In modes that preempt, a per-thread
+/// timer fires after a random 1 µs ..< ``preemptInterval`` and its signal handler picks an action the same way.
+/// Measured on 2 cores with 4 workers × 2 unlocked increments, 1,000 runs: no jitter lost updates in 0 runs, yield in
+/// 997, a short random sleep in 1,000.
 public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
+    /// Which mechanisms perturb the schedule.
+    public var mode: JitterMode
     /// Chance in 0...1 that a point acts.
     public var probability: Double
     /// Relative weight of `sched_yield`.
@@ -17,16 +26,20 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
     public var maximumSleep: Duration
     /// Most spin iterations; uniform in 0 ..< this.
     public var maximumSpin: Int
+    /// Longest time between two preemptions of a thread; each interval is uniform in 1 µs ..< this.
+    public var preemptInterval: Duration
 
-    /// - Throws: `.invalidArgument` for a probability outside 0...1, negative weights or limits, or all weights 0
-    ///   with a nonzero probability.
+    /// - Throws: `.invalidArgument` for a probability outside 0...1, negative weights or limits, all weights 0 with a
+    ///   nonzero probability, a sleep below 1 µs, or a preemption interval outside 2 µs...1 s.
     public init(
         probability: Double,
         yieldWeight: Int = 1,
         sleepWeight: Int = 1,
         spinWeight: Int = 1,
         maximumSleep: Duration = .microseconds(50),
-        maximumSpin: Int = 2_000
+        maximumSpin: Int = 2_000,
+        mode: JitterMode = .points,
+        preemptInterval: Duration = .microseconds(10)
     ) throws(ShakedownError) {
         guard probability >= 0, probability <= 1 else {
             throw .invalidArgument("probability", "must be within 0...1, got \(probability)")
@@ -37,56 +50,113 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         guard probability == 0 || yieldWeight + sleepWeight + spinWeight > 0 else {
             throw .invalidArgument("weights", "at least one must be positive when probability > 0")
         }
-        guard maximumSleep >= .microseconds(1) else {
-            throw .invalidArgument("maximumSleep", "must be at least 1 µs, got \(maximumSleep)")
+        guard maximumSleep >= .microseconds(1), maximumSleep <= .seconds(1) else {
+            throw .invalidArgument("maximumSleep", "must be within 1 µs...1 s, got \(maximumSleep)")
         }
         guard maximumSpin >= 1 else { throw .invalidArgument("maximumSpin", "must be at least 1, got \(maximumSpin)") }
+        guard preemptInterval >= .microseconds(2), preemptInterval <= .seconds(1) else {
+            throw .invalidArgument("preemptInterval", "must be within 2 µs...1 s, got \(preemptInterval)")
+        }
+        self.mode = mode
         self.probability = probability
         self.yieldWeight = yieldWeight
         self.sleepWeight = sleepWeight
         self.spinWeight = spinWeight
         self.maximumSleep = maximumSleep
         self.maximumSpin = maximumSpin
+        self.preemptInterval = preemptInterval
     }
 
-    private init(unchecked probability: Double, yield: Int, sleep: Int, spin: Int) {
+    private init(unchecked mode: JitterMode, probability: Double, yield: Int, sleep: Int, spin: Int) {
+        self.mode = mode
         self.probability = probability
         yieldWeight = yield
         sleepWeight = sleep
         spinWeight = spin
         maximumSleep = .microseconds(50)
         maximumSpin = 2_000
+        preemptInterval = .microseconds(10)
     }
 
-    /// Points do nothing: a disabled point costs one branch.
-    public static let none = JitterPlan(unchecked: 0, yield: 0, sleep: 0, spin: 0)
-    /// Every point acts, mixing yields, sleeps below 50 µs and spins below 2,000 iterations.
-    public static let `default` = JitterPlan(unchecked: 1, yield: 1, sleep: 1, spin: 1)
+    /// The standard plan of `mode`: every point acts, timers fire within 10 µs, actions mix yields, sleeps below
+    /// 50 µs and spins below 2,000 iterations. `.none` does nothing.
+    public init(mode: JitterMode) {
+        self.init(unchecked: mode, probability: mode == .none ? 0 : 1, yield: mode == .none ? 0 : 1,
+                  sleep: mode == .none ? 0 : 1, spin: mode == .none ? 0 : 1)
+    }
+
+    /// Nothing perturbs the schedule: a disabled point costs one branch.
+    public static let none = JitterPlan(mode: .none)
+    /// Points plus preemption (see ``JitterMode/default``).
+    public static let `default` = JitterPlan(mode: .default)
+    /// Only jitter points, every one acting.
+    public static let points = JitterPlan(mode: .points)
+    /// Only timer preemption, at arbitrary instructions.
+    public static let preempt = JitterPlan(mode: .preempt)
     /// Every point yields the processor; cheap, and already exposes most lost updates.
-    public static let yieldOnly = JitterPlan(unchecked: 1, yield: 1, sleep: 0, spin: 0)
-    /// Every point sleeps below 50 µs: the strongest pressure, the slowest.
-    public static let sleepy = JitterPlan(unchecked: 1, yield: 0, sleep: 1, spin: 0)
+    public static let yieldOnly = JitterPlan(unchecked: .points, probability: 1, yield: 1, sleep: 0, spin: 0)
+    /// Every point sleeps below 50 µs: the strongest pressure at points, the slowest.
+    public static let sleepy = JitterPlan(unchecked: .points, probability: 1, yield: 0, sleep: 1, spin: 0)
 
-    /// Whether points act at all.
-    public var isEnabled: Bool { probability > 0 }
+    /// Whether anything perturbs the schedule.
+    public var isEnabled: Bool { actsAtPoints || preempts }
 
-    /// `none`, or the probability, weights and limits.
+    /// Whether jitter points act: the mode uses points and the probability is above 0.
+    public var actsAtPoints: Bool { mode.usesPoints && probability > 0 && yieldWeight + sleepWeight + spinWeight > 0 }
+
+    /// Whether threads are preempted by timers.
+    public var preempts: Bool { mode.usesPreemption && yieldWeight + sleepWeight + spinWeight > 0 }
+
+    /// The signal preemption timers use: `SIGRTMAX - 2` (62 on Linux with glibc). When the code under test already
+    /// has a handler for it, or installs one later (commands under the preload library), Shakedown steps aside.
+    public static var preemptionSignal: Int32 { shakedown_preempt_signal() }
+
+    /// What this plan does where its mode is not available yet, or `nil` when it runs as asked.
+    public var fallbackNote: String? {
+        switch mode {
+        case .syscalls, .pct:
+            "jitter mode \(mode) is not wired into runs yet: ran as preempt + points"
+        case .none, .points, .preempt, .default:
+            nil
+        }
+    }
+
+    /// The mode, then `none` or the pressure of each mechanism it uses.
     public var description: String {
         if !isEnabled { return "none" }
-        return "p=\(probability) yield:\(yieldWeight) sleep:\(sleepWeight)(<\(maximumSleep.shortDescription)) spin:\(spinWeight)(<\(maximumSpin))"
+        let actions = "yield:\(yieldWeight) sleep:\(sleepWeight)(<\(maximumSleep.shortDescription)) spin:\(spinWeight)(<\(maximumSpin))"
+        var parts: [String] = []
+        if actsAtPoints { parts.append("points p=\(probability)") }
+        if preempts { parts.append("preempt every <\(preemptInterval.shortDescription)") }
+        return "\(mode) (\(parts.joined(separator: ", ")); \(actions))"
     }
 
-    /// A compact text form for passing the plan to exec'd cooperative commands.
+    /// A compact text form for passing the plan to exec'd cooperative commands: `mode;p,y,s,sp,sleepNs,spin,intervalNs`.
     package var encoded: String {
-        "\(probability),\(yieldWeight),\(sleepWeight),\(spinWeight),\(maximumSleep.nanoseconds),\(maximumSpin)"
+        "\(mode.rawValue);\(probability),\(yieldWeight),\(sleepWeight),\(spinWeight),\(maximumSleep.nanoseconds),\(maximumSpin),\(preemptInterval.nanoseconds)"
     }
 
+    /// Parses ``encoded``; also the older six-field form without mode and interval (read as `points`).
     package init?(encoded: String) {
-        let parts = encoded.split(separator: ",")
-        guard parts.count == 6, let p = Double(parts[0]), let y = Int(parts[1]), let sl = Int(parts[2]),
-              let sp = Int(parts[3]), let ns = Int64(parts[4]), let ms = Int(parts[5]),
-              let plan = try? JitterPlan(probability: p, yieldWeight: y, sleepWeight: sl, spinWeight: sp,
-                                         maximumSleep: .nanoseconds(ns), maximumSpin: ms)
+        var mode = JitterMode.points
+        var fields = Substring(encoded)
+        if let separator = encoded.firstIndex(of: ";") {
+            guard let parsed = JitterMode(rawValue: String(encoded[..<separator])) else { return nil }
+            mode = parsed
+            fields = encoded[encoded.index(after: separator)...]
+        }
+        let parts = fields.split(separator: ",")
+        guard parts.count == 6 || parts.count == 7, let p = Double(parts[0]), let y = Int(parts[1]),
+              let sl = Int(parts[2]), let sp = Int(parts[3]), let ns = Int64(parts[4]), let ms = Int(parts[5])
+        else { return nil }
+        var interval = Duration.microseconds(10)
+        if parts.count == 7 {
+            guard let intervalNs = Int64(parts[6]) else { return nil }
+            interval = .nanoseconds(intervalNs)
+        }
+        guard let plan = try? JitterPlan(probability: p, yieldWeight: y, sleepWeight: sl, spinWeight: sp,
+                                         maximumSleep: .nanoseconds(ns), maximumSpin: ms, mode: mode,
+                                         preemptInterval: interval)
         else { return nil }
         self = plan
     }

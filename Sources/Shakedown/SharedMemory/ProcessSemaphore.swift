@@ -1,15 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShakedown
 import SystemPackage
 
 /// A counting semaphore shared by processes (a `sem_t` initialized with `pshared = 1` in shared memory).
 ///
 /// Create it before forking. ``wait(timeout:)`` always has a deadline so a lost ``signal()`` shows up as a
-/// `false`, not as a frozen test. Costs one page of shared memory; uncontended wait/signal are single atomics.
+/// `false`, not as a frozen test. Costs one page of shared memory; uncontended wait/signal are single atomics,
+/// plus two more for the holder count.
+///
+/// Used as a lock that admits several holders (every holder calls ``wait(timeout:)`` and later ``signal()``),
+/// it records how many held a permit at once: ``holders`` now and ``highWaterMark`` at most, across every
+/// process, so a test can assert "never more than 3 at once". A holder is counted from the moment its wait
+/// returns until it calls signal, so the recorded count never exceeds the true one.
 public final class ProcessSemaphore: @unchecked Sendable {
     private let region: SharedRegion
     private let semaphore: UnsafeMutablePointer<sem_t>
+    /// [0]: holders now (successful waits minus signals), [1]: the highest value [0] reached.
+    private let counts: UnsafeMutablePointer<Int64>
 
     /// Creates a semaphore holding `value` permits.
     public init(value: Int = 0) throws(ShakedownError) {
@@ -19,6 +28,8 @@ public final class ProcessSemaphore: @unchecked Sendable {
         region = try SharedRegion(size: MemoryLayout<sem_t>.size, name: "shakedown-semaphore")
         semaphore = try region.allocate(byteCount: MemoryLayout<sem_t>.size, alignment: 16)
             .bindMemory(to: sem_t.self, capacity: 1)
+        counts = try region.allocate(byteCount: 2 * MemoryLayout<Int64>.stride, alignment: 8)
+            .bindMemory(to: Int64.self, capacity: 2)
         try syscall("sem_init") { sem_init(semaphore, 1, UInt32(value)) }
     }
 
@@ -26,7 +37,14 @@ public final class ProcessSemaphore: @unchecked Sendable {
 
     /// Adds a permit, waking one waiter. The corresponding C function is `sem_post(3)`.
     public func signal() throws(ShakedownError) {
-        try syscall("sem_post") { sem_post(semaphore) }
+        // Counted out before the post: the permit may be taken by another process the moment it is posted.
+        shakedown_high_water_leave(counts)
+        do throws(ShakedownError) {
+            try syscall("sem_post") { sem_post(semaphore) }
+        } catch {
+            _ = shakedown_high_water_enter(counts, counts + 1)
+            throw error
+        }
     }
 
     /// Takes a permit, waiting at most `timeout`. Returns `false` when the time ran out.
@@ -39,7 +57,10 @@ public final class ProcessSemaphore: @unchecked Sendable {
         deadline.tv_sec += time_t(total / 1_000_000_000)
         deadline.tv_nsec = Int(total % 1_000_000_000)
         while true {
-            if sem_timedwait(semaphore, &deadline) == 0 { return true }
+            if sem_timedwait(semaphore, &deadline) == 0 {
+                _ = shakedown_high_water_enter(counts, counts + 1)
+                return true
+            }
             switch Errno.lastError {
             case .interrupted: continue
             case .timedOut: return false
@@ -53,5 +74,25 @@ public final class ProcessSemaphore: @unchecked Sendable {
         var current: CInt = 0
         sem_getvalue(semaphore, &current)
         return Int(current)
+    }
+
+    /// Processes holding a permit now: successful waits minus signals, over every process (a snapshot).
+    /// Negative when the semaphore is used for signalling (signal before wait) rather than as a lock.
+    public var holders: Int { Int(shakedown_atomic_load(counts)) }
+
+    /// The highest ``holders`` ever reached since creation (or the last ``resetHighWaterMark()``).
+    public var highWaterMark: Int { Int(shakedown_atomic_load(counts + 1)) }
+
+    /// Starts a new measurement: the high-water mark becomes the current number of holders.
+    public func resetHighWaterMark() {
+        shakedown_atomic_store(counts + 1, max(0, shakedown_atomic_load(counts)))
+    }
+
+    /// Takes a permit (waiting at most `timeout`), runs `body`, and gives the permit back, also when `body`
+    /// throws. Returns `nil` without running `body` when no permit came in time.
+    public func withPermit<Result>(timeout: Duration, _ body: () throws -> Result) throws -> Result? {
+        guard try wait(timeout: timeout) else { return nil }
+        defer { try? signal() }
+        return try body()
     }
 }

@@ -67,7 +67,7 @@ final class DeadlockCaptureTests: XCTestCase {
         }
 
         let text = SnapshotRenderer().render(snapshots, analysis: analysis, labels: labels)
-        XCTAssertTrue(text.hasPrefix("Deadlock 1 of 1: worker"), text)
+        XCTAssertTrue(text.hasPrefix("Found one deadlock (2 threads):\n  worker"), text)
         XCTAssertTrue(text.contains("stuck in abba_deadlock.transferFrom"), text)
     }
 

@@ -1,0 +1,174 @@
+// Detection power: how often each race-catalogue bug (Fixtures/race-*, plain programs without jitter points) is
+// found per mode, and how often its fixed twin is wrongly flagged.
+// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--build-dir DIR]
+// A run = 4 copies started together (posix_spawn back to back), waited for, judged from the state they share.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Shakedown
+
+/// One catalogue bug: its fixture, the iterations per copy, and how to judge the state it leaves in a directory.
+struct DetectionBug: Sendable {
+    let fixture: String
+    let iterations: Int
+    let arguments: @Sendable (String) -> [String]
+    let showsBug: @Sendable (String) -> Bool
+
+    static func counter(_ fixture: String, _ iterations: Int) -> DetectionBug {
+        DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/counter", "\(iterations)"] },
+                     showsBug: { detectionReadInt64("\($0)/counter") != Int64(4 * iterations) })
+    }
+
+    static let all: [DetectionBug] = [
+        .counter("race-shm-counter", 10_000),
+        .counter("race-shm-counter-swift", 10_000),
+        .counter("race-file-counter", 50),
+        DetectionBug(fixture: "race-append", iterations: 200, arguments: { ["\($0)/log", "200"] },
+                     showsBug: { detectionFileSize("\($0)/log") != 4 * 200 * 16 }),
+        DetectionBug(fixture: "race-double-init", iterations: 100, arguments: { [$0, "100"] },
+                     showsBug: { detectionLineCount("\($0)/log") != 100 }),
+        // Judges itself: exit 1 when its two threads lost an update. Twins run 5,000 iterations (a preempted mutex
+        // holder makes the twin slow).
+        DetectionBug(fixture: "race-threads", iterations: 200_000, arguments: { _ in ["200000"] }, showsBug: { _ in false }),
+    ]
+}
+
+/// Runs the detection table and prints it as Markdown.
+func runDetectionBenchmark(_ arguments: [String]) {
+    var runs = 100
+    var buildDirectory = detectionExecutableDirectory()
+    var rest = arguments[...]
+    while let flag = rest.popFirst() {
+        switch flag {
+        case "--runs":
+            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 100_000 else {
+                fail("--runs takes a number within 1...100000")
+            }
+            runs = value
+        case "--build-dir":
+            guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
+            buildDirectory = text
+        default:
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--build-dir DIR]")
+        }
+    }
+    let modes: [(String, JitterPlan)] = [("none (plain stress)", .none), ("preempt", .preempt), ("default", .default)]
+    print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under preempt |")
+    print("|---|" + String(repeating: "---|", count: modes.count + 1))
+    for bug in DetectionBug.all {
+        var cells: [String] = []
+        for (name, plan) in modes {
+            progress("\(bug.fixture) \(name): ")
+            var found = 0
+            var durations: [Double] = []
+            for run in 0..<runs {
+                let start = monotonicSeconds()
+                if detectionTrial(bug, fixed: false, plan: plan, seed: Seed(UInt64(run)), in: buildDirectory) { found += 1 }
+                durations.append(monotonicSeconds() - start)
+            }
+            durations.sort()
+            let median = durations[durations.count / 2]
+            progress("\(found)/\(runs)\n")
+            cells.append("\(found)/\(runs) (\(Int((Double(found) * 100 / Double(runs)).rounded())) %), median \(Int((median * 1000).rounded())) ms/run")
+        }
+        let twin = bug.fixture == "race-threads"
+            ? DetectionBug(fixture: bug.fixture, iterations: 5_000, arguments: { _ in ["5000"] }, showsBug: { _ in false })
+            : bug
+        var flagged = 0
+        for run in 0..<runs where detectionTrial(twin, fixed: true, plan: .preempt, seed: Seed(UInt64(run)), in: buildDirectory) {
+            flagged += 1
+        }
+        print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(runs) |")
+    }
+}
+
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// One run: 4 copies with the plan's command environment; true when the bug showed (or a copy exited 1).
+private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, seed: Seed, in buildDirectory: String) -> Bool {
+    var template = Array("/tmp/shakedown-detect-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else { fail("mkdtemp failed: errno \(errno)") }
+    let directory = String(cString: made)
+    defer { detectionRemoveTree(directory) }
+    let argv = ["\(buildDirectory)/\(bug.fixture)"] + (fixed ? ["--fixed"] : []) + bug.arguments(directory)
+    var inherited: [String] = []
+    var entry = environ
+    while let pointer = entry.pointee {
+        inherited.append(String(cString: pointer))
+        entry += 1
+    }
+    // The threads fixture prints what it lost; keep the table clean.
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
+    var pids: [pid_t] = []
+    for copy in 0..<4 {
+        let environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: inherited)
+        var pid: pid_t = 0
+        let result = detectionWithCStrings(argv) { a in
+            detectionWithCStrings(environment) { e in posix_spawn(&pid, a[0]!, &actions, nil, a, e) }
+        }
+        guard result == 0 else { fail("posix_spawn \(argv[0]) failed: errno \(result) (build the fixtures: swift build -c release)") }
+        pids.append(pid)
+    }
+    var exitedOne = false
+    for pid in pids {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status & 0x7F == 0 && (status >> 8) & 0xFF == 1 { exitedOne = true }
+        else if status != 0 { fail("\(bug.fixture) copy ended with wait status \(status)") }
+    }
+    return exitedOne || bug.showsBug(directory)
+}
+
+private func detectionWithCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers)
+}
+
+private func detectionExecutableDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4097)
+    let length = readlink("/proc/self/exe", &buffer, 4096)
+    let path = String(decoding: buffer[..<max(length, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+}
+
+private func detectionReadInt64(_ path: String) -> Int64? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var value: Int64 = 0
+    return pread(fd, &value, 8, 0) == 8 ? value : nil
+}
+
+private func detectionFileSize(_ path: String) -> Int? {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_size) : nil
+}
+
+private func detectionLineCount(_ path: String) -> Int {
+    guard let file = fopen(path, "r") else { return -1 }
+    defer { fclose(file) }
+    var lines = 0
+    while true {
+        let c = getc(file)
+        if c == EOF { return lines }
+        if c == 10 { lines += 1 }
+    }
+}
+
+private func detectionRemoveTree(_ directory: String) {
+    guard let stream = opendir(directory) else { return }
+    while let entry = readdir(stream) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        if name != "." && name != ".." { unlink("\(directory)/\(name)") }
+    }
+    closedir(stream)
+    rmdir(directory)
+}

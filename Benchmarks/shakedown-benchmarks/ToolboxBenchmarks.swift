@@ -1,0 +1,189 @@
+// `shakedown-benchmarks toolbox`: the multiprocessing toolbox (issue 12) side by side with Python multiprocessing
+// (fork) on this machine. Every repetition takes one Swift and one Python sample of each measurement, interleaved;
+// the table reports medians. Setup (forking the pool, the echo child) is outside the timed part on both sides.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedownBenchmarks
+import Shakedown
+
+enum ToolboxBenchmarks {
+    struct Measurement {
+        let name: String
+        let unit: String
+        let pythonMetric: String
+        let size: Int
+        /// Rates: higher is better; times: lower is better.
+        let higherIsBetter: Bool
+        let swift: () throws -> Double
+        var swiftSamples = Samples("", unit: "")
+        var pythonSamples = Samples("", unit: "")
+    }
+
+    static func main(_ arguments: [String]) {
+        let quick = arguments.contains("--quick")
+        var repetitions = quick ? 3 : 5
+        if let index = arguments.firstIndex(of: "--repetitions"), index + 1 < arguments.count,
+           let value = Int(arguments[index + 1]), value > 0 { repetitions = value }
+        guard let script = pythonScript() else { fail("Benchmarks/python_toolbox.py not found") }
+        let scale = quick ? 5 : 1
+        var measurements = [
+            Measurement(name: "pool map, tiny tasks (x * x), 2 workers, chunked", unit: "tasks/s", pythonMetric: "map",
+                        size: 1_000_000 / scale, higherIsBetter: true, swift: { try poolMap(1_000_000 / scale) }),
+            Measurement(name: "apply + get round trips, 2 workers", unit: "round trips/s", pythonMetric: "apply",
+                        size: 5_000 / scale, higherIsBetter: true, swift: { try applyRoundTrips(5_000 / scale) }),
+            Measurement(name: "pipe ping-pong (Int)", unit: "round trips/s", pythonMetric: "pipe",
+                        size: 20_000 / scale, higherIsBetter: true, swift: { try pipePingPong(20_000 / scale) }),
+            Measurement(name: "queue relay, producer process → parent", unit: "items/s", pythonMetric: "queue",
+                        size: 100_000 / scale, higherIsBetter: true, swift: { try queueRelay(100_000 / scale) }),
+            Measurement(name: "locked shared value increments, 2 processes", unit: "increments/s", pythonMetric: "locked",
+                        size: 200_000 / scale, higherIsBetter: true, swift: { try lockedIncrements(200_000 / scale) }),
+            Measurement(name: "\(1_000 / scale) tasks of 10 ms (sleep), default pool", unit: "s", pythonMetric: "sleepy",
+                        size: 1_000 / scale, higherIsBetter: false, swift: { try sleepyPool(1_000 / scale) }),
+        ]
+        let loadBefore = Machine.loadAverage
+        for repetition in 1...repetitions {
+            progress("toolbox repetition \(repetition)/\(repetitions)…\n")
+            for index in measurements.indices {
+                do {
+                    measurements[index].swiftSamples.add(try measurements[index].swift())
+                    measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                } catch {
+                    fail("\(measurements[index].name): \(error)")
+                }
+            }
+        }
+        // Serial sleeps cost the same in any language; one sample each, for the speed-up column.
+        let serialSize = 1_000 / scale
+        let serial = (try? sleepySerial(serialSize)) ?? .nan
+        let pythonSerial = (try? python(script, "serial", serialSize)) ?? .nan
+        print("| What | Swift toolbox (median) | Python multiprocessing (median) | Swift ÷ Python |")
+        print("|---|---:|---:|---:|")
+        for measurement in measurements {
+            let swift = measurement.swiftSamples.median, python = measurement.pythonSamples.median
+            let ratio = measurement.higherIsBetter ? swift.flatMap { s in python.map { s / $0 } } : swift.flatMap { s in python.map { $0 / s } }
+            let decimals = measurement.unit == "s" ? 2 : 0
+            print("| \(measurement.name) | \(Format.number(swift, decimals: decimals)) \(measurement.unit) | \(Format.number(python, decimals: decimals)) \(measurement.unit) | \(Format.ratio(ratio)) |")
+        }
+        print("| the same \(serialSize) sleeps one after another (one sample each) | \(Format.number(serial, decimals: 2)) s | \(Format.number(pythonSerial, decimals: 2)) s | — |")
+        print("")
+        print("\(repetitions) interleaved repetitions, medians; \(AvailableCPUs.count) usable CPUs; load average \(loadBefore) before, \(Machine.loadAverage) after.")
+    }
+
+    // MARK: Swift measurements
+
+    static func timed(_ body: () throws -> Void) rethrows -> Double {
+        let start = bench_now_ns()
+        try body()
+        return Double(bench_now_ns() - start) / 1e9
+    }
+
+    static func poolMap(_ count: Int) throws -> Double {
+        let pool = try ProcessPool<Int, Int>(processes: 2) { $0 &* $0 }
+        defer { pool.terminate() }
+        _ = try pool.map(Array(0..<100))
+        let inputs = Array(0..<count)
+        // Python's default chunk size for map: ceil(count / (4 × workers)).
+        let chunk = max(1, (count + 7) / 8)
+        var results: [TaskResult<Int>] = []
+        let seconds = try timed { results = try pool.map(inputs, chunkSize: chunk) }
+        guard results.last?.value == (count - 1) &* (count - 1) else { throw BenchmarkError("pool map returned wrong results") }
+        return Double(count) / seconds
+    }
+
+    static func applyRoundTrips(_ count: Int) throws -> Double {
+        let pool = try ProcessPool<Int, Int>(processes: 2) { $0 &* $0 }
+        defer { pool.terminate() }
+        _ = try pool.map(Array(0..<100))
+        let seconds = try timed {
+            for index in 0..<count {
+                guard try pool.apply(index).value == index &* index else { throw BenchmarkError("apply returned a wrong result") }
+            }
+        }
+        return Double(count) / seconds
+    }
+
+    static func pipePingPong(_ count: Int) throws -> Double {
+        let pipe = try MessagePipe()
+        let child = try ForkedChild {
+            let end = try pipe.childEnd()
+            while case let .message(value) = try end.receive(Int.self, timeout: .seconds(60)) { try end.send(value) }
+        }
+        let end = try pipe.parentEnd()
+        try end.send(0)
+        _ = try end.receive(Int.self, timeout: .seconds(60))
+        let seconds = try timed {
+            for index in 0..<count {
+                try end.send(index)
+                guard try end.receive(Int.self, timeout: .seconds(60)).value == index else { throw BenchmarkError("pipe echo mismatch") }
+            }
+        }
+        end.close()
+        _ = try child.join(timeout: .seconds(10))
+        return Double(count) / seconds
+    }
+
+    static func queueRelay(_ count: Int) throws -> Double {
+        let queue = try ProcessQueue<Int>(capacity: 1024, maximumItemBytes: 64)
+        var child: ForkedChild?
+        let seconds = try timed {
+            child = try ForkedChild { for index in 0..<count { try queue.put(index) } }
+            for _ in 0..<count {
+                guard case .item = try queue.get(timeout: .seconds(60)) else { throw BenchmarkError("queue relay stalled") }
+            }
+        }
+        _ = try child?.join(timeout: .seconds(10))
+        return Double(count) / seconds
+    }
+
+    static func lockedIncrements(_ count: Int) throws -> Double {
+        let lock = try ProcessMutex(name: "benchmark")
+        let value = try SharedValue(0)
+        let seconds = try timed {
+            let children = try (0..<2).map { _ in
+                try ForkedChild {
+                    for _ in 0..<count {
+                        try lock.lock()
+                        value.value += 1
+                        try lock.unlock()
+                    }
+                }
+            }
+            for child in children { _ = try child.join(timeout: .seconds(120)) }
+        }
+        guard value.value == 2 * count else { throw BenchmarkError("locked increments lost updates: \(value.value)") }
+        return Double(2 * count) / seconds
+    }
+
+    static func sleepyTask(_ input: Int) -> Int {
+        usleep(10_000)
+        return input
+    }
+
+    static func sleepyPool(_ count: Int) throws -> Double {
+        let pool = try ProcessPool<Int, Int>(work: sleepyTask)
+        defer { pool.terminate() }
+        _ = try pool.map(Array(0..<pool.processes))
+        return try timed { _ = try pool.map(Array(0..<count)) }
+    }
+
+    static func sleepySerial(_ count: Int) throws -> Double {
+        timed { for index in 0..<count { _ = sleepyTask(index) } }
+    }
+
+    // MARK: Python
+
+    static func python(_ script: String, _ metric: String, _ size: Int) throws -> Double {
+        let result = try CommandRunner.run(["python3", script, metric, String(size)], timeout: .seconds(300))
+        guard result.exit.isSuccess, let value = Double(result.outputText.filter { !$0.isWhitespace }) else {
+            throw BenchmarkError("python3 \(script) \(metric) failed (\(result.exit)): \(result.outputText) \(result.errorText)")
+        }
+        return value
+    }
+
+    static func pythonScript(sourceFile: String = #filePath) -> String? {
+        var directory = sourceFile
+        if let slash = directory.lastIndex(of: "/") { directory = String(directory[..<slash]) }
+        return [directory + "/../python_toolbox.py", "Benchmarks/python_toolbox.py"].first { access($0, R_OK) == 0 }
+    }
+}

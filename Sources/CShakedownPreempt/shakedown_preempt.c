@@ -1,0 +1,138 @@
+// libShakedownPreempt.so: preemption jitter for exec'd commands, loaded with LD_PRELOAD.
+//
+// SHAKEDOWN_PREEMPT="seed,max_interval_ns,yield,sleep,spin,max_sleep_ns,max_spin[,signal]" turns it on; without it
+// the library does nothing at all. The constructor installs the timer handler and arms the main thread; every thread
+// started with pthread_create is armed before its start routine runs; a fork child is re-armed. When the command
+// installs its own handler for the timer signal (sigaction or signal), every timer is disarmed first and the
+// command's handler goes in unchanged: Shakedown steps aside. SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per
+// process at exit: "pid fired=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
+#define _GNU_SOURCE
+#include "../CShakedown/shakedown_preempt_core.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef sighandler_t (*signal_fn)(int, sighandler_t);
+
+static pthread_create_fn real_pthread_create;
+static signal_fn real_signal;
+static const char *status = "off";
+static int failure;
+
+static int resolve_real_functions(void) {
+    if (!sp_real_sigaction) sp_real_sigaction = (sp_sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+    if (!real_pthread_create) real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    if (!real_signal) real_signal = (signal_fn)dlsym(RTLD_NEXT, "signal");
+    return sp_real_sigaction && real_pthread_create && real_signal;
+}
+
+static int parse_config(const char *text, sp_config *config) {
+    unsigned long long v[8] = {0};
+    int count = sscanf(text, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                       &v[6], &v[7]);
+    if (count < 7 || v[1] < 2000 || v[1] > 1000000000ull || v[5] < 1000 || v[5] > 1000000000ull) return 0;
+    config->seed = v[0];
+    config->max_interval_ns = v[1];
+    config->yield_weight = (uint32_t)v[2];
+    config->sleep_weight = (uint32_t)v[3];
+    config->spin_weight = (uint32_t)v[4];
+    config->max_sleep_ns = v[5];
+    config->max_spin = v[6] ? v[6] : 1;
+    config->signal = count == 8 ? (int)v[7] : SIGRTMAX - 2;
+    return config->signal >= SIGRTMIN && config->signal <= SIGRTMAX;
+}
+
+static void child_after_fork(void) { sp_after_fork_in_child(); }
+
+__attribute__((constructor)) static void shakedown_preempt_start(void) {
+    const char *text = getenv("SHAKEDOWN_PREEMPT");
+    if (!text || !resolve_real_functions()) return;
+    sp_config config;
+    if (!parse_config(text, &config)) {
+        status = "bad-config";
+        return;
+    }
+    switch (sp_install(&config, &failure)) {
+    case SP_ARMED:
+        status = "armed";
+        pthread_atfork(0, 0, child_after_fork);
+        break;
+    case SP_SIGNAL_TAKEN: status = "signal-taken"; break;
+    default: status = "failed"; break;
+    }
+}
+
+__attribute__((destructor)) static void shakedown_preempt_finish(void) {
+    const char *path = getenv("SHAKEDOWN_PREEMPT_REPORT");
+    if (!path) return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    char line[160];
+    int length = snprintf(line, sizeof line, "%d fired=%llu threads=%u status=%s", (int)getpid(),
+                          (unsigned long long)__atomic_load_n(&sp_fired, __ATOMIC_RELAXED),
+                          __atomic_load_n(&sp_thread_order, __ATOMIC_RELAXED), status);
+    if (failure && length > 0 && length < (int)sizeof line)
+        length += snprintf(line + length, sizeof line - (size_t)length, ":%d", failure);
+    if (length > 0 && length < (int)sizeof line - 1) {
+        line[length++] = '\n';
+        ssize_t ignored = write(fd, line, (size_t)length);
+        (void)ignored;
+    }
+    close(fd);
+}
+
+// MARK: threads
+
+typedef struct start_record {
+    void *(*start)(void *);
+    void *argument;
+} start_record;
+
+static void *armed_start(void *raw) {
+    start_record record = *(start_record *)raw;
+    free(raw);
+    sp_arm_thread();
+    return record.start(record.argument);
+}
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*start)(void *), void *argument) {
+    if (!real_pthread_create && !resolve_real_functions()) return EAGAIN;
+    if (!__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return real_pthread_create(thread, attributes, start, argument);
+    start_record *record = malloc(sizeof *record);
+    if (!record) return real_pthread_create(thread, attributes, start, argument);
+    record->start = start;
+    record->argument = argument;
+    int result = real_pthread_create(thread, attributes, armed_start, record);
+    if (result != 0) free(record);
+    return result;
+}
+
+// MARK: the command takes the signal: step aside
+
+static void take_signal(int signal) {
+    if (signal == sp_cfg.signal && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) {
+        sp_step_aside();
+        status = "stepped-aside";
+    }
+}
+
+int sigaction(int signal, const struct sigaction *action, struct sigaction *old) {
+    if (!sp_real_sigaction && !resolve_real_functions()) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (action) take_signal(signal);
+    return sp_real_sigaction(signal, action, old);
+}
+
+sighandler_t signal(int signal, sighandler_t handler) {
+    if (!real_signal && !resolve_real_functions()) {
+        errno = ENOSYS;
+        return SIG_ERR;
+    }
+    take_signal(signal);
+    return real_signal(signal, handler);
+}

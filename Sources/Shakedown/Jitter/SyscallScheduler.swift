@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShakedown
+
+/// Decides, seeded, which process's controlled system call goes on next: the `syscalls` mode's scheduler.
+///
+/// It holds every copy's seccomp listener. The rule: wait until every live copy is parked in a controlled call (or
+/// has exited), then let one go on, chosen by a SplitMix64 generator seeded with the run's seed. With one copy
+/// running at a time, the order of controlled calls (``events``) depends only on the seed: the same seed gives the
+/// same order. A copy that blocks outside a controlled call (a `flock` whose holder is parked, a futex, a pipe) would
+/// wedge that rule, so the wait is bounded: when every unparked copy sleeps in the kernel (its /proc state is S or D),
+/// or ``boundedWait`` passes without a new notification, one parked copy is released anyway and the release is
+/// counted in ``fallbacks``; such a run's order is no longer guaranteed to repeat.
+///
+/// Cost: one notification round trip per controlled call (measured in docs/guide.md, "Jitter modes").
+package final class SyscallScheduler {
+    /// One released call: which copy, which system call number.
+    package struct Event: Hashable, Sendable, CustomStringConvertible {
+        package let copy: Int
+        package let syscall: Int32
+        package var description: String { "\(copy):\(syscall)" }
+    }
+
+    private struct Copy {
+        let pid: pid_t
+        let listener: CInt
+        var pending: [(id: UInt64, syscall: Int32)] = []
+        var alive = true
+    }
+
+    private var copies: [Copy] = []
+    private var generator: SplitMix64
+    /// The longest wait for a copy that is neither parked nor asleep before releasing a parked one anyway.
+    package let boundedWait: Duration
+    /// Every released call, in order.
+    package private(set) var events: [Event] = []
+    /// Releases made under the bounded-wait rule (a copy was blocked or running outside a controlled call).
+    package private(set) var fallbacks = 0
+
+    /// - Throws: `.invalidArgument("boundedWait")` outside 100 µs...10 s.
+    package init(seed: Seed, boundedWait: Duration = .milliseconds(20)) throws(ShakedownError) {
+        guard boundedWait >= .microseconds(100), boundedWait <= .seconds(10) else {
+            throw .invalidArgument("boundedWait", "must be within 100 µs...10 s, got \(boundedWait)")
+        }
+        generator = SplitMix64(seed: seed.value)
+        self.boundedWait = boundedWait
+    }
+
+    deinit {
+        for copy in copies where copy.listener >= 0 { close(copy.listener) }
+    }
+
+    /// Adds a copy started by ``SyscallControl/spawn(_:environment:syscalls:)``; the scheduler owns the listener.
+    /// Returns the copy's index in ``events``.
+    @discardableResult
+    package func add(pid: pid_t, listener: CInt) -> Int {
+        copies.append(Copy(pid: pid, listener: listener))
+        return copies.count - 1
+    }
+
+    /// Schedules until every copy has exited or `deadline` (monotonic nanoseconds) passes. Returns false at the
+    /// deadline (the copies are left stopped in their calls for the caller to kill).
+    package func run(until deadline: Int64) -> Bool {
+        var lastProgress = monotonicNanoseconds()
+        while copies.contains(where: \.alive) {
+            let now = monotonicNanoseconds()
+            if now >= deadline { return false }
+            if collect(timeoutMilliseconds: allLiveParked ? 0 : 1) { lastProgress = monotonicNanoseconds() }
+            if !copies.contains(where: \.alive) { break }
+            let parked = copies.indices.filter { copies[$0].alive && !copies[$0].pending.isEmpty }
+            if parked.isEmpty { continue }
+            if allLiveParked {
+                release(from: parked)
+                lastProgress = monotonicNanoseconds()
+            } else if monotonicNanoseconds() - lastProgress >= boundedWait.nanoseconds || unparkedAllAsleep() {
+                fallbacks += 1
+                release(from: parked)
+                lastProgress = monotonicNanoseconds()
+            }
+        }
+        return true
+    }
+
+    private var allLiveParked: Bool {
+        copies.allSatisfy { !$0.alive || !$0.pending.isEmpty }
+    }
+
+    /// Polls every live listener; receives new notifications, marks exited copies. True when something changed.
+    private func collect(timeoutMilliseconds: CInt) -> Bool {
+        let live = copies.indices.filter { copies[$0].alive }
+        var descriptors = live.map { pollfd(fd: copies[$0].listener, events: Int16(POLLIN), revents: 0) }
+        let ready = poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)
+        var changed = false
+        if ready > 0 {
+            for (slot, index) in live.enumerated() {
+                let events = descriptors[slot].revents
+                if events & Int16(POLLIN) != 0 {
+                    var id: UInt64 = 0
+                    var number: CInt = 0
+                    var tid: CInt = 0
+                    if shakedown_notify_receive(copies[index].listener, &id, &number, &tid) == 0 {
+                        copies[index].pending.append((id, number))
+                        changed = true
+                    }
+                } else if events & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                    copies[index].alive = false
+                    changed = true
+                }
+            }
+        }
+        // A zombie may keep its filter referenced until it is reaped: treat it as gone.
+        for index in live where copies[index].alive && copies[index].pending.isEmpty && state(of: copies[index].pid) == "Z" {
+            copies[index].alive = false
+            changed = true
+        }
+        return changed
+    }
+
+    /// Releases the oldest pending call of one of `parked`, chosen by the seeded generator.
+    private func release(from parked: [Int]) {
+        let chosen = parked[Int(generator.next() % UInt64(parked.count))]
+        let call = copies[chosen].pending.removeFirst()
+        events.append(Event(copy: chosen, syscall: call.syscall))
+        // ENOENT: the caller died or was interrupted meanwhile; nothing to release.
+        _ = shakedown_notify_continue(copies[chosen].listener, call.id)
+    }
+
+    /// Whether every live copy that is not parked sleeps in the kernel: blocked outside a controlled call.
+    private func unparkedAllAsleep() -> Bool {
+        let unparked = copies.filter { $0.alive && $0.pending.isEmpty }
+        return !unparked.isEmpty && unparked.allSatisfy { copy in
+            let state = state(of: copy.pid)
+            return state == "S" || state == "D" || state == "Z" || state == nil
+        }
+    }
+
+    /// The state letter in /proc/PID/stat, or nil when the process is gone.
+    private func state(of pid: pid_t) -> Character? {
+        guard let status = ProcessTable.status(of: pid) else { return nil }
+        return status.state
+    }
+}
