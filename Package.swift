@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Shakedown", targets: ["Shakedown"]),
         .library(name: "ShakedownXCTest", targets: ["ShakedownXCTest"]),
+        .library(name: "ShakedownTesting", targets: ["ShakedownTesting"]),
         .executable(name: "shakedown", targets: ["shakedown"]),
         // Preemption jitter for exec'd commands (LD_PRELOAD); built next to the test and CLI binaries.
         .library(name: "ShakedownPreempt", type: .dynamic, targets: ["CShakedownPreempt"]),
@@ -19,6 +20,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // `swift package generate-documentation`: the DocC catalogs are built (warnings as errors) by .ci/run.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Debian's libunwind-dev; the .so does not declare liblzma, so the module map links it explicitly.
@@ -43,6 +46,8 @@ let package = Package(
         // The preload library's code: interposes pthread_create, sigaction and signal; no dependency, links libdl only.
         .target(name: "CShakedownPreempt", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ShakedownXCTest", dependencies: ["Shakedown"]),
+        // Swift Testing assertions and the async run helper.
+        .target(name: "ShakedownTesting", dependencies: ["Shakedown"]),
         .executableTarget(
             name: "shakedown",
             dependencies: [
@@ -89,6 +94,7 @@ let package = Package(
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),
         .testTarget(name: "shakedownCLITests", dependencies: ["Shakedown"]),
+        .testTarget(name: "ShakedownTestingTests", dependencies: ["ShakedownTesting", "Shakedown"]),
         .executableTarget(name: "shakedown-benchmarks", dependencies: ["Shakedown", "CShakedownBenchmarks"], path: "Benchmarks/shakedown-benchmarks"),
         // Which worker bodies complete after fork while the parent is busy (docs/guide.md's table).
         .executableTarget(name: "fork-safety-probe", dependencies: ["Shakedown"], path: "Benchmarks/fork-safety-probe"),

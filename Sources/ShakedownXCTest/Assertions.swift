@@ -56,7 +56,7 @@ public func XCTAssertNoLeakedProcesses(_ run: RunReport, _ message: @autoclosure
             file: file, line: line)
 }
 
-/// Fails when a worker recorded a failure (``Worker/fail(_:file:line:)``, ``Worker/check(_:_:file:line:)`` or an
+/// Fails when a worker recorded a failure (`Worker.fail(_:file:line:)`, `Worker.check(_:_:file:line:)` or an
 /// `XCTAssert…` inside the worker). Each appears in the message with its own file:line.
 public func XCTAssertNoWorkerFailures(_ run: RunReport, _ message: @autoclosure () -> String = "",
                                       file: StaticString = #filePath, line: UInt = #line) {

@@ -1,7 +1,7 @@
 import Shakedown
 import XCTest
 
-/// Fails when the judge graded any round's outcome forbidden (see ``RoundJudge``).
+/// Fails when the judge graded any round's outcome forbidden (see `RoundJudge`).
 ///
 /// The message, recorded at the caller's file and line, gives the outcome histogram with each outcome's grade
 /// and the first round that showed it, the seed and the replay line.

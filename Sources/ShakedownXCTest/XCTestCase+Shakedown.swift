@@ -2,7 +2,7 @@ import Shakedown
 import XCTest
 
 extension XCTestCase {
-    /// ``Shakedown/fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)`` for a test: every
+    /// `Shakedown.fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)` for a test: every
     /// failure recorded inside a worker is recorded on this test case at the worker's own file and line (with
     /// the worker, round and seed), so none is lost in the child.
     ///

@@ -4,11 +4,12 @@ import Shakedown
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the racy-counter fixture without and with a lock, and show the verdicts side by side.",
+        abstract: "Run a racy counter without and with a lock, and show the verdicts side by side.",
         discussion: """
-        Each fixture runs as N real processes that add 1 to a shared counter once per round, all starting each \
-        round together, with seeded jitter between the read and the write. Exits 0 when the unlocked run lost \
-        updates and the locked one lost none; 1 otherwise.
+        Each counter runs as N real processes, forked from this one, that add 1 to a shared counter once per \
+        round, all starting each round together, with seeded jitter between the read and the write. Needs \
+        nothing but this binary. Exits 0 when the unlocked run lost updates and the locked one lost none; \
+        1 otherwise.
         """
     )
 
@@ -39,8 +40,8 @@ struct DemoCommand: ParsableCommand {
         print("Shakedown demo: \(processes) processes × \(rounds) rounds, each adding 1 per round to one shared counter")
         print("jitter: \(configuration.jitter); seed \(seed) (replay: \(seed.replayHint) shakedown demo)\n")
 
-        let unlocked = try Shakedown.run(command: [try FixtureLocator.path(of: "racy-counter")], configuration, counters: 1)
-        let locked = try Shakedown.run(command: [try FixtureLocator.path(of: "locked-counter")], configuration, counters: 1)
+        let unlocked = try countingRun(configuration, lock: nil)
+        let locked = try countingRun(configuration, lock: try ProcessMutex(name: "demo"))
         let columns = [("without lock (racy-counter)", unlocked), ("with lock (locked-counter)", locked)]
 
         func row(_ label: String, _ value: (RunReport) -> String) {
@@ -79,6 +80,19 @@ struct DemoCommand: ParsableCommand {
         } else {
             print("verdict: unexpected — unlocked lost \(unlockedLost), locked lost \(lockedLost)" + (bothRan ? "" : ", and not every worker succeeded") + ". Replay with \(seed.replayHint).")
             throw ExitCode(1)
+        }
+    }
+}
+
+/// Forks the demo's workers from this process (no fixture executable needed): each adds 1 per round to a fresh
+/// shared counter with the unlocked read, jitter point, write, under `lock` when one is given.
+private func countingRun(_ configuration: RunConfiguration, lock: ProcessMutex?) throws -> RunReport {
+    let counter = try SharedCounter("counter")
+    return try Shakedown.fork(configuration, observing: [counter]) { _ in
+        if let lock {
+            try lock.withLock { counter.racyIncrement() }
+        } else {
+            counter.racyIncrement()
         }
     }
 }

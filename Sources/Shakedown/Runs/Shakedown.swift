@@ -12,8 +12,15 @@ public enum Shakedown {
     /// ``Worker/check(_:_:file:line:)``; they come back in the report at their file and line.
     ///
     /// - Parameters:
+    ///   - processes: how many workers to fork (1 to ``RunConfiguration/maximumProcesses``).
+    ///   - rounds: how many times each worker runs `body`; every round starts in all workers together.
+    ///   - timeout: the deadline of the whole run; past it the run is captured as hung and torn down.
+    ///   - jitter: where and how workers are delayed at jitter points.
+    ///   - seed: the seed of every jitter decision; `nil` takes `SHAKEDOWN_SEED`, else a random one.
     ///   - observing: counters whose increment per round becomes the report's outcome histogram (at most 8).
     ///     Create them before calling: they must be in shared memory when the workers fork.
+    ///   - teardown: how processes that outlive the run are stopped.
+    ///   - body: what each worker runs once per round, in its own process.
     /// - Returns: the report; crashes, hangs, failures and leaks are findings in it, not thrown errors.
     /// - Throws: ``ShakedownError`` for a bad argument (before anything is forked) or a failed system call.
     /// - Cost: one leader fork plus one fork per worker (≈ the cost of `fork()` of the test process each,
@@ -91,12 +98,15 @@ public enum Shakedown {
     /// A copy built with Shakedown can ``Worker/attach()`` to the run to take part in its rounds, jitter and
     /// counters.
     ///
-    /// - Parameter counters: run-owned shared counters (0...8) that cooperative copies reach with
-    ///   ``Worker/counter(_:)``; the report observes each of them.
-    /// - Throws: `.invalidArgument` for bad numbers or an empty command, `.executableNotFound` when the command
-    ///   cannot be found, before anything is started.
+    /// - Parameters:
+    ///   - command: the program and its arguments, exactly as `execv` takes them (no shell).
+    ///   - configuration: copies, rounds, deadline, jitter, seed and teardown of the run.
+    ///   - counters: run-owned shared counters (0...8) that cooperative copies reach with
+    ///     ``Worker/counter(_:)``; the report observes each of them.
     ///   - progress: called on the calling thread about twice a second while the run goes on (the first call after
     ///     half a second), for a progress line on a terminal; not called for runs that end sooner.
+    /// - Throws: `.invalidArgument` for bad numbers or an empty command, `.executableNotFound` when the command
+    ///   cannot be found, before anything is started.
     public static func run(
         command: [String],
         _ configuration: RunConfiguration,

@@ -21,7 +21,9 @@ public final class ProcessBarrier: @unchecked Sendable {
     package let barrier: UnsafeMutablePointer<shakedown_barrier>
 
     /// Creates a barrier for `parties` processes (at least 1).
-    /// - Parameter spinLimit: busy-wait iterations before yielding; 0 sleeps at once.
+    /// - Parameters:
+    ///   - parties: how many processes meet at the barrier (1...Int32.max).
+    ///   - spinLimit: busy-wait iterations before yielding; 0 sleeps at once.
     public convenience init(parties: Int, spinLimit: Int = 20_000) throws(ShakedownError) {
         guard parties >= 1, parties <= Int(Int32.max) else {
             throw .invalidArgument("parties", "must be at least 1, got \(parties)")

@@ -41,6 +41,7 @@ public struct CommandResult: Equatable, Sendable {
 public enum CommandRunner {
     /// Runs `arguments[0]` (searched in `PATH` when it has no slash) with the rest as its arguments.
     /// - Parameters:
+    ///   - arguments: the program and its arguments (no shell); must not be empty.
     ///   - environment: `NAME=value` entries; `nil`: the caller's environment.
     ///   - directory: the working directory; `nil`: the caller's.
     ///   - timeout: the longest it may run (positive) before its group is killed.

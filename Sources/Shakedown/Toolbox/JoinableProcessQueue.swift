@@ -42,7 +42,10 @@ public final class JoinableProcessQueue<Element: Codable>: @unchecked Sendable {
     }
 
     /// Creates an empty joinable queue; see ``ProcessQueue/init(capacity:maximumItemBytes:)``.
-    /// - Parameter heldCapacity: how many taken-but-not-done items keep a copy of their bytes (1 ... 4096).
+    /// - Parameters:
+    ///   - capacity: how many items the queue holds at once, as in ``ProcessQueue/init(capacity:maximumItemBytes:)``.
+    ///   - maximumItemBytes: the largest item, in bytes, as in ``ProcessQueue/init(capacity:maximumItemBytes:)``.
+    ///   - heldCapacity: how many taken-but-not-done items keep a copy of their bytes (1 ... 4096).
     public init(capacity: Int = 1024, maximumItemBytes: Int = 4096, heldCapacity: Int = 64) throws(ShakedownError) {
         guard heldCapacity > 0, heldCapacity <= 4096 else {
             throw .invalidArgument("heldCapacity", "must be between 1 and 4096, got \(heldCapacity)")

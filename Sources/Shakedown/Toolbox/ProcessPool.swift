@@ -79,6 +79,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
 
     /// Runs `work` on every input and returns the results in input order.
     /// - Parameters:
+    ///   - inputs: the values to run `work` on, each sent to a worker.
     ///   - chunkSize: inputs sent to a worker at once (≥ 1); larger chunks cost fewer messages.
     ///   - timeout: the longest the whole map may take; inputs unfinished by then are ``TaskResult/timedOut``
     ///     (their workers are killed and replaced). Zero: only what completes at once.
