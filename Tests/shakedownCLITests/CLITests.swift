@@ -19,7 +19,10 @@ final class RunCommandTests: XCTestCase {
         for orphan in orphans {
             let pid = try XCTUnwrap(orphan["pid"] as? Int32)
             XCTAssertFalse(CLI.exists(pid), "orphan \(pid) must have been killed")
-            XCTAssertTrue((orphan["command"] as? String)?.contains("sleep") ?? false, "\(orphan)")
+            // Named by what it ran when it was killed: `sleep`, or still orphan-maker's copy when the kill came
+            // between its fork and its exec (seen on a loaded machine, 9 ms after it was forked).
+            let command = orphan["command"] as? String ?? ""
+            XCTAssertTrue(command.contains("sleep") || command.contains("orphan-maker"), "\(orphan)")
         }
         let copies = try XCTUnwrap(report["copies"] as? [[String: Any]])
         XCTAssertEqual(copies.count, 4)
