@@ -95,7 +95,11 @@ static void bench_barrier_wait(bench_barrier *barrier) {
     }
     for (uint32_t spin = 0; spin < barrier->spin_limit; spin++) {
         if (__atomic_load_n(&barrier->generation, __ATOMIC_ACQUIRE) != generation) return;
+#if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
     }
     __atomic_add_fetch(&barrier->sleepers, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&barrier->generation, __ATOMIC_SEQ_CST) == generation) {
