@@ -46,6 +46,8 @@ package struct Supervisor {
         var notes: [String] = []
         var timedOut = false
         var hungIndices: Set<Int> = []
+        /// Each hung worker's rounds completed when the deadline passed.
+        var roundsAtDeadline: [Int: Int] = [:]
         /// The hung copies' processes as the deadline found them: teardown kills them as part of the hang, and
         /// their being re-parented meanwhile does not make them leaked orphans.
         var hangMembers: Set<Int32> = []
@@ -107,7 +109,7 @@ package struct Supervisor {
         if leader.handle.descriptor < 0 {
             progress.notes.append("pidfd_open of the run leader failed (errno \(leader.handle.openError)); watching it through its event pipe")
         }
-        collect(&progress, leader: leader, plumbing: plumbing, group: group)
+        collect(&progress, leader: leader, plumbing: plumbing, group: group, control: control)
         let containment = containment(of: leader, in: group)
         finishLeader(&progress, leader)
         cleanUp(&progress, containment: containment, group: try? group.get())
@@ -146,7 +148,7 @@ package struct Supervisor {
     /// Reads every worker's results and output and the leader's events until the leader is done or gone;
     /// enforces the deadline (hang capture, then teardown by the leader) and the hard deadline after it.
     private func collect(_ run: inout Progress, leader: Leader, plumbing: RunPlumbing,
-                         group: Result<ControlGroup, ContainmentUnavailable>) {
+                         group: Result<ControlGroup, ContainmentUnavailable>, control: RunControl) {
         while !run.leaderDone && run.eventsOpen && !run.leaderGone {
             let now = monotonicNanoseconds()
             if now >= run.hardDeadline {
@@ -155,7 +157,7 @@ package struct Supervisor {
             }
             if now >= run.deadline && !run.timedOut {
                 if postponeForCrashReport(&run, now: now) { continue }
-                reachDeadline(&run, plumbing: plumbing, leader: leader, group: group)
+                reachDeadline(&run, plumbing: plumbing, leader: leader, group: group, control: control)
                 continue
             }
             var wait = (run.timedOut ? run.hardDeadline : run.deadline) - now
@@ -245,7 +247,7 @@ package struct Supervisor {
     /// The deadline passed: capture the stuck processes, note which belong to the hang, ask the leader to tear
     /// the hung workers down, and give it until the hard deadline.
     private func reachDeadline(_ run: inout Progress, plumbing: RunPlumbing, leader: Leader,
-                               group: Result<ControlGroup, ContainmentUnavailable>) {
+                               group: Result<ControlGroup, ContainmentUnavailable>, control: RunControl) {
         run.timedOut = true
         var targets = hangTargets(run.workers)
         // The listing is already stale: a process in it may have exited and its pid been reused. Inside a cgroup
@@ -255,6 +257,11 @@ package struct Supervisor {
             targets = targets.filter { controlGroup.contains($0.pid) }
         }
         run.hungIndices = Set(run.workers.indices.filter { run.workers[$0].status == nil && run.workers[$0].notStarted == nil })
+        // Rounds as of the deadline: teardown can release a lock a hung worker waits for (a killed peer's robust
+        // mutex), and a round it then finishes must not make it look less stuck than it was.
+        for index in run.hungIndices {
+            run.roundsAtDeadline[index] = Int(min(control.slot(index).pointee.rounds_completed, UInt64(configuration.rounds)))
+        }
         if configuration.diagnosesHangs && !targets.isEmpty { run.hang = diagnoseHang(targets) }
         // Looked at again after the capture, right before the teardown: what the copies started meanwhile counts too.
         run.hangMembers = Set(hangTargets(run.workers).map(\.pid))
@@ -426,7 +433,8 @@ package struct Supervisor {
         var reports: [WorkerReport] = []
         var leaks: [LeakedProcess] = []
         for (index, state) in run.workers.enumerated() {
-            reports.append(report(index, state, hung: run.hungIndices.contains(index), control: control))
+            reports.append(report(index, state, hung: run.hungIndices.contains(index), control: control,
+                                  roundsAtDeadline: run.roundsAtDeadline[index]))
             leaks += leftovers(index, state).filter { leak in
                 // A hung worker's children that our own teardown killed were part of the hang, not leaks.
                 !(run.hungIndices.contains(index) && leak.kind == .zombie && teardownSignals.contains(leak.exit?.signal))
@@ -547,7 +555,8 @@ package struct Supervisor {
         }
     }
 
-    private func report(_ index: Int, _ state: WorkerState, hung: Bool, control: RunControl) -> WorkerReport {
+    private func report(_ index: Int, _ state: WorkerState, hung: Bool, control: RunControl,
+                        roundsAtDeadline: Int?) -> WorkerReport {
         var said = WorkerMessages(state.decoder.messages)
         // The shepherd's record in shared memory wins over the channel: the command writes to the channel too,
         // and garbage from it hides every message after it.
@@ -559,7 +568,7 @@ package struct Supervisor {
         let crash = state.output.crash
         let workerExit = state.status.map(ProcessExit.init(waitStatus:))
         let exit = said.commandStatus.map(ProcessExit.init(waitStatus:)) ?? workerExit
-        let rounds = said.finished.map { Int($0.rounds) }
+        let rounds = roundsAtDeadline ?? said.finished.map { Int($0.rounds) }
             ?? Int(min(slot.pointee.rounds_completed, UInt64(configuration.rounds)))
         return WorkerReport(
             index: index, pid: state.pid, commandPid: said.commandPid,

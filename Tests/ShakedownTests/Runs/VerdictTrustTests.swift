@@ -187,4 +187,24 @@ final class VerdictTrustTests: XCTestCase {
         XCTAssertEqual(run.workers[1].crashMessage?.contains("crash for the report"), true, run.summary)
         XCTAssertFalse(run.workers[1].outputTail.contains("Registers:"), "no register dump in the tail")
     }
+
+    /// Killing one side of a robust-mutex ABBA at teardown releases the lock the other waits for; it then finished
+    /// its round after the deadline and was reported as "hung after 2 rounds".
+    func testHungWorkersRoundsAreCountedAsOfTheDeadline() throws {
+        for _ in 0..<5 {
+            let a = try ProcessMutex(name: "a")
+            let b = try ProcessMutex(name: "b")
+            let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 3, timeout: .milliseconds(500),
+                                                          jitter: .none, diagnosesHangs: false)) { worker in
+                guard worker.round == 1 else { return }
+                let (first, second) = worker.index == 0 ? (a, b) : (b, a)
+                try first.withLock {
+                    usleep(50_000)
+                    try second.withLock {}
+                }
+            }
+            XCTAssertEqual(run.hungWorkers.count, 2, run.summary)
+            XCTAssertEqual(run.workers.map(\.roundsCompleted), [1, 1], run.summary)
+        }
+    }
 }
