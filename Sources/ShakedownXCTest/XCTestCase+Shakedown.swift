@@ -28,7 +28,7 @@ extension XCTestCase {
             for failure in worker.failures {
                 let round = failure.round.map { ", round \($0)" } ?? ""
                 recordFailure(
-                    withDescription: "in worker \(worker.index) (pid \(worker.pid)\(round)): \(failure.message) — seed \(run.seed), replay with \(run.seed.replayHint)",
+                    withDescription: TerminalText.escaped("in worker \(worker.index) (pid \(worker.pid)\(round)): \(failure.message) — seed \(run.seed), replay with \(run.seed.replayHint)"),
                     inFile: failure.file, atLine: failure.line, expected: true)
             }
         }

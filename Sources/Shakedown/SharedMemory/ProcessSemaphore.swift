@@ -53,8 +53,10 @@ public final class ProcessSemaphore: @unchecked Sendable {
         guard timeout >= .zero else { throw .invalidArgument("timeout", "must not be negative, got \(timeout)") }
         var deadline = timespec()
         clock_gettime(CLOCK_REALTIME, &deadline)
-        let total = Int64(deadline.tv_nsec) + timeout.nanoseconds
-        deadline.tv_sec += time_t(total / 1_000_000_000)
+        // Saturating: a timeout of years must wait "forever", not trap on overflow.
+        let total = timeout.deadline(after: Int64(deadline.tv_nsec))
+        let (seconds, overflow) = Int64(deadline.tv_sec).addingReportingOverflow(total / 1_000_000_000)
+        deadline.tv_sec = time_t(overflow ? Int64.max : seconds)
         deadline.tv_nsec = Int(total % 1_000_000_000)
         while true {
             if sem_timedwait(semaphore, &deadline) == 0 {

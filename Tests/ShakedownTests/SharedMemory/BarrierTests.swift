@@ -43,3 +43,13 @@ final class BarrierTests: XCTestCase {
         }
     }
 }
+
+final class SemaphoreTimeoutTests: XCTestCase {
+    /// `wait(timeout:)` added the timeout to the clock's nanoseconds unchecked and trapped on a huge one.
+    func testHugeTimeoutSaturatesInsteadOfTrapping() throws {
+        let semaphore = try ProcessSemaphore(value: 1)
+        XCTAssertTrue(try semaphore.wait(timeout: .seconds(Int64.max / 2)))
+        try semaphore.signal()
+        XCTAssertTrue(try semaphore.wait(timeout: .seconds(Int64.max)))
+    }
+}
