@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -108,56 +110,78 @@ const void *shakedown_memrchr(const void *bytes, int byte, size_t length) {
     return memrchr(bytes, byte, length);
 }
 
+// What the spawned child needs and what it reports back. The child shares the parent's memory (CLONE_VM) and the
+// parent is suspended until it execs or exits (CLONE_VFORK), so it can write its failure here directly.
+struct spawn_request {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    pid_t parent;
+    int failure_step;
+    int failure_errno;
+};
+
+// Runs on its own stack in the parent's address space: raw system calls only, no allocation, no locks.
+static int spawn_child(void *argument) {
+    struct spawn_request *request = argument;
+    // The parent's signal handlers live in memory this child shares; reset every handled signal before unblocking,
+    // as posix_spawn does (exec resets them too, but a signal could arrive before it).
+    for (int signal = 1; signal < NSIG; signal++) {
+        struct sigaction current;
+        if (signal == SIGKILL || signal == SIGSTOP) continue;
+        if (sigaction(signal, NULL, &current) == 0 && current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) {
+            struct sigaction fallback;
+            memset(&fallback, 0, sizeof(fallback));
+            fallback.sa_handler = SIG_DFL;
+            sigaction(signal, &fallback, NULL);
+        }
+    }
+    request->failure_step = SHAKEDOWN_SPAWN_PDEATHSIG;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0) {
+        if (getppid() != request->parent) _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        request->failure_step = SHAKEDOWN_SPAWN_SIGMASK;
+        if (sigprocmask(SIG_SETMASK, &none, NULL) == 0) {
+            request->failure_step = SHAKEDOWN_SPAWN_EXEC;
+            execve(request->path, request->argv, request->envp);
+        }
+    }
+    request->failure_errno = errno;
+    _exit(127);
+}
+
 pid_t shakedown_spawn(const char *path, char *const argv[], char *const envp[], int *failure_errno,
                       int *failure_step) {
     *failure_errno = 0;
     *failure_step = SHAKEDOWN_SPAWN_FORK;
-    // The child reports why it could not exec through a close-on-exec pipe: end of file means exec succeeded.
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
+    // clone(CLONE_VM | CLONE_VFORK) instead of fork: no copy of the page tables of a process the size of a test
+    // runner, which is most of what starting a command cost (docs/benchmarks.md).
+    const size_t stack_size = 64 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
         *failure_errno = errno;
-        *failure_step = SHAKEDOWN_SPAWN_PIPE;
         return -1;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        // Child: async-signal-safe calls only.
-        close(report[0]);
-        int failure[2] = {SHAKEDOWN_SPAWN_PDEATHSIG, 0};
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0) {
-            if (getppid() != parent) _exit(127);
-            sigset_t none;
-            sigemptyset(&none);
-            failure[0] = SHAKEDOWN_SPAWN_SIGMASK;
-            if (sigprocmask(SIG_SETMASK, &none, NULL) == 0) {
-                failure[0] = SHAKEDOWN_SPAWN_EXEC;
-                execve(path, argv, envp);
-            }
-        }
-        failure[1] = errno;
-        ssize_t ignored = write(report[1], failure, sizeof(failure));
-        (void)ignored;
-        _exit(127);
-    }
+    struct spawn_request request = {path, argv, envp, getpid(), 0, 0};
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    pid_t pid = clone(spawn_child, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &request);
     int saved = errno;
-    close(report[1]);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    munmap(stack, stack_size);
     if (pid < 0) {
-        close(report[0]);
         *failure_errno = saved;
         return -1;
     }
-    int failure[2] = {0, 0};
-    ssize_t got;
-    do {
-        got = read(report[0], failure, sizeof(failure));
-    } while (got < 0 && errno == EINTR);
-    close(report[0]);
-    if (got == (ssize_t)sizeof(failure)) {
+    if (request.failure_errno != 0 || request.failure_step != SHAKEDOWN_SPAWN_EXEC || request.failure_step == 0) {
+        // The child exited without exec'ing (it is a zombie already): reap it and say why.
+        if (request.failure_step == SHAKEDOWN_SPAWN_EXEC && request.failure_errno == 0) return pid;
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        *failure_step = failure[0];
-        *failure_errno = failure[1];
+        *failure_step = request.failure_step == 0 ? SHAKEDOWN_SPAWN_PDEATHSIG : request.failure_step;
+        *failure_errno = request.failure_errno;
         return -1;
     }
     return pid;
