@@ -9,8 +9,8 @@ import CShakedown
 /// has exited), then let one go on, chosen by a SplitMix64 generator seeded with the run's seed. With one copy
 /// running at a time, the order of controlled calls (``events``) depends only on the seed: the same seed gives the
 /// same order. A copy that blocks outside a controlled call (a `flock` whose holder is parked, a futex, a pipe) would
-/// wedge that rule, so the wait is bounded: when every unparked copy sleeps in the kernel (its /proc state is S or D),
-/// or ``boundedWait`` passes without a new notification, one parked copy is released anyway and the release is
+/// wedge that rule, so the wait is bounded: when every unparked copy sleeps in the kernel (its /proc state is S on two
+/// checks in a row, after its first controlled call), or ``boundedWait`` passes without a new notification, one parked copy is released anyway and the release is
 /// counted in ``fallbacks``; such a run's order is no longer guaranteed to repeat.
 ///
 /// Cost: one notification round trip per controlled call (measured in docs/guide.md, "Jitter modes").
@@ -27,6 +27,9 @@ package final class SyscallScheduler {
         let listener: CInt
         var pending: [(id: UInt64, syscall: Int32)] = []
         var alive = true
+        /// Whether it reached a controlled call yet: before that it is still being exec'd and loaded, and a sleep
+        /// there (a page read from disk) is not a block on another copy.
+        var started = false
     }
 
     private var copies: [Copy] = []
@@ -71,10 +74,12 @@ package final class SyscallScheduler {
             let parked = copies.indices.filter { copies[$0].alive && !copies[$0].pending.isEmpty }
             if parked.isEmpty { continue }
             if allLiveParked {
+                asleepChecks = 0
                 release(from: parked)
                 lastProgress = monotonicNanoseconds()
             } else if monotonicNanoseconds() - lastProgress >= boundedWait.nanoseconds || unparkedAllAsleep() {
                 fallbacks += 1
+                asleepChecks = 0
                 release(from: parked)
                 lastProgress = monotonicNanoseconds()
             }
@@ -101,6 +106,7 @@ package final class SyscallScheduler {
                     var tid: CInt = 0
                     if shakedown_notify_receive(copies[index].listener, &id, &number, &tid) == 0 {
                         copies[index].pending.append((id, number))
+                        copies[index].started = true
                         changed = true
                     }
                 } else if events & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
@@ -126,13 +132,19 @@ package final class SyscallScheduler {
         _ = shakedown_notify_continue(copies[chosen].listener, call.id)
     }
 
-    /// Whether every live copy that is not parked sleeps in the kernel: blocked outside a controlled call.
+    /// Whether every live copy that is not parked sleeps in the kernel: blocked outside a controlled call. Only
+    /// interruptible sleep (S: a lock, a futex, a pipe) counts, only for copies past their first controlled call, and
+    /// only when seen on two checks in a row (a millisecond apart): a short sleep in a page fault is not a block.
+    private var asleepChecks = 0
     private func unparkedAllAsleep() -> Bool {
         let unparked = copies.filter { $0.alive && $0.pending.isEmpty }
-        return !unparked.isEmpty && unparked.allSatisfy { copy in
+        let asleep = !unparked.isEmpty && unparked.allSatisfy { copy in
+            guard copy.started else { return false }
             let state = state(of: copy.pid)
-            return state == "S" || state == "D" || state == "Z" || state == nil
+            return state == "S" || state == "Z" || state == nil
         }
+        asleepChecks = asleep ? asleepChecks + 1 : 0
+        return asleepChecks >= 2
     }
 
     /// The state letter in /proc/PID/stat, or nil when the process is gone.
