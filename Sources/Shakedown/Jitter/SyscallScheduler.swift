@@ -32,8 +32,22 @@ package final class SyscallScheduler {
         var started = false
     }
 
+    /// How the next parked copy is chosen.
+    package enum Strategy: Hashable, Sendable {
+        /// Uniformly among the parked copies.
+        case random
+        /// PCT (Burckhardt et al., ASPLOS 2010): distinct random priorities per copy, the highest-priority parked copy
+        /// goes on, and at `depth - 1` random steps within `1...expectedSteps` the running copy drops below all others.
+        /// For n copies and k steps a bug of depth d is found with probability at least 1/(n·k^(d−1)) per run, as long
+        /// as one copy runs at a time (no bounded-wait releases) and k bounds the run's controlled calls.
+        case pct(depth: Int, expectedSteps: Int)
+    }
+
     private var copies: [Copy] = []
     private var generator: SplitMix64
+    private let strategy: Strategy
+    private var priorities: [Int: Int] = [:]
+    private var changePoints: [Int] = []
     /// The longest wait for a copy that is neither parked nor asleep before releasing a parked one anyway.
     package let boundedWait: Duration
     /// Every released call, in order.
@@ -41,13 +55,21 @@ package final class SyscallScheduler {
     /// Releases made under the bounded-wait rule (a copy was blocked or running outside a controlled call).
     package private(set) var fallbacks = 0
 
-    /// - Throws: `.invalidArgument("boundedWait")` outside 100 µs...10 s.
-    package init(seed: Seed, boundedWait: Duration = .milliseconds(20)) throws(ShakedownError) {
+    /// - Throws: `.invalidArgument("boundedWait")` outside 100 µs...10 s; `.invalidArgument("strategy")` for a PCT
+    ///   depth outside 1...100 or expected steps outside 1...100,000,000.
+    package init(seed: Seed, strategy: Strategy = .random, boundedWait: Duration = .milliseconds(20)) throws(ShakedownError) {
         guard boundedWait >= .microseconds(100), boundedWait <= .seconds(10) else {
             throw .invalidArgument("boundedWait", "must be within 100 µs...10 s, got \(boundedWait)")
         }
         generator = SplitMix64(seed: seed.value)
         self.boundedWait = boundedWait
+        self.strategy = strategy
+        if case let .pct(depth, steps) = strategy {
+            guard depth >= 1, depth <= 100, steps >= 1, steps <= 100_000_000 else {
+                throw .invalidArgument("strategy", "PCT depth must be within 1...100 and steps within 1...100000000")
+            }
+            changePoints = (0..<(depth - 1)).map { _ in 1 + Int(generator.next() % UInt64(steps)) }
+        }
     }
 
     deinit {
@@ -59,6 +81,13 @@ package final class SyscallScheduler {
     @discardableResult
     package func add(pid: pid_t, listener: CInt) -> Int {
         copies.append(Copy(pid: pid, listener: listener))
+        // PCT: initial priorities above every change-point priority (1...depth-1), distinct, in random order.
+        if case let .pct(depth, _) = strategy {
+            let index = copies.count - 1
+            let slot = Int(generator.next() % UInt64(copies.count))
+            for (other, priority) in priorities where priority >= depth + slot { priorities[other] = priority + 1 }
+            priorities[index] = depth + slot
+        }
         return copies.count - 1
     }
 
@@ -125,7 +154,18 @@ package final class SyscallScheduler {
 
     /// Releases the oldest pending call of one of `parked`, chosen by the seeded generator.
     private func release(from parked: [Int]) {
-        let chosen = parked[Int(generator.next() % UInt64(parked.count))]
+        let chosen: Int
+        switch strategy {
+        case .random:
+            chosen = parked[Int(generator.next() % UInt64(parked.count))]
+        case .pct:
+            chosen = parked.max { (priorities[$0] ?? 0) < (priorities[$1] ?? 0) } ?? parked[0]
+            // A change point at this step: the running copy drops below every other (priority = the point's rank).
+            let step = events.count + 1
+            for (rank, point) in changePoints.enumerated() where point == step {
+                priorities[chosen] = rank + 1
+            }
+        }
         let call = copies[chosen].pending.removeFirst()
         events.append(Event(copy: chosen, syscall: call.syscall))
         // ENOENT: the caller died or was interrupted meanwhile; nothing to release.
