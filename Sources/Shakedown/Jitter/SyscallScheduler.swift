@@ -9,8 +9,8 @@ import CShakedown
 /// has exited), then let one go on, chosen by a SplitMix64 generator seeded with the run's seed. With one copy
 /// running at a time, the order of controlled calls (``events``) depends only on the seed: the same seed gives the
 /// same order. A copy that blocks outside a controlled call (a `flock` whose holder is parked, a futex, a pipe) would
-/// wedge that rule, so the wait is bounded: when every unparked copy sleeps in the kernel (its /proc state is S or D),
-/// or ``boundedWait`` passes without a new notification, one parked copy is released anyway and the release is
+/// wedge that rule, so the wait is bounded: when every unparked copy sleeps in the kernel (its /proc state is S on two
+/// checks in a row, after its first controlled call), or ``boundedWait`` passes without a new notification, one parked copy is released anyway and the release is
 /// counted in ``fallbacks``; such a run's order is no longer guaranteed to repeat.
 ///
 /// Cost: one notification round trip per controlled call (measured in docs/guide.md, "Jitter modes").
@@ -27,10 +27,27 @@ package final class SyscallScheduler {
         let listener: CInt
         var pending: [(id: UInt64, syscall: Int32)] = []
         var alive = true
+        /// Whether it reached a controlled call yet: before that it is still being exec'd and loaded, and a sleep
+        /// there (a page read from disk) is not a block on another copy.
+        var started = false
+    }
+
+    /// How the next parked copy is chosen.
+    package enum Strategy: Hashable, Sendable {
+        /// Uniformly among the parked copies.
+        case random
+        /// PCT (Burckhardt et al., ASPLOS 2010): distinct random priorities per copy, the highest-priority parked copy
+        /// goes on, and at `depth - 1` random steps within `1...expectedSteps` the running copy drops below all others.
+        /// For n copies and k steps a bug of depth d is found with probability at least 1/(n·k^(d−1)) per run, as long
+        /// as one copy runs at a time (no bounded-wait releases) and k bounds the run's controlled calls.
+        case pct(depth: Int, expectedSteps: Int)
     }
 
     private var copies: [Copy] = []
     private var generator: SplitMix64
+    private let strategy: Strategy
+    private var priorities: [Int: Int] = [:]
+    private var changePoints: [Int] = []
     /// The longest wait for a copy that is neither parked nor asleep before releasing a parked one anyway.
     package let boundedWait: Duration
     /// Every released call, in order.
@@ -38,13 +55,21 @@ package final class SyscallScheduler {
     /// Releases made under the bounded-wait rule (a copy was blocked or running outside a controlled call).
     package private(set) var fallbacks = 0
 
-    /// - Throws: `.invalidArgument("boundedWait")` outside 100 µs...10 s.
-    package init(seed: Seed, boundedWait: Duration = .milliseconds(20)) throws(ShakedownError) {
+    /// - Throws: `.invalidArgument("boundedWait")` outside 100 µs...10 s; `.invalidArgument("strategy")` for a PCT
+    ///   depth outside 1...100 or expected steps outside 1...100,000,000.
+    package init(seed: Seed, strategy: Strategy = .random, boundedWait: Duration = .milliseconds(20)) throws(ShakedownError) {
         guard boundedWait >= .microseconds(100), boundedWait <= .seconds(10) else {
             throw .invalidArgument("boundedWait", "must be within 100 µs...10 s, got \(boundedWait)")
         }
         generator = SplitMix64(seed: seed.value)
         self.boundedWait = boundedWait
+        self.strategy = strategy
+        if case let .pct(depth, steps) = strategy {
+            guard depth >= 1, depth <= 100, steps >= 1, steps <= 100_000_000 else {
+                throw .invalidArgument("strategy", "PCT depth must be within 1...100 and steps within 1...100000000")
+            }
+            changePoints = (0..<(depth - 1)).map { _ in 1 + Int(generator.next() % UInt64(steps)) }
+        }
     }
 
     deinit {
@@ -56,6 +81,13 @@ package final class SyscallScheduler {
     @discardableResult
     package func add(pid: pid_t, listener: CInt) -> Int {
         copies.append(Copy(pid: pid, listener: listener))
+        // PCT: initial priorities above every change-point priority (1...depth-1), distinct, in random order.
+        if case let .pct(depth, _) = strategy {
+            let index = copies.count - 1
+            let slot = Int(generator.next() % UInt64(copies.count))
+            for (other, priority) in priorities where priority >= depth + slot { priorities[other] = priority + 1 }
+            priorities[index] = depth + slot
+        }
         return copies.count - 1
     }
 
@@ -71,10 +103,12 @@ package final class SyscallScheduler {
             let parked = copies.indices.filter { copies[$0].alive && !copies[$0].pending.isEmpty }
             if parked.isEmpty { continue }
             if allLiveParked {
+                asleepChecks = 0
                 release(from: parked)
                 lastProgress = monotonicNanoseconds()
             } else if monotonicNanoseconds() - lastProgress >= boundedWait.nanoseconds || unparkedAllAsleep() {
                 fallbacks += 1
+                asleepChecks = 0
                 release(from: parked)
                 lastProgress = monotonicNanoseconds()
             }
@@ -101,6 +135,7 @@ package final class SyscallScheduler {
                     var tid: CInt = 0
                     if shakedown_notify_receive(copies[index].listener, &id, &number, &tid) == 0 {
                         copies[index].pending.append((id, number))
+                        copies[index].started = true
                         changed = true
                     }
                 } else if events & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
@@ -119,20 +154,37 @@ package final class SyscallScheduler {
 
     /// Releases the oldest pending call of one of `parked`, chosen by the seeded generator.
     private func release(from parked: [Int]) {
-        let chosen = parked[Int(generator.next() % UInt64(parked.count))]
+        let chosen: Int
+        switch strategy {
+        case .random:
+            chosen = parked[Int(generator.next() % UInt64(parked.count))]
+        case .pct:
+            chosen = parked.max { (priorities[$0] ?? 0) < (priorities[$1] ?? 0) } ?? parked[0]
+            // A change point at this step: the running copy drops below every other (priority = the point's rank).
+            let step = events.count + 1
+            for (rank, point) in changePoints.enumerated() where point == step {
+                priorities[chosen] = rank + 1
+            }
+        }
         let call = copies[chosen].pending.removeFirst()
         events.append(Event(copy: chosen, syscall: call.syscall))
         // ENOENT: the caller died or was interrupted meanwhile; nothing to release.
         _ = shakedown_notify_continue(copies[chosen].listener, call.id)
     }
 
-    /// Whether every live copy that is not parked sleeps in the kernel: blocked outside a controlled call.
+    /// Whether every live copy that is not parked sleeps in the kernel: blocked outside a controlled call. Only
+    /// interruptible sleep (S: a lock, a futex, a pipe) counts, only for copies past their first controlled call, and
+    /// only when seen on two checks in a row (a millisecond apart): a short sleep in a page fault is not a block.
+    private var asleepChecks = 0
     private func unparkedAllAsleep() -> Bool {
         let unparked = copies.filter { $0.alive && $0.pending.isEmpty }
-        return !unparked.isEmpty && unparked.allSatisfy { copy in
+        let asleep = !unparked.isEmpty && unparked.allSatisfy { copy in
+            guard copy.started else { return false }
             let state = state(of: copy.pid)
-            return state == "S" || state == "D" || state == "Z" || state == nil
+            return state == "S" || state == "Z" || state == nil
         }
+        asleepChecks = asleep ? asleepChecks + 1 : 0
+        return asleepChecks >= 2
     }
 
     /// The state letter in /proc/PID/stat, or nil when the process is gone.

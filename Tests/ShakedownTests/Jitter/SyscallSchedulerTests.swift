@@ -16,11 +16,12 @@ final class SyscallSchedulerTests: XCTestCase {
     }
 
     /// 4 copies of `fixture` under the filter, scheduled with `seed`; the caller removes `directory`.
-    private func schedule(_ fixture: String, fixed: Bool = false, iterations: Int, seed: UInt64) throws -> Outcome {
+    private func schedule(_ fixture: String, fixed: Bool = false, iterations: Int, seed: UInt64,
+                          strategy: SyscallScheduler.Strategy = .random) throws -> Outcome {
         var template = Array("/tmp/shakedown-sys-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw ShakedownError.systemCall("mkdtemp") }
         let directory = String(cString: made)
-        let scheduler = try SyscallScheduler(seed: Seed(seed))
+        let scheduler = try SyscallScheduler(seed: Seed(seed), strategy: strategy)
         var pids: [pid_t] = []
         let start = monotonicNanoseconds()
         for _ in 0..<4 {
@@ -79,7 +80,30 @@ final class SyscallSchedulerTests: XCTestCase {
         }
     }
 
+    func testPCTIsReplayableAndFindsTheFileRaceWithChangePoints() throws {
+        let pct = SyscallScheduler.Strategy.pct(depth: 3, expectedSteps: 700)
+        let first = try schedule("race-file-counter", iterations: 50, seed: 7, strategy: pct)
+        defer { RaceCatalogue.removeTree(first.directory) }
+        let second = try schedule("race-file-counter", iterations: 50, seed: 7, strategy: pct)
+        defer { RaceCatalogue.removeTree(second.directory) }
+        XCTAssertEqual(first.fallbacks, 0)
+        XCTAssertEqual(first.events, second.events, "same seed, same PCT order")
+        var found = [1: 0, 2: 0, 3: 0]
+        for depth in [1, 2, 3] {
+            for seed in 0..<20 {
+                let outcome = try schedule("race-file-counter", iterations: 50, seed: UInt64(seed),
+                                           strategy: .pct(depth: depth, expectedSteps: 700))
+                defer { RaceCatalogue.removeTree(outcome.directory) }
+                if count(in: outcome) != 200 { found[depth, default: 0] += 1 }
+            }
+        }
+        print("pct on the file counter, 20 seeds each: depth 1 found it \(found[1] ?? 0) times, depth 2 \(found[2] ?? 0), depth 3 \(found[3] ?? 0)")
+        XCTAssertEqual(found[1], 0, "depth 1 runs one copy at a time to completion: no interleaving, no lost update")
+        XCTAssertGreaterThan((found[2] ?? 0) + (found[3] ?? 0), 0, "change points interleave the copies")
+    }
+
     func testBadArgumentsAreRefused() {
+        XCTAssertThrowsError(try SyscallScheduler(seed: Seed(1), strategy: .pct(depth: 0, expectedSteps: 10)))
         XCTAssertThrowsError(try SyscallScheduler(seed: Seed(1), boundedWait: .zero))
         XCTAssertThrowsError(try SyscallControl.spawn([], environment: []))
         XCTAssertThrowsError(try SyscallControl.spawn(["/bin/true"], environment: [], syscalls: ["no-such-call"]))
