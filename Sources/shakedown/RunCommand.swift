@@ -61,6 +61,13 @@ struct RunCommand: ParsableCommand {
             transform: { try OptionValue.seconds($0, within: RunLimits.graceSeconds) })
     var grace: Double = 0.5
 
+    @Option(help: ArgumentHelp("How to shake the schedule: none, points, preempt, syscalls, pct or default "
+                               + "(SHAKEDOWN_JITTER overrides it).", valueName: "MODE"))
+    var jitter = "default"
+
+    /// The plan `--jitter` names; validated in ``validate()`` (usage error 64 for an unknown mode).
+    var jitterPlan: JitterPlan { (try? JitterPlan(parsing: jitter, name: "--jitter")) ?? .default }
+
     @Option(name: .customLong("repeat"), parsing: .unconditional,
             help: ArgumentHelp("Run the whole N-copy run R times, each with fresh copies and its own derived seed.",
                                valueName: "R"),
@@ -87,6 +94,9 @@ struct RunCommand: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        do { _ = try JitterPlan(parsing: jitter, name: "--jitter") } catch {
+            throw ValidationError(TerminalText.escaped("\(error)"))
+        }
         guard !command.isEmpty else { throw ValidationError("name a command after --, e.g. shakedown run -n 4 -- ./my-tool") }
     }
 
@@ -116,7 +126,7 @@ struct RunCommand: ParsableCommand {
             let teardown = try Teardown([.signal(.terminate), .wait(OptionValue.duration(seconds: grace)), .signal(.kill)])
             let configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
-                jitter: .default, seed: nil, teardown: teardown)
+                jitter: jitterPlan, seed: nil, teardown: teardown)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")

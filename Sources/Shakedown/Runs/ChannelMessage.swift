@@ -16,6 +16,8 @@ package enum ChannelMessage: Equatable, Sendable {
     case stoppedAtBrokenBarrier(brokenBy: Int64, round: Int64)
     /// The worker never ran its body or command; the reason names the failed step.
     case notStarted(reason: String)
+    /// Something the worker noticed about how it ran (preemption stepped aside, ran without the preload library).
+    case workerNote(String)
     /// The judge's outcome of a round, as text, with its grade (0 acceptable, 1 interesting, 2 forbidden).
     case roundOutcome(round: Int64, grade: Int64, text: String)
     // Run leader → test process.
@@ -41,6 +43,7 @@ package enum ChannelMessage: Equatable, Sendable {
         case .stoppedAtBrokenBarrier: 7
         case .notStarted: 8
         case .roundOutcome: 9
+        case .workerNote: 10
         case .workerStarted: 20
         case .workerExited: 21
         case .orphan: 22
@@ -71,6 +74,8 @@ package enum ChannelMessage: Equatable, Sendable {
             payload.int(brokenBy); payload.int(round)
         case let .notStarted(reason):
             payload.string(reason, limit: 3500)
+        case let .workerNote(text):
+            payload.string(text, limit: 3500)
         case let .roundOutcome(round, grade, text):
             payload.int(round); payload.int(grade); payload.string(text, limit: 3500)
         case let .workerStarted(index, pid):
@@ -119,6 +124,7 @@ package enum ChannelMessage: Equatable, Sendable {
         case 6: message = .commandExited(pid: try reader.int(), status: try reader.int())
         case 7: message = .stoppedAtBrokenBarrier(brokenBy: try reader.int(), round: try reader.int())
         case 8: message = .notStarted(reason: try reader.string())
+        case 10: message = .workerNote(try reader.string())
         case 9:
             let round = try reader.int(), grade = try reader.int()
             message = .roundOutcome(round: round, grade: grade, text: try reader.string())

@@ -93,6 +93,7 @@ package struct RunLeader {
         var forkErrors: [Int: Int32] = [:]
         // Empty unless a setpgid fails: nothing is allocated (or copied into the next worker) in the common case.
         var groupFailures: [(index: Int, errno: Int32)] = []
+        let startGate = commandStartGate()
         for index in 0..<configuration.processes {
             let pid = state.faults.call(.fork) { fork() }
             if pid == 0 {
@@ -100,7 +101,7 @@ package struct RunLeader {
                 closeQuietly(testProcess)
                 WorkerProcess(index: index, launch: launch, control: control, plumbing: plumbing,
                               plan: configuration.jitter, observed: observed, leaderPid: getppid(),
-                              originalSignalMask: originalMask).main()
+                              originalSignalMask: originalMask, startGate: startGate).main()
             }
             if pid > 0 {
                 if setpgid(pid, pid) != 0 { groupFailures.append((index, errno)) }
@@ -471,6 +472,18 @@ package struct RunLeader {
         }
         _ = controlGroup?.remove()
         shakedown_exit_now(Exit.ok)
+    }
+
+    /// For commands under a preempting plan: the gate the preload library holds every copy at until all have
+    /// loaded, so copies of a short program overlap (exec and loading take longer than many racy loops).
+    private func commandStartGate() -> CommandStartGate? {
+        guard case .command = launch, configuration.jitter.preempts else { return nil }
+        do throws(ShakedownError) {
+            return try CommandStartGate(parties: configuration.processes)
+        } catch {
+            send(.leaderNote("no start gate for the copies (\(error)): they start as they are scheduled"))
+            return nil
+        }
     }
 
     private func send(_ message: ChannelMessage) {

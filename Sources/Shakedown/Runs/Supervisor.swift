@@ -79,6 +79,8 @@ package struct Supervisor {
         let seed = try Seed.resolve(configuration.seed)
         var resolved = configuration
         resolved.seed = seed
+        // SHAKEDOWN_JITTER overrides every run's plan, so a CI job can switch a whole suite.
+        resolved.jitter = try JitterPlan.resolve(configuration.jitter)
         let faults = FaultInjector(configuration.faults)
         let control = try RunControl(processes: configuration.processes, rounds: configuration.rounds, seed: seed,
                                      observedCount: observed.count + runOwnedCounters)
@@ -88,7 +90,7 @@ package struct Supervisor {
         // Do once here what every worker would otherwise do first in its own copy: initialize the runtime
         // metadata and caches of the types a worker uses. In the children those pages are then shared
         // copy-on-write instead of written (and copied) by each worker.
-        withExtendedLifetime(Worker(index: 0, control: control, plan: configuration.jitter, channel: -1, observed: observed)) {
+        withExtendedLifetime(Worker(index: 0, control: control, plan: resolved.jitter, channel: -1, observed: observed)) {
             _ = ChannelMessage.finished(rounds: 0, jitterPoints: 0, jitterActions: 0, jitterDigest: 0).encoded()
         }
         ForkWarmUp.ensure()
@@ -453,6 +455,14 @@ package struct Supervisor {
             return observation
         }
         var notes = run.notes
+        if let note = resolved.jitter.fallbackNote { notes.append(note) }
+        var workerNotes: [String] = []
+        for state in run.workers {
+            for message in state.decoder.messages {
+                if case let .workerNote(text) = message, !workerNotes.contains(text) { workerNotes.append(text) }
+            }
+        }
+        notes += workerNotes
         let judged = judgedRounds(run.workers, control: control, notes: &notes)
         return RunReport(seed: seed, configuration: resolved, command: command, workers: reports,
                          observations: observations, leaks: leaks, hang: run.hang,

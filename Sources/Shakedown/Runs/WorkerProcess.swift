@@ -17,6 +17,8 @@ package struct WorkerProcess {
     package let observed: [SharedCounter]
     package let leaderPid: pid_t
     package let originalSignalMask: sigset_t
+    /// The preload library's start gate, shared by every copy of a command run under a preempting plan.
+    package var startGate: CommandStartGate? = nil
 
     package func main() -> Never {
         // Die with the leader, and be the subreaper of everything the body starts, so at exit the worker can
@@ -32,9 +34,12 @@ package struct WorkerProcess {
         }
         switch launch {
         case let .closure(work):
+            let preemption = JitterRuntime.installInWorker(plan: plan, seed: worker.seed)
+            if let note = preemption.note { worker.send(.workerNote(note)) }
             Jitter.current = worker.jitter
             runLifecycle(work, worker: worker)
             Jitter.current = nil
+            if preemption == .armed { JitterRuntime.stop() }
             reportLeftovers(worker, commandPid: nil)
         case let .command(commandLine):
             shepherd(commandLine, worker: worker, channel: channel)
@@ -116,7 +121,9 @@ package struct WorkerProcess {
         let controlCopy = dup(control.region.descriptor)
         let channelCopy = dup(channel)
         if controlCopy < 0 || channelCopy < 0 { leave(worker, notStarted: failure("dup")) }
-        let environment = commandEnvironment(control: controlCopy, channel: channelCopy)
+        let environment = plan.commandEnvironment(
+            seed: worker.seed, merging: commandEnvironment(control: controlCopy, channel: channelCopy), gate: startGate)
+        if let note = plan.commandFallbackNote(executable: commandLine.executable) { worker.send(.workerNote(note)) }
         var failedErrno: CInt = 0
         var failedStep: CInt = 0
         let pid = withCStrings(commandLine.arguments) { argv in
