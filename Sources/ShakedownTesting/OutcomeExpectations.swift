@@ -7,6 +7,13 @@ import Testing
 /// outcome histogram with each outcome's grade and the first round that showed it, the seed and the replay line.
 public func expectNoForbiddenOutcomes(_ run: RunReport, _ comment: Comment? = nil,
                                       sourceLocation: SourceLocation = #_sourceLocation) {
+    // Nothing judged proves nothing: a worker that did not complete, or no round judged at all, is an issue too.
+    if let problem = run.workerProblem {
+        return recordRunIssue("the outcomes prove nothing: \(problem)", comment, run, at: sourceLocation)
+    }
+    if run.outcomes.isEmpty {
+        return recordRunIssue("no round was judged (is a RoundJudge given to the run?)", comment, run, at: sourceLocation)
+    }
     let forbidden = run.forbiddenOutcomes
     guard !forbidden.isEmpty else { return }
     let rounds = forbidden.reduce(0) { $0 + $1.rounds }

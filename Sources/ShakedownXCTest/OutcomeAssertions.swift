@@ -7,6 +7,14 @@ import XCTest
 /// and the first round that showed it, the seed and the replay line.
 public func XCTAssertNoForbiddenOutcomes(_ run: RunReport, _ message: @autoclosure () -> String = "",
                                          file: StaticString = #filePath, line: UInt = #line) {
+    // Nothing judged proves nothing: a worker that did not complete, or no round judged at all, fails too.
+    if let problem = workerProblem(run) {
+        return XCTFail(failureText("the outcomes prove nothing: \(problem)", message(), run), file: file, line: line)
+    }
+    if run.outcomes.isEmpty {
+        return XCTFail(failureText("no round was judged (is a RoundJudge given to the run?)", message(), run),
+                       file: file, line: line)
+    }
     let forbidden = run.forbiddenOutcomes
     guard !forbidden.isEmpty else { return }
     let rounds = forbidden.reduce(0) { $0 + $1.rounds }

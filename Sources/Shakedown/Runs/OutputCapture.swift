@@ -115,7 +115,8 @@ package struct OutputCapture {
                     shakedown_memmem(base + offset, lines.count - offset, needle.baseAddress, needle.count)
                 }) else { break }
                 let position = UnsafeRawPointer(found) - UnsafeRawPointer(base)
-                hits.insert(Self.lineStart(in: lines, before: position))
+                // A window around the marker, so a line longer than the limit still yields its failure.
+                hits.insert(max(Self.lineStart(in: lines, before: position), position - Self.lineLimit / 2))
                 guard let newline = Self.firstNewline(in: lines, from: position) else { break }
                 offset = newline + 1
             }
@@ -143,7 +144,7 @@ package struct OutputCapture {
         if room > 0 { partialLine.append(contentsOf: UnsafeBufferPointer(rebasing: bytes.prefix(room))) }
     }
 
-    private static let lineLimit = 8192
+    private static let lineLimit = 64 * 1024
     private static let crashMarkerBytes = crashMarkers.map { Array($0.utf8) }
 
     package mutating func finish() {
@@ -184,7 +185,9 @@ package struct OutputCapture {
               let lineNumber = Int(String(decoding: location[(colon + 1)...], as: UTF8.self)),
               colon > location.startIndex
         else { return nil }
-        let file = String(decoding: location[..<colon], as: UTF8.self)
+        var file = String(decoding: location[..<colon], as: UTF8.self)
+        // Output printed without a newline before XCTest's line ends up in front of the path.
+        if !file.hasPrefix("/"), let slash = file.firstIndex(of: "/") { file = String(file[slash...]) }
         guard file.hasPrefix("/") || file.contains(".swift") else { return nil }
         var message = String(decoding: line[(markerStart + failureMarker.count)...], as: UTF8.self)
         // XCTest prefixes the test's name: "-[Module.Case testName] : ".

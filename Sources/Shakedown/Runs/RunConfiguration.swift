@@ -20,6 +20,9 @@ public struct RunConfiguration: Hashable, Sendable {
     /// System-call failures to inject (tests of Shakedown's own error paths); empty by default.
     package var faults = FaultPlan()
 
+    /// The largest output tail kept per worker (64 MiB).
+    public static let maximumOutputTailBytes = 64 << 20
+
     /// The largest number of worker processes a run accepts.
     public static let maximumProcesses = 1024
 
@@ -58,8 +61,9 @@ public struct RunConfiguration: Hashable, Sendable {
         guard Self.timeoutRange.contains(timeout) else {
             throw .invalidArgument("timeout", "must be within 1 ms...1 week (604800 seconds), got \(timeout)")
         }
-        guard outputTailBytes >= 0 else {
-            throw .invalidArgument("outputTailBytes", "must not be negative, got \(outputTailBytes)")
+        guard outputTailBytes >= 0, outputTailBytes <= Self.maximumOutputTailBytes else {
+            throw .invalidArgument("outputTailBytes",
+                                   "must be within 0...\(Self.maximumOutputTailBytes), got \(outputTailBytes)")
         }
         do throws(ShakedownError) { try teardown.validate() } catch {
             guard case let .invalidArgument(_, reason) = error.code else { throw error }

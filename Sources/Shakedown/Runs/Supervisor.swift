@@ -497,9 +497,9 @@ package struct Supervisor {
     private func apply(_ message: ChannelMessage, to workers: inout [WorkerState]) {
         switch message {
         case let .workerStarted(index, pid) where workers.indices.contains(Int(index)):
-            workers[Int(index)].pid = Int32(pid)
+            workers[Int(index)].pid = Int32(truncatingIfNeeded: pid)
         case let .workerExited(index, _, status) where workers.indices.contains(Int(index)):
-            workers[Int(index)].status = Int32(status)
+            workers[Int(index)].status = Int32(truncatingIfNeeded: status)
         case let .workerNotStarted(index, reason) where workers.indices.contains(Int(index)):
             workers[Int(index)].notStarted = reason
         default:
@@ -512,7 +512,7 @@ package struct Supervisor {
         var targets: [HangTarget] = []
         for (index, state) in workers.enumerated() where state.status == nil && state.pid > 0 {
             let commandPid = state.decoder.messages.lazy.compactMap { message -> Int32? in
-                if case let .commandStarted(pid) = message { return Int32(pid) } else { return nil }
+                if case let .commandStarted(pid) = message { return Int32(truncatingIfNeeded: pid) } else { return nil }
             }.first
             let root = commandPid ?? state.pid
             targets.append(HangTarget(worker: index, pid: root, label: "worker \(index)"))
@@ -557,8 +557,10 @@ package struct Supervisor {
                 case let .notStarted(reason): notStarted = notStarted ?? reason
                 case let .finished(rounds, points, actions, digest): finished = (rounds, points, actions, digest)
                 case let .stoppedAtBrokenBarrier(by, _): stoppedBy = Int(by)
-                case let .commandStarted(pid): commandPid = Int32(pid)
-                case let .commandExited(_, status): commandStatus = Int32(status)
+                case let .commandStarted(pid): commandPid = Int32(truncatingIfNeeded: pid)
+                // The command's exit comes from the shepherd's record in shared memory, never from this channel:
+                // the command writes to it too, and could claim any exit.
+                case .commandExited: break
                 default: break
                 }
             }
@@ -583,7 +585,7 @@ package struct Supervisor {
         return WorkerReport(
             index: index, pid: state.pid, commandPid: said.commandPid,
             outcome: outcome(hung: hung, notStarted: state.notStarted ?? said.notStarted, said: said, exit: exit,
-                             workerExit: workerExit, index: index),
+                             workerExit: workerExit, index: index, crash: crash),
             exit: exit, roundsCompleted: rounds, failures: said.failures + state.output.failures,
             outputTail: state.output.tailText,
             crashMessage: crash?.fatalError ?? state.output.crashMessage,
@@ -595,23 +597,37 @@ package struct Supervisor {
     /// Success needs positive evidence: a closure worker's "finished" message and exit 0, or a command that was
     /// started and exited 0. Anything else (no message, an early `exit(0)`, a copy that never ran) is not success.
     private func outcome(hung: Bool, notStarted: String?, said: WorkerMessages, exit: ProcessExit?,
-                         workerExit: ProcessExit?, index: Int) -> WorkerOutcome {
+                         workerExit: ProcessExit?, index: Int, crash: CrashBacktrace?) -> WorkerOutcome {
         if hung { return .hung }
         if let notStarted { return .notStarted(notStarted) }
         if let signal = exit?.signal { return .crashed(signal) }
         if let threw = said.threw { return .threw(threw) }
         if let stoppedBy = said.stoppedBy, stoppedBy != index { return .stoppedByOtherWorker(stoppedBy) }
-        if said.commandPid != nil {
-            guard said.commandStatus != nil, case let .exited(code)? = exit else {
-                return .unknown("the command was started but its exit was not seen")
-            }
-            return code == 0 ? .completed : .exited(code: code)
-        }
+        // The Swift runtime's crash handler returns for a signal sent with raise/kill, and the process goes on.
+        if let crash { return .unknown("the Swift runtime reported a crash (\(crash.reason)) but the process went on") }
+        if command != nil { return commandOutcome(said: said, exit: exit, shepherdExit: workerExit) }
         if case let .exited(code)? = workerExit {
-            if command != nil { return .unknown("the shepherd exited (code \(code)) without starting the command") }
             return said.finished != nil && code == 0 ? .completed : .exited(code: code)
         }
         return .unknown("no exit status was read")
+    }
+
+    /// A command's outcome needs its shepherd's word twice: the status it recorded in shared memory, and the same
+    /// status encoded in its own exit code (``WorkerProcess/exitCode(forCommandStatus:)``), which only the kernel
+    /// reports. A command can write to both the result channel and the control block, never to its shepherd's
+    /// wait status.
+    private func commandOutcome(said: WorkerMessages, exit: ProcessExit?, shepherdExit: ProcessExit?) -> WorkerOutcome {
+        guard case let .exited(shepherdCode)? = shepherdExit else {
+            return .unknown("the shepherd ended (\(shepherdExit.map { "\($0)" } ?? "no status")) before it saw the command exit")
+        }
+        guard let status = said.commandStatus, case let .exited(code)? = exit else {
+            return .unknown("the command's exit was not recorded (shepherd exit \(shepherdCode))")
+        }
+        guard shepherdCode == WorkerProcess.exitCode(forCommandStatus: status) else {
+            return .unknown("the command's recorded exit (\(ProcessExit(waitStatus: status))) does not match its shepherd's "
+                            + "exit code \(shepherdCode): the run's control block was overwritten")
+        }
+        return code == 0 ? .completed : .exited(code: code)
     }
 
     /// The leftovers a worker named at its exit: zombies it reaped, and live children it left for the leader.
@@ -619,8 +635,8 @@ package struct Supervisor {
         state.decoder.messages.compactMap { message in
             guard case let .leftover(kind, pid, parent, status, command, age) = message else { return nil }
             return LeakedProcess(
-                kind: kind, pid: Int32(pid), parent: Int32(parent), command: command, worker: index,
-                exit: status >= 0 ? ProcessExit(waitStatus: Int32(status)) : nil,
+                kind: kind, pid: Int32(truncatingIfNeeded: pid), parent: Int32(truncatingIfNeeded: parent), command: command, worker: index,
+                exit: status >= 0 ? ProcessExit(waitStatus: Int32(truncatingIfNeeded: status)) : nil,
                 lifetime: age >= 0 ? .milliseconds(age) : nil,
                 cleanup: .reaped)
         }
@@ -635,16 +651,16 @@ package struct Supervisor {
             guard case let .orphan(pid, worker, command, age, cleanupCode, status) = message else { continue }
             let cleanup: LeakedProcess.Cleanup
             switch cleanupCode {
-            case 1: cleanup = .exitedOnItsOwn(ProcessExit(waitStatus: Int32(status)))
-            case 2: cleanup = .stopped(by: Signal(Int32(status)))
-            case 3: cleanup = .exitedDuringTeardown(ProcessExit(waitStatus: Int32(status)))
+            case 1: cleanup = .exitedOnItsOwn(ProcessExit(waitStatus: Int32(truncatingIfNeeded: status)))
+            case 2: cleanup = .stopped(by: Signal(Int32(truncatingIfNeeded: status)))
+            case 3: cleanup = .exitedDuringTeardown(ProcessExit(waitStatus: Int32(truncatingIfNeeded: status)))
             default: cleanup = .reaped
             }
             // The leader names it last, at teardown: by then a freshly forked child has usually exec'd.
-            let known = namedOrphans[Int32(pid)]
-            seen.insert(Int32(pid))
+            let known = namedOrphans[Int32(truncatingIfNeeded: pid)]
+            seen.insert(Int32(truncatingIfNeeded: pid))
             result.append(LeakedProcess(
-                kind: .orphan, pid: Int32(pid), parent: known?.parent,
+                kind: .orphan, pid: Int32(truncatingIfNeeded: pid), parent: known?.parent,
                 command: command != "?" ? command : known?.command ?? command, worker: known?.worker ?? (worker >= 0 ? Int(worker) : nil),
                 exit: nil, lifetime: known?.lifetime ?? (age >= 0 ? .milliseconds(age) : nil), cleanup: cleanup))
         }

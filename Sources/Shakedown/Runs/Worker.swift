@@ -82,6 +82,15 @@ public final class Worker {
         withUnsafeMutablePointer(to: &slot.pointee.result_round) { shakedown_atomic_store_u64($0, UInt64(round + 1)) }
     }
 
+    /// Rounds this worker completed, once its rounds ended normally.
+    private var finishedRounds = 0
+
+    /// Tells the test process this worker did all its work: its rounds and the steps after them.
+    package func sendFinished() {
+        send(.finished(rounds: Int64(finishedRounds), jitterPoints: Int64(jitter.points),
+                       jitterActions: Int64(jitter.actions), jitterDigest: jitter.digest))
+    }
+
     /// How a worker's rounds ended.
     package enum RoundsOutcome { case finished, threw, stoppedAtBrokenBarrier, stoppedByJudge }
 
@@ -89,7 +98,11 @@ public final class Worker {
     /// records the observed counters' increments and, with a judge, grades the round that just ended and resets
     /// for the next one, while every other worker waits. Ends early when the body throws, another worker left,
     /// or the judge stopped the run.
-    package func runRounds(_ body: (Worker) throws -> Void, judge: ErasedJudge? = nil) -> RoundsOutcome {
+    ///
+    /// With `reportsFinish: false` the caller sends the "finished" message itself (``sendFinished()``), after
+    /// whatever must still run (a worker's tearDown): a worker that quits before that is not a success.
+    package func runRounds(_ body: (Worker) throws -> Void, judge: ErasedJudge? = nil,
+                           reportsFinish: Bool = true) -> RoundsOutcome {
         let barrier = control.roundBarrier
         let slot = control.slot(index)
         var judgeFailure: String?
@@ -120,10 +133,9 @@ public final class Worker {
         }
         let stoppedByJudge = control.stopAfterRound != nil
         // Past the last barrier (or stopped by the judge after one): the leader must not break it now.
-        let done = slot.pointee.rounds_completed
+        finishedRounds = Int(slot.pointee.rounds_completed)
         slot.pointee.rounds_completed = UInt64(rounds + 1)
-        send(.finished(rounds: Int64(done), jitterPoints: Int64(jitter.points), jitterActions: Int64(jitter.actions),
-                       jitterDigest: jitter.digest))
+        if reportsFinish { sendFinished() }
         return stoppedByJudge ? .stoppedByJudge : .finished
     }
 

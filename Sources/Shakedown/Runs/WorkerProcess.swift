@@ -42,7 +42,9 @@ package struct WorkerProcess {
             if preemption == .armed { JitterRuntime.stop() }
             reportLeftovers(worker, commandPid: nil)
         case let .command(commandLine):
-            shepherd(commandLine, worker: worker, channel: channel)
+            let code = shepherd(commandLine, worker: worker, channel: channel)
+            fflush(nil)
+            shakedown_exit_now(code)
         }
         fflush(nil)
         shakedown_exit_now(0)
@@ -60,14 +62,16 @@ package struct WorkerProcess {
                 return
             }
         }
-        _ = worker.runRounds(work.body, judge: work.judge)
+        let rounds = worker.runRounds(work.body, judge: work.judge, reportsFinish: false)
         if let tearDown = work.lifecycle.tearDown {
             do {
                 try tearDown(worker)
             } catch {
                 worker.send(.threw(message: "tearDown threw: \(error)", round: Int64(worker.round)))
+                return
             }
         }
+        if rounds == .finished || rounds == .stoppedByJudge { worker.sendFinished() }
     }
 
     /// Own process group, death with the leader, subreaper, the test's signal mask. Returns what failed.
@@ -110,12 +114,13 @@ package struct WorkerProcess {
 
     /// Runs the command as a child, waits for it, and reports what it left behind. The shepherd blocks SIGTERM
     /// and friends so that a teardown signal sent to the group ends the command, not the one reporting on it.
-    private func shepherd(_ commandLine: WorkerLaunch.CommandLine, worker: Worker, channel: CInt) {
+    /// Returns the code to exit with: the command's status, encoded (``exitCode(forCommandStatus:)``).
+    private func shepherd(_ commandLine: WorkerLaunch.CommandLine, worker: Worker, channel: CInt) -> Int32 {
         if shakedown_block_termination_signals() != 0 { leave(worker, notStarted: failure("sigprocmask")) }
         if case let .broken(by) = control.startGate.arriveAndWait() {
             // Released copies may already run; this one was not released with them, so it does not run at all.
             worker.send(.notStarted(reason: "copy \(by) failed before the copies were released together"))
-            return
+            return Self.notStartedExitCode
         }
         // Descriptors without close-on-exec for the command (dup clears the flag).
         let controlCopy = dup(control.region.descriptor)
@@ -148,7 +153,22 @@ package struct WorkerProcess {
             control.roundBarrier.break(by: index)
         }
         reportLeftovers(worker, commandPid: pid)
+        return Self.exitCode(forCommandStatus: status)
     }
+
+    /// The shepherd's own exit code for its command's wait status: the command's exit code, or 128 + the signal
+    /// that killed it. The test process checks it against the status recorded in shared memory, which the command
+    /// could overwrite; the shepherd's wait status it cannot.
+    package static func exitCode(forCommandStatus status: Int32) -> Int32 {
+        switch ProcessExit(waitStatus: status) {
+        case let .exited(code): code & 0xFF
+        case let .signaled(signal, _): (128 + signal.rawValue) & 0xFF
+        default: 255
+        }
+    }
+
+    /// A shepherd that did not start its command.
+    private static let notStartedExitCode: Int32 = 126
 
     /// The command's environment: the caller's, less any Shakedown variables, plus this run's.
     private func commandEnvironment(control controlDescriptor: CInt, channel: CInt) -> [String] {
