@@ -65,30 +65,16 @@ public func XCTAssertNoWorkerFailures(_ run: RunReport, _ message: @autoclosure 
                         message(), run), file: file, line: line)
 }
 
-/// Why a run's counters prove nothing, or `nil` when every worker completed.
-func workerProblem(_ run: RunReport) -> String? {
-    let unsuccessful = run.unsuccessfulWorkers
-    guard !unsuccessful.isEmpty else { return nil }
-    return unsuccessful.map(\.summary).joined(separator: "; ")
-}
+/// Why a run's counters prove nothing, or `nil` when every worker completed (shared with ShakedownTesting).
+func workerProblem(_ run: RunReport) -> String? { run.workerProblem }
 
-/// The message of a failed assertion. It quotes the workers' output and crash messages, so it goes through
-/// `TerminalText`: escape codes printed by the code under test are shown, not obeyed, in the test log.
+/// The message of a failed assertion, built by the core so XCTest and Swift Testing say the same: it quotes the
+/// workers' output and crash messages through `TerminalText` (escape codes are shown, not obeyed), and writes the
+/// full hang report, with its JSON beside it.
 func failureText(_ headline: String, _ userMessage: String, _ run: RunReport) -> String {
-    TerminalText.escaped(rawFailureText(headline, userMessage, run))
-}
-
-private func rawFailureText(_ headline: String, _ userMessage: String, _ run: RunReport) -> String {
-    var text = headline
-    if !userMessage.isEmpty { text += " — \(userMessage)" }
-    text += "\n" + run.summary
-    if let hang = run.hang, let path = try? run.writeFullReport() {
-        text += "\nfull hang report: \(path)"
+    run.failureText(headline: headline, userMessage: userMessage, encodeHang: { hang in
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        if let json = try? encoder.encode(hang.snapshots), (try? json.write(to: URL(fileURLWithPath: path + ".json"))) != nil {
-            text += " (JSON: \(path).json)"
-        }
-    }
-    return text
+        return (try? encoder.encode(hang.snapshots)).map { Array($0) }
+    })
 }

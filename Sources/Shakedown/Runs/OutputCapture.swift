@@ -3,8 +3,9 @@ import Glibc
 #endif
 import CShakedown
 
-/// What a worker printed: the last bytes of its stdout and stderr (merged), and every line in the
-/// `FILE:LINE: error: MESSAGE` form that XCTest prints for a failed assertion.
+/// What a worker printed: the last bytes of its stdout and stderr (merged), every line in the
+/// `FILE:LINE: error: MESSAGE` form that XCTest prints for a failed assertion, every issue line Swift Testing
+/// prints, and the Swift runtime's crash report.
 ///
 /// Only the tail is kept so a chatty worker costs bounded memory; failure lines are picked out as the bytes
 /// stream by, so they are found even when the tail has long moved past them.
@@ -20,6 +21,8 @@ package struct OutputCapture {
                                        "*** Program crashed:", "Aborted", "Segmentation fault",
                                        "Backtracing from"]
     private static let failureMarker = Array(": error: ".utf8)
+    /// Swift Testing's "✘ Test … recorded an issue at File.swift:L:C: …" (a `#expect` in a raw-forked worker).
+    private static let swiftTestingMarker = Array(SwiftTestingIssueLine.marker.utf8)
 
     /// Everything printed from the Swift runtime's "*** Program crashed:" line on (at most
     /// ``crashReportLimit`` bytes): the crashing thread's frames, which the tail would lose to the register dump
@@ -105,7 +108,7 @@ package struct OutputCapture {
     /// Parses each line of `lines` (complete lines, each ending in a newline) that contains a marker.
     private mutating func scanCompleteLines(_ lines: UnsafeBufferPointer<UInt8>) {
         guard let base = lines.baseAddress, !lines.isEmpty else { return }
-        var markers = [Self.failureMarker]
+        var markers = [Self.failureMarker, Self.swiftTestingMarker]
         if crashMessage == nil { markers += Self.crashMarkerBytes }
         var hits: Set<Int> = []
         for marker in markers {
@@ -164,6 +167,11 @@ package struct OutputCapture {
     private mutating func scan(_ line: [UInt8]) {
         if crashMessage == nil, Self.crashMarkerBytes.contains(where: { Self.contains(line, $0) }) {
             crashMessage = String(decoding: line, as: UTF8.self)
+        }
+        if Self.contains(line, Self.swiftTestingMarker),
+           let failure = SwiftTestingIssueLine.parse(String(decoding: line, as: UTF8.self)) {
+            failures.append(failure)
+            return
         }
         guard Self.contains(line, Self.failureMarker), let failure = Self.parseFailureLine(line) else { return }
         failures.append(failure)

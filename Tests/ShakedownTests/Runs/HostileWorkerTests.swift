@@ -72,3 +72,15 @@ final class HostileWorkerTests: XCTestCase {
         XCTAssertThrowsError(try Shakedown.fork(configuration) { _ in })
     }
 }
+
+final class SwiftTestingLineCaptureTests: XCTestCase {
+    /// A `#expect` that fails in a raw-forked worker prints this line; the parent's test used to pass regardless.
+    func testSwiftTestingIssueLinesInWorkerOutputAreFailures() throws {
+        let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in
+            print("✘ Test racyIncrement() recorded an issue at CounterTests.swift:9:9: Expectation failed: (a → 1) == 2")
+        }
+        XCTAssertEqual(run.failures.map(\.file), ["CounterTests.swift"], run.summary)
+        XCTAssertEqual(run.failures.first?.line, 9)
+        XCTAssertFalse(run.isClean)
+    }
+}
