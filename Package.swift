@@ -52,6 +52,7 @@ let package = Package(
             name: "shakedown",
             dependencies: [
                 "Shakedown",
+                "CShakedown",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -61,7 +61,15 @@ final class RepeatLoop {
             try runBefore(repetition: repetition, seed: seed)
             let report = try runCopies(repetition: repetition, seed: seed)
             let check = try runCheck(repetition: repetition, seed: seed)
-            let runCode = RunCommand.exitCode(for: report)
+            let stepLeftovers = (beforeStep != nil || checkStep != nil) ? StepLeftovers.killAll() : []
+            if !stepLeftovers.isEmpty {
+                clearProgress()
+                writeToStandardError(TerminalText.escaped(
+                    "shakedown run: --before/--check left \(stepLeftovers.count) process(es) running in repetition "
+                    + "\(repetition); killed: \(stepLeftovers.joined(separator: "; "))") + "\n")
+            }
+            var runCode = RunCommand.exitCode(for: report)
+            if runCode == 0 && !stepLeftovers.isEmpty { runCode = 4 }
             let checkFailed = check.map { !$0.succeeded } ?? false
             if checkFailed { checkFailures += 1 }
             let code = runCode != 0 ? runCode : (checkFailed ? 5 : 0)

@@ -107,6 +107,7 @@ struct RunCommand: ParsableCommand {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
             throw ExitCode(64)
         }
+        if before != nil || check != nil { StepLeftovers.adoptOrphans() }
         let loop = RepeatLoop(prepared: prepared, baseSeed: baseSeed, options: self)
         let summary = try loop.run()
         if json {

@@ -140,6 +140,7 @@ struct ShellStep {
         // Stop whatever it left running in its group, then reap the shell. Until it is reaped its pid, which
         // names the group, cannot be reused, so the group kill cannot reach a stranger.
         kill(-pid, SIGKILL)
+        StepLeftovers.stopped(group: pid)
         StepInterruption.release()
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         _ = drain(output, into: &result, buffer: &buffer)

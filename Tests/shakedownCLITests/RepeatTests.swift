@@ -110,6 +110,20 @@ final class RepeatTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("repetition 2 (of 5; seed \(failingSeed.hexadecimal))"), result.stdout)
     }
 
+    /// A check that starts a setsid daemon used to leave it alive under pid 1 while the CLI said clean.
+    func testDaemonsStartedByStepsAreKilledAndReported() throws {
+        let marker = "sleep 299.\(getpid())"
+        let result = try CLI.shakedown(["run", "-n", "1", "--check",
+                                        "setsid sh -c 'trap \"\" TERM HUP; \(marker)' >/dev/null 2>&1 & sleep 0.1",
+                                        "--", "/bin/true"])
+        XCTAssertEqual(result.status, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("left"), result.stderr)
+        usleep(100_000)
+        let survivors = ProcessTable.descendants(of: 1).filter { ProcessTable.commandLine(of: $0).contains(marker) }
+        XCTAssertEqual(survivors, [], "a step's daemon outlived the CLI")
+        for pid in survivors { kill(pid, SIGKILL) }
+    }
+
     func testMissingCheckCommandIsAFailedCheckSayingNotFound() throws {
         let result = try CLI.shakedown(["run", "-n", "1", "--check", "no-such-check-command-anywhere", "--json",
                                         "--", "/bin/true"])
