@@ -65,7 +65,10 @@ import Testing
 
     @Test func outcomeSeenFailsWhenNothingWasJudged() throws {
         let (_, run) = try exactRun()
-        expectNoForbiddenOutcomes(run)
+        // Nothing judged proves nothing, for the guard as for the proof.
+        withKnownIssue { expectNoForbiddenOutcomes(run) } matching: { issue in
+            issue.comments.map(\.rawValue).joined().hasPrefix("no round was judged")
+        }
         let expectedLine = #line + 1
         withKnownIssue { expectOutcomeSeen(in: run) } matching: { issue in
             issue.sourceLocation?.line == expectedLine
@@ -79,6 +82,5 @@ import Testing
         expectNoLostUpdates(counter, expected: 20, in: run)
         expectNoLeakedProcesses(run)
         expectNoWorkerFailures(run)
-        expectNoForbiddenOutcomes(run)
     }
 }
