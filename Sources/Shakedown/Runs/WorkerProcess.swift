@@ -32,6 +32,7 @@ package struct WorkerProcess {
         }
         switch launch {
         case let .closure(work):
+            WorkerAsyncSupport.installAfterFork()  // Tasks run after fork only on an executor of its own.
             Jitter.current = worker.jitter
             runLifecycle(work, worker: worker)
             Jitter.current = nil
