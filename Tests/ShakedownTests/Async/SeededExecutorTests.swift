@@ -2,7 +2,7 @@ import XCTest
 @testable import Shakedown
 
 /// Records labels in the order jobs ran them (the executor has one thread; the lock keeps it sound anyway).
-private final class OrderLog: @unchecked Sendable {
+final class OrderLog: @unchecked Sendable {
     private let lock = ConditionLock()
     private var labels: [String] = []
     func append(_ label: String) { lock.withLock { labels.append(label) } }
@@ -15,7 +15,7 @@ private actor Inbox {
 }
 
 /// Six tasks, each logging three steps separated by suspension points (a yield and an actor hop).
-private func interleavedSteps(_ log: OrderLog) async {
+func interleavedSteps(_ log: OrderLog) async {
     let inbox = Inbox()
     await withTaskGroup(of: Void.self) { group in
         for task in 0..<6 {
