@@ -20,6 +20,7 @@ final class AsyncCompletion<Value>: @unchecked Sendable {
                 completion.finish(.failure(error))
             }
         }
+        if let problem = executor.startProblem { return .failure(AsyncExecutorError.threadNotStarted(problem)) }
         return completion.wait(until: deadline)
     }
 

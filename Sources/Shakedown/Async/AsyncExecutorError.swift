@@ -8,9 +8,12 @@ public enum AsyncExecutorError: Error, Equatable, CustomStringConvertible, Senda
     case hookAlreadyInstalled(String)
     /// Another in-process seeded run is going on: the hooks are process-global, so only one run may own them.
     case inProcessRunActive
+    /// The executor's thread could not be created (the reason, with errno): no job of the body can run.
+    case threadNotStarted(String)
     /// The async body did not finish before the deadline; the seed and decisions made so far replay the order.
     case timedOut(seed: UInt64, decisions: UInt64)
 
+    /// The error in words, naming the symbol, seed or reason.
     public var description: String {
         switch self {
         case let .missingRuntimeSymbol(name):
@@ -21,6 +24,8 @@ public enum AsyncExecutorError: Error, Equatable, CustomStringConvertible, Senda
                 + "hook — remove it (or run the body without it) to use Shakedown's executor"
         case .inProcessRunActive:
             return "another in-process seeded run owns the concurrency runtime's hooks; only one may run at a time"
+        case let .threadNotStarted(reason):
+            return "Shakedown's executor thread could not be started: \(reason)"
         case let .timedOut(seed, decisions):
             return "the async body did not finish before the deadline (scheduling seed \(seed), \(decisions) "
                 + "scheduling decisions so far)"

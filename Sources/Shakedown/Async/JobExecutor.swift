@@ -15,8 +15,11 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private var started = false
     private var stopped = false
     private var jobsRun: UInt64 = 0
-    /// Why the thread could not be started; jobs then never run and the caller's deadline reports it.
-    private(set) var startProblem: String?
+    /// Why the thread could not be started (jobs then never run); read under the lock.
+    private var startFailure: String?
+
+    /// Why the executor's thread could not be started, if it could not.
+    var startProblem: String? { lock.withLock { startFailure } }
 
     init(policy: SchedulingPolicy = .fifo) { chooser = JobChooser(policy) }
 
@@ -42,7 +45,7 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     func asUnownedTaskExecutor() -> UnownedTaskExecutor { UnownedTaskExecutor(ordinary: self) }
 
     /// Stops the thread after its current job and returns the jobs it had not run (to hand back to the runtime).
-    /// Jobs enqueued later are returned to `forward`.
+    /// Jobs sent here later go straight to the runtime's own executor.
     func stop() -> (ready: [UnownedJob], delayed: [JobQueue.Delayed]) {
         lock.withLock {
             stopped = true
@@ -81,7 +84,7 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         }, context)
         if result != 0 {
             Unmanaged<JobExecutor>.fromOpaque(context).release()
-            startProblem = "pthread_create failed (errno \(result)): async jobs cannot run"
+            startFailure = "pthread_create failed (errno \(result)): async jobs cannot run"
             return
         }
         pthread_detach(thread)

@@ -63,6 +63,7 @@ public struct SeededRoundFailure: Error, CustomStringConvertible {
     /// Picks among two or more ready jobs the worker's executor made, over all rounds so far.
     public let decisions: UInt64
 
+    /// The error in words, naming the symbol, seed or reason.
     public var description: String {
         "\(error) (scheduling seed \(seed.value), \(decisions) scheduling decisions)"
     }
