@@ -28,6 +28,8 @@ public enum SeededExecutor {
     ///   - policy: `.seeded(seed)` for a drawn order, `.fifo` for enqueue order.
     ///   - timeout: past it, ``AsyncExecutorError/timedOut(seed:decisions:)`` is thrown and the hooks are
     ///     restored; a job still blocking the executor's thread keeps it (the thread is abandoned).
+    ///   - body: the async code to run; its tasks, child tasks and actor jobs run on the seeded executor.
+    /// - Returns: the body's value with the seed, the scheduling decisions and the number of jobs run.
     /// - Throws: what the body throws, or ``AsyncExecutorError`` (hooks missing, already set, busy, timed out).
     /// - Cost: one thread per run, a lock round trip per job.
     public static func run<Value>(

@@ -11,10 +11,18 @@ extension Shakedown {
     /// them still hangs, and is reported hung at the deadline).
     ///
     /// - Parameters:
+    ///   - processes: how many workers to fork (1 to ``RunConfiguration/maximumProcesses``).
+    ///   - rounds: how many times each worker runs `body`; every round starts in all workers together.
+    ///   - timeout: the deadline of the whole run, covering every round's async work.
+    ///   - jitter: where and how workers are delayed at jitter points.
+    ///   - seed: the seed of every jitter decision; `nil` takes `SHAKEDOWN_SEED`, else a random one.
+    ///   - observing: counters whose increment per round becomes the report's outcome histogram (at most 8).
+    ///   - teardown: how processes that outlive the run are stopped.
     ///   - scheduling: `.fifo` runs ready jobs in enqueue order; `.seeded(s)` picks each next job at random
     ///     among the ready ones, worker `i` drawing from `s.derived(for: i)`. A thrown error or failure then
     ///     names that seed and the number of scheduling decisions.
-    ///   - body: what each worker runs once per round.
+    ///   - body: what each worker runs once per round, as a task on the worker's executor.
+    /// - Returns: the report; crashes, hangs, failures and leaks are findings in it, not thrown errors.
     /// - Cost: the synchronous fork's, plus in each worker one thread and a lock round trip per job.
     /// - Throws: ``ShakedownError`` for a bad argument or a failed system call. A runtime without the hooks, or
     ///   a hook already set by other code, is not thrown: every worker reports it as its error, without running
