@@ -4,7 +4,7 @@ extension Shakedown {
     ///
     /// In each worker the body runs once per round as a task on the worker's own executor (one thread that the
     /// worker starts after the fork), so `Task`, `async let`, task groups, actors, `Task.sleep` and `MainActor`
-    /// work whatever the test process did before the fork. The worker's main thread waits for the round's task;
+    /// work whatever the test process did before the fork; `MainActor` work runs on that executor too. The worker's main thread waits for the round's task;
     /// the run's `timeout` covers it, so a job that blocks forever is reported as a hung worker.
     ///
     /// Not covered: Dispatch's global queues (their threads are not copied by fork either; code that hops to
@@ -48,8 +48,9 @@ extension Shakedown {
     /// One round of an async body in a worker: waits on the worker's main thread for the task to finish.
     private static func runAsyncRound(_ worker: Worker, scheduling: SchedulingPolicy,
                                       body: @escaping (Worker) async throws -> Void) throws {
+        if let problem = WorkerAsyncSupport.problem { throw problem }
         guard let executor = WorkerAsyncSupport.executor else {
-            throw WorkerAsyncSupport.problem ?? .missingRuntimeSymbol("swift_task_enqueueGlobal_hook")
+            throw AsyncExecutorError.missingRuntimeSymbol("swift_task_enqueueGlobal_hook")
         }
         if worker.round == 0, case let .seeded(seed) = scheduling {
             executor.reset(policy: .seeded(seed.derived(for: worker.index)))

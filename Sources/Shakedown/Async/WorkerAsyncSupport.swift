@@ -3,7 +3,7 @@
 /// A fork copies the runtime's bookkeeping but not the parent's executor threads: once the parent has used the
 /// runtime, a `Task` in the child never runs (measured; see docs/guide.md, "Async code"). Every closure worker
 /// therefore points the runtime's hooks at an executor of its own right after the fork; its thread starts with
-/// the first job, so a worker that never uses concurrency pays only four pointer stores.
+/// the first job, so a worker that never uses concurrency pays only five pointer stores.
 package enum WorkerAsyncSupport {
     /// This worker's executor, when the hooks could be installed.
     nonisolated(unsafe) static var executor: JobExecutor?
@@ -17,6 +17,7 @@ package enum WorkerAsyncSupport {
         do throws(AsyncExecutorError) {
             try HookInstallation.install(created, main: true)
             executor = created
+            try MainExecutorRedirect.install(created)
         } catch {
             problem = error
         }

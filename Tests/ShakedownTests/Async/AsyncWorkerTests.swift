@@ -14,7 +14,7 @@ private func square(_ value: Int) async -> Int {
     return value * value
 }
 
-/// Async worker bodies (actors, `async let`, task groups, `Task.sleep`) run on the worker's own executor, whatever the test process did before the fork.
+/// Async worker bodies (actors, `async let`, task groups, `Task.sleep`, `MainActor`) run on the worker's own executor, whatever the test process did before the fork.
 final class AsyncWorkerTests: XCTestCase {
     /// The parent warms the runtime first (a task group on its global executor): without the worker's executor,
     /// the child's tasks would never run and every worker would hang.
@@ -34,10 +34,16 @@ final class AsyncWorkerTests: XCTestCase {
             let slept = executorClockNow()
             try await Task.sleep(for: .milliseconds(5))
             let sleptNanoseconds = executorClockNow() - slept
+            let index = worker.index
+            let mainValue = await MainActor.run { () -> Int in
+                MainActor.assertIsolated()
+                return index + 1
+            }
             let sum = await first + second
             let total = await tally.total
             worker.check(sum == 25, "async let gave \(sum)")
             worker.check(total == 55, "task group gave \(total)")
+            worker.check(mainValue == index + 1, "MainActor.run gave \(mainValue)")
             worker.check(sleptNanoseconds >= 5_000_000, "Task.sleep(5 ms) returned after \(sleptNanoseconds) ns")
         }
         XCTAssertTrue(run.isClean, run.summary)
