@@ -7,4 +7,5 @@
 #include "shakedown_toolbox.h"
 #include "shakedown_jitter.h"
 #include "shakedown_syscall_control.h"
+#include "shakedown_async.h"
 #endif

@@ -1,0 +1,34 @@
+/// Why Shakedown's executor could not take over (or finish with) the Swift concurrency runtime's global queue.
+public enum AsyncExecutorError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The runtime loaded in this process does not export the named hook variable (an older or different
+    /// runtime): Shakedown cannot route jobs to its own executor.
+    case missingRuntimeSymbol(String)
+    /// Other code (a test helper such as `withMainSerialExecutor`, or a runtime tool) already set the named hook.
+    /// Shakedown does not chain to it: the other code's assumptions about where jobs run would silently break.
+    case hookAlreadyInstalled(String)
+    /// Another in-process seeded run is going on: the hooks are process-global, so only one run may own them.
+    case inProcessRunActive
+    /// The executor's thread could not be created (the reason, with errno): no job of the body can run.
+    case threadNotStarted(String)
+    /// The async body did not finish before the deadline; the seed and decisions made so far replay the order.
+    case timedOut(seed: UInt64, decisions: UInt64)
+
+    /// The error in words, naming the symbol, seed or reason.
+    public var description: String {
+        switch self {
+        case let .missingRuntimeSymbol(name):
+            return "the Swift concurrency runtime in this process does not export \(name); async bodies cannot be "
+                + "scheduled by Shakedown's executor"
+        case let .hookAlreadyInstalled(name):
+            return "\(name) is already set by other code in this process; Shakedown does not chain to a foreign "
+                + "hook — remove it (or run the body without it) to use Shakedown's executor"
+        case .inProcessRunActive:
+            return "another in-process seeded run owns the concurrency runtime's hooks; only one may run at a time"
+        case let .threadNotStarted(reason):
+            return "Shakedown's executor thread could not be started: \(reason)"
+        case let .timedOut(seed, decisions):
+            return "the async body did not finish before the deadline (scheduling seed \(seed), \(decisions) "
+                + "scheduling decisions so far)"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// Runs an async body in this process (no fork) on Shakedown's one-thread executor, each next job drawn from a
+/// seed among the ready ones: an ordinary async test whose interleaving of tasks and actor jobs is chosen by the
+/// seed and replays with it.
+///
+/// The runtime's hooks are process-global: while a run goes on, every task of the process (not only the body's)
+/// runs on this executor. Only one run may use them at a time; a second concurrent run throws
+/// ``AsyncExecutorError/inProcessRunActive``. The hooks are reset to unset afterwards, and jobs still queued
+/// (tasks the body left running) are handed back to the runtime's own executor.
+public enum SeededExecutor {
+    /// What an in-process run returned, and how it was scheduled.
+    public struct Run<Value> {
+        /// The body's result.
+        public let value: Value
+        /// The seed of the run; the same seed replays the same job order.
+        public let seed: Seed
+        /// Picks among two or more ready jobs.
+        public let decisions: UInt64
+        /// Jobs the executor ran.
+        public let jobs: UInt64
+    }
+
+    /// Runs `body` to completion on a fresh seeded executor, blocking the calling thread.
+    ///
+    /// Call it from synchronous code or from an async test (it blocks that test's thread, which is fine: the
+    /// body's jobs run on the executor's own thread).
+    ///
+    /// - Parameters:
+    ///   - policy: `.seeded(seed)` for a drawn order, `.fifo` for enqueue order.
+    ///   - timeout: past it, ``AsyncExecutorError/timedOut(seed:decisions:)`` is thrown and the hooks are
+    ///     restored; a job still blocking the executor's thread keeps it (the thread is abandoned).
+    ///   - body: the async code to run; its tasks, child tasks and actor jobs run on the seeded executor.
+    /// - Returns: the body's value with the seed, the scheduling decisions and the number of jobs run.
+    /// - Throws: what the body throws, or ``AsyncExecutorError`` (hooks missing, already set, busy, timed out).
+    /// - Cost: one thread per run, a lock round trip per job.
+    public static func run<Value>(
+        _ policy: SchedulingPolicy,
+        timeout: Duration = .seconds(60),
+        _ body: @escaping () async throws -> Value
+    ) throws -> Run<Value> {
+        let executor = JobExecutor(policy: policy)
+        try HookInstallation.install(executor, main: false)
+        let result = AsyncCompletion.run(on: executor, deadline: deadline(after: timeout), body)
+        HookInstallation.uninstall(executor)
+        JobForwarding.forward(executor.stop())
+        let statistics = executor.statistics
+        let seed: Seed = if case let .seeded(seed) = policy { seed } else { Seed(0) }
+        guard let result else { throw AsyncExecutorError.timedOut(seed: seed.value, decisions: statistics.decisions) }
+        return Run(value: try result.get(), seed: seed, decisions: statistics.decisions, jobs: statistics.jobs)
+    }
+
+    private static func deadline(after timeout: Duration) -> UInt64 {
+        let (seconds, attoseconds) = timeout.components
+        guard seconds >= 0 else { return executorClockNow() }
+        let nanoseconds = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let total = nanoseconds.overflow ? UInt64.max : nanoseconds.partialValue &+ UInt64(max(0, attoseconds) / 1_000_000_000)
+        let (sum, overflow) = executorClockNow().addingReportingOverflow(total)
+        return overflow ? UInt64.max : sum
+    }
+}
