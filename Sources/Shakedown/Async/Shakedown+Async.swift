@@ -48,6 +48,7 @@ extension Shakedown {
     /// One round of an async body in a worker: waits on the worker's main thread for the task to finish.
     private static func runAsyncRound(_ worker: Worker, scheduling: SchedulingPolicy,
                                       body: @escaping (Worker) async throws -> Void) throws {
+        WorkerAsyncSupport.redirectMainActor()
         if let problem = WorkerAsyncSupport.problem { throw problem }
         guard let executor = WorkerAsyncSupport.executor else {
             throw AsyncExecutorError.missingRuntimeSymbol("swift_task_enqueueGlobal_hook")
