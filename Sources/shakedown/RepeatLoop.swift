@@ -69,14 +69,18 @@ final class RepeatLoop {
                     + "\(repetition); killed: \(stepLeftovers.joined(separator: "; "))") + "\n")
             }
             var runCode = RunCommand.exitCode(for: report)
-            if runCode == 0 && !stepLeftovers.isEmpty { runCode = 4 }
+            let stepsLeaked = runCode == 0 && !stepLeftovers.isEmpty
+            if stepsLeaked { runCode = 4 }
             let checkFailed = check.map { !$0.succeeded } ?? false
             if checkFailed { checkFailures += 1 }
             let code = runCode != 0 ? runCode : (checkFailed ? 5 : 0)
             codes.insert(code)
             if runCode != 0 || checkFailed {
-                let reason = Self.reason(report: report, runCode: runCode, check: checkFailed ? check : nil,
-                                         checkCommand: options.check)
+                let reason = stepsLeaked
+                    ? "--before/--check left \(stepLeftovers.count) process(es) running, killed: "
+                        + stepLeftovers.joined(separator: "; ")
+                    : Self.reason(report: report, runCode: runCode, check: checkFailed ? check : nil,
+                                  checkCommand: options.check)
                 failures.append(RepetitionFailure(repetition: repetition, seed: seed, exitCode: code, reason: reason))
                 if !options.json && options.repetitions > 1 {
                     clearProgress()
