@@ -63,7 +63,7 @@ struct DetectionBug: Sendable {
 func runDetectionBenchmark(_ arguments: [String]) {
     var runs = 100
     var scale = 1
-    var buildDirectory = detectionExecutableDirectory()
+    var buildDirectory = (ProcessEnvironment.executableDirectory ?? "")
     var rest = arguments[...]
     while let flag = rest.popFirst() {
         switch flag {
@@ -129,12 +129,7 @@ private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, 
     let directory = String(cString: made)
     defer { detectionRemoveTree(directory) }
     let argv = ["\(buildDirectory)/\(bug.fixture)"] + (fixed ? ["--fixed"] : []) + bug.arguments(directory)
-    var inherited: [String] = []
-    var entry = environ
-    while let pointer = entry.pointee {
-        inherited.append(String(cString: pointer))
-        entry += 1
-    }
+    let inherited = ProcessEnvironment.current()
     // The threads fixture prints what it lost; keep the table clean.
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -169,12 +164,6 @@ private func detectionWithCStrings<R>(_ strings: [String], _ body: ([UnsafeMutab
     return body(pointers)
 }
 
-private func detectionExecutableDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4097)
-    let length = readlink("/proc/self/exe", &buffer, 4096)
-    let path = String(decoding: buffer[..<max(length, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-}
 
 private func detectionReadInt64(_ path: String) -> Int64? {
     let fd = open(path, O_RDONLY)

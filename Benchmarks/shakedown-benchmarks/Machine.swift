@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShakedownBenchmarks
+import Shakedown
 
 /// What the table says about where it was measured.
 enum Machine {
@@ -52,14 +53,7 @@ enum Machine {
     }
 
     /// The directory of this executable (from /proc/self/exe), where SwiftPM also puts the `shakedown` CLI.
-    static var executableDirectory: String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        let path = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        return String(path[..<slash])
-    }
+    static var executableDirectory: String? { ProcessEnvironment.executableDirectory }
 
     /// The `shakedown` CLI built next to this executable, if it is there.
     static var cliPath: String? {

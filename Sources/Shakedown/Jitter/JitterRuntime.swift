@@ -74,12 +74,8 @@ package enum JitterRuntime {
             let path = String(cString: raw)
             return access(path, R_OK) == 0 ? path : nil
         }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        let executable = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = executable.lastIndex(of: "/") else { return nil }
-        let path = "\(executable[..<slash])/\(libraryName)"
+        guard let directory = ProcessEnvironment.executableDirectory else { return nil }
+        let path = "\(directory)/\(libraryName)"
         return access(path, R_OK) == 0 ? path : nil
     }
 }

@@ -174,13 +174,7 @@ package struct WorkerProcess {
     /// The command's environment: the caller's, less any Shakedown variables, plus this run's.
     private func commandEnvironment(control controlDescriptor: CInt, channel: CInt) -> [String] {
         let ours = ["SHAKEDOWN_RUN_FD=", "SHAKEDOWN_RESULT_FD=", "SHAKEDOWN_WORKER=", "SHAKEDOWN_SEED=", "SHAKEDOWN_JITTER="]
-        var environment: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            let variable = String(cString: pointer)
-            if !ours.contains(where: { variable.hasPrefix($0) }) { environment.append(variable) }
-            entry += 1
-        }
+        let environment = ProcessEnvironment.current().filter { variable in !ours.contains { variable.hasPrefix($0) } }
         return environment + [
             "\(WorkerEnvironment.controlDescriptor)=\(controlDescriptor)",
             "\(WorkerEnvironment.resultDescriptor)=\(channel)",

@@ -62,7 +62,7 @@ public enum CommandRunner {
         let output = try Pipe()
         let errors: Pipe
         do { errors = try Pipe() } catch { closeQuietly(output.readEnd); closeQuietly(output.writeEnd); throw error }
-        let pid = spawn(executable, arguments, environment ?? currentEnvironment(), directory,
+        let pid = spawn(executable, arguments, environment ?? ProcessEnvironment.current(), directory,
                         stdout: output.writeEnd, stderr: errors.writeEnd)
         closeQuietly(output.writeEnd)
         closeQuietly(errors.writeEnd)
@@ -98,15 +98,6 @@ public enum CommandRunner {
         }
     }
 
-    private static func currentEnvironment() -> [String] {
-        var result: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            result.append(String(cString: pointer))
-            entry += 1
-        }
-        return result
-    }
 }
 
 /// The reading and waiting half of ``CommandRunner/run(_:environment:directory:timeout:outputLimit:)``.

@@ -48,12 +48,7 @@ enum RaceCatalogue {
     }
 
     /// The directory the fixtures are built in: next to this test bundle.
-    static var buildDirectory: String {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let length = readlink("/proc/self/exe", &buffer, 4096)
-        let path = String(decoding: buffer[..<max(length, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-    }
+    static var buildDirectory: String { ProcessEnvironment.executableDirectory ?? "" }
 
     /// One trial: `copies` copies of `bug` (or its twin) started back to back, waited for, judged.
     static func trial(_ bug: Bug, fixed: Bool, plan: JitterPlan, seed: Seed, copies: Int = 4) throws -> Outcome {
@@ -109,15 +104,7 @@ enum RaceCatalogue {
         return pid
     }
 
-    static func currentEnvironment() -> [String] {
-        var result: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            result.append(String(cString: pointer))
-            entry += 1
-        }
-        return result
-    }
+    static func currentEnvironment() -> [String] { ProcessEnvironment.current() }
 
     static func readInt64(at path: String) -> Int64? {
         let fd = open(path, O_RDONLY)
