@@ -1,7 +1,7 @@
 // fork-safety-probe: which kinds of worker body complete after fork while the parent is busy taking locks; the
 // table "What a worker body may do after fork" in docs/guide.md is its output.
 // Usage: swift build -c release --product fork-safety-probe && .build/release/fork-safety-probe [--runs N]
-// Each case is N runs of `Shakedown.fork(processes: 2)` (default 50; a fifth of that, at least 5, for the cases that
+// Each case is N runs of `Shake.fork(processes: 2)` (default 50; a fifth of that, at least 5, for the cases that
 // wait for work handed to a thread pool, which may never run). Meanwhile another thread of this process runs
 // `DispatchQueue.concurrentPerform` allocation loops the whole time, so locks (malloc, Dispatch) are being taken
 // while the forks happen. Prints a Markdown table with the exact command; progress goes to stderr.
@@ -51,7 +51,7 @@ func probe(_ name: String, count: Int, _ body: @escaping (Worker) throws -> Void
     for _ in 0..<count {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
-            let report = try Shakedown.fork(processes: 2, timeout: .seconds(10), jitter: .none, body: body)
+            let report = try Shake.fork(processes: 2, timeout: .seconds(10), jitter: .none, body: body)
             result.runMilliseconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             for worker in report.workers {
                 result.workers += 1

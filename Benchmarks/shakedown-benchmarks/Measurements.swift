@@ -12,13 +12,13 @@ struct BenchmarkError: Error, CustomStringConvertible {
 
 /// Each function takes one sample of one measurement, in the benchmark process itself.
 enum Measure {
-    /// Wall-clock µs per `Shakedown.fork(processes:rounds: 1, jitter: .none)` run with an empty body, averaged over
+    /// Wall-clock µs per `Shake.fork(processes:rounds: 1, jitter: .none)` run with an empty body, averaged over
     /// `runs` runs. A run is everything a test pays: control block, pipes, the leader's fork, the workers' forks
     /// from the leader, every reap, and the report. Divide by `processes` for the per-worker cost.
     static func shakedownRun(processes: Int, runs: Int) throws -> Double {
         let start = bench_now_ns()
         for _ in 0..<runs {
-            let report = try Shakedown.fork(processes: processes, rounds: 1, jitter: .none) { _ in }
+            let report = try Shake.fork(processes: processes, rounds: 1, jitter: .none) { _ in }
             guard report.isClean else { throw BenchmarkError("run was not clean:\n\(report.summary)") }
         }
         return Double(bench_now_ns() - start) / 1_000 / Double(runs)
@@ -40,14 +40,14 @@ enum Measure {
         return Double(elapsed) / 1_000 / Double(rounds * batch)
     }
 
-    /// µs per `Shakedown.run(command:)` of `copies` copies of `command`, in this process, averaged over `runs` runs:
+    /// µs per `Shake.run(command:)` of `copies` copies of `command`, in this process, averaged over `runs` runs:
     /// one repetition of a command run as `shakedown run` makes it (leader, a shepherd per copy, exec, reaps,
     /// report). Every run must be clean.
     static func shakedownCommandRun(_ command: [String], copies: Int, runs: Int) throws -> Double {
         let configuration = RunConfiguration(processes: copies, timeout: .seconds(30), jitter: .none)
         let start = bench_now_ns()
         for _ in 0..<runs {
-            let report = try Shakedown.run(command: command, configuration)
+            let report = try Shake.run(command: command, configuration)
             guard report.isClean else { throw BenchmarkError("command run was not clean:\n\(report.summary)") }
         }
         return Double(bench_now_ns() - start) / 1_000 / Double(runs)
@@ -93,11 +93,11 @@ enum Measure {
         return value
     }
 
-    /// Rounds per second of `Shakedown.fork(processes: 2, rounds:, jitter: .none)` with an empty body: two
+    /// Rounds per second of `Shake.fork(processes: 2, rounds:, jitter: .none)` with an empty body: two
     /// persistent workers passing the run's round barrier once per round. Rate = rounds / the report's duration
     /// (leader fork to last reap), so the fixed start-up cost is included but is < 1% at 1,000,000 rounds.
     static func shakedownRounds(_ rounds: Int) throws -> Double {
-        let report = try Shakedown.fork(processes: 2, rounds: rounds, jitter: .none) { _ in }
+        let report = try Shake.fork(processes: 2, rounds: rounds, jitter: .none) { _ in }
         guard report.isClean else { throw BenchmarkError("barrier run was not clean:\n\(report.summary)") }
         return Double(rounds) / seconds(report.duration)
     }

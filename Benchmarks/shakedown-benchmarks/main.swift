@@ -65,7 +65,7 @@ let shellBuiltin = ["/bin/sh", "-c", "true & true & true & true & wait"]
 let cliPath = Machine.cliPath
 let cliCommand = cliPath.map { [$0, "run", "-n", "\(copies)", "--", "/bin/true"] }
 
-var commandRun = Samples("`Shakedown.run(command: [\"/bin/true\"], …)`, 4 copies, in this process", unit: "ms")
+var commandRun = Samples("`Shake.run(command: [\"/bin/true\"], …)`, 4 copies, in this process", unit: "ms")
 var spawnTrue = Samples("posix_spawn `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
 var forkExecTrue = Samples("fork + execve `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
 var shellTrue = Samples("`/bin/sh -c '/bin/true & /bin/true & /bin/true & /bin/true & wait'`", unit: "ms")
@@ -122,14 +122,14 @@ if options.runsForks {
 }
 let pythonScript = Machine.pythonScript()
 
-var perWorker8 = Samples("`Shakedown.fork`, 8 workers, empty body, 1 round: **per worker** (run time / 8)", unit: "µs")
-var perRun1 = Samples("`Shakedown.fork`, 1 worker, empty body, 1 round: whole run (leader + 1 worker)", unit: "µs")
+var perWorker8 = Samples("`Shake.fork`, 8 workers, empty body, 1 round: **per worker** (run time / 8)", unit: "µs")
+var perRun1 = Samples("`Shake.fork`, 1 worker, empty body, 1 round: whole run (leader + 1 worker)", unit: "µs")
 var rawFork = Samples("raw C `fork()` / `_exit(0)` / `waitpid`, one child at a time, same process", unit: "µs")
 var rawForkBatch = Samples("raw C: fork 8 children (each `_exit(0)`), then `waitpid` the 8; **per child**, same process", unit: "µs")
 var spawnTrueBig = Samples("posix_spawn `/bin/true` × 4, then waitpid × 4, from this test-process-sized process (per run of 4)", unit: "µs")
 var forkExecTrueBig = Samples("fork + execve `/bin/true` × 4, then waitpid × 4, from this test-process-sized process (per run of 4)", unit: "µs")
 var python = Samples("Python `multiprocessing` (fork) `start()` + `join()`", unit: "µs")
-var shakedownRate = Samples("`Shakedown.fork`, 2 persistent workers, empty body", unit: "rounds/s", higherIsBetter: true)
+var shakedownRate = Samples("`Shake.fork`, 2 persistent workers, empty body", unit: "rounds/s", higherIsBetter: true)
 var rawRate = Samples("raw C spin-then-futex barrier, 2 processes", unit: "rounds/s", higherIsBetter: true)
 if pythonScript == nil { python.unavailable = "python3 or Benchmarks/python_fork.py not found" }
 
@@ -233,9 +233,9 @@ every copy must exit 0, or the benchmark fails. Load average (1 min) before / af
 \(row(cliRun, decimals: 2))
 
 \(ratioHeader)
-\(ratioRow("`Shakedown.run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(commandRun, shellTrue), target: "≤ 2×", meets: { $0 <= 2 }))
-\(ratioRow("`Shakedown.run` ÷ `sh -c 'true & … & wait'` (builtin)", PairedRatio(commandRun, shellBuiltinTrue)))
-\(ratioRow("`Shakedown.run` ÷ posix_spawn × 4 + waitpid", PairedRatio(commandRun, spawnTrue)))
+\(ratioRow("`Shake.run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(commandRun, shellTrue), target: "≤ 2×", meets: { $0 <= 2 }))
+\(ratioRow("`Shake.run` ÷ `sh -c 'true & … & wait'` (builtin)", PairedRatio(commandRun, shellBuiltinTrue)))
+\(ratioRow("`Shake.run` ÷ posix_spawn × 4 + waitpid", PairedRatio(commandRun, spawnTrue)))
 \(ratioRow("fork + execve × 4 ÷ posix_spawn × 4 (what a full fork per command costs)", PairedRatio(forkExecTrue, spawnTrue)))
 \(ratioRow("whole `shakedown run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(cliRun, shellTrue)))
 """)

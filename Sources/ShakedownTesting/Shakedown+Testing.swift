@@ -18,7 +18,7 @@ import Testing
 /// Crashes, hangs and leaks stay findings in the returned report: check them with ``expectClean(_:_:sourceLocation:)``.
 ///
 /// - Throws: `ShakedownError` for a bad argument (before anything is forked) or a failed system call.
-/// - Cost: a thread start (tens of µs) on top of `Shakedown.fork(processes:…)`.
+/// - Cost: a thread start (tens of µs) on top of `Shake.fork(processes:…)`.
 public func shakedown(
     processes: Int,
     rounds: Int = 1,
@@ -31,7 +31,7 @@ public func shakedown(
     let configuration = RunConfiguration(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter,
                                          seed: seed)
     let run = try await onRunThread {
-        try Shakedown.fork(configuration, observing: observing) { worker in
+        try Shake.fork(configuration, observing: observing) { worker in
             try runCapturingIssues(body, in: worker)
         }
     }
@@ -43,7 +43,7 @@ public func shakedown(
 /// calling thread for its duration.
 ///
 /// - Throws: `ShakedownError` for a bad argument (before anything is forked) or a failed system call.
-/// - Cost: that of `Shakedown.fork(processes:…)`.
+/// - Cost: that of `Shake.fork(processes:…)`.
 public func shakedown(
     processes: Int,
     rounds: Int = 1,
@@ -54,7 +54,7 @@ public func shakedown(
     body: (Worker) throws -> Void
 ) throws -> RunReport {
     let run = try runLock.withLock { _ in
-        try Shakedown.fork(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter, seed: seed,
+        try Shake.fork(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter, seed: seed,
                            observing: observing) { worker in
             try runCapturingIssues(body, in: worker)
         }

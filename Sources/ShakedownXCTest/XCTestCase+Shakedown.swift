@@ -2,7 +2,7 @@ import Shakedown
 import XCTest
 
 extension XCTestCase {
-    /// `Shakedown.fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)` for a test: every
+    /// `Shake.fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)` for a test: every
     /// failure recorded inside a worker is recorded on this test case at the worker's own file and line (with
     /// the worker, round and seed), so none is lost in the child.
     ///
@@ -16,7 +16,7 @@ extension XCTestCase {
         observing: [SharedCounter] = [],
         body: (Worker) throws -> Void
     ) throws -> RunReport {
-        let run = try Shakedown.fork(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter,
+        let run = try Shake.fork(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter,
                                      seed: seed, observing: observing, body: body)
         recordWorkerFailures(of: run)
         return run

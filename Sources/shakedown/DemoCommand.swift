@@ -88,7 +88,7 @@ struct DemoCommand: ParsableCommand {
 /// shared counter with the unlocked read, jitter point, write, under `lock` when one is given.
 private func countingRun(_ configuration: RunConfiguration, lock: ProcessMutex?) throws -> RunReport {
     let counter = try SharedCounter("counter")
-    return try Shakedown.fork(configuration, observing: [counter]) { _ in
+    return try Shake.fork(configuration, observing: [counter]) { _ in
         if let lock {
             try lock.withLock { counter.racyIncrement() }
         } else {

@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func workerFailuresAndCleanFailAtTheCallersLine() throws {
-        let run = try Shakedown.fork(processes: 2) { worker in
+        let run = try Shake.fork(processes: 2) { worker in
             worker.check(worker.index < 0, "deliberate check")
         }
         #expect(run.failures.count == 2)

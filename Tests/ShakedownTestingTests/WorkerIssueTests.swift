@@ -47,7 +47,7 @@ import Testing
     /// (read from the worker's output) names the file and line, and the parser reads it.
     @Test func rawForkPrintsTheIssueLineThatTheParserReads() throws {
         let expectLine = #line + 2
-        let run = try Shakedown.fork(processes: 1) { _ in
+        let run = try Shake.fork(processes: 1) { _ in
             #expect(Int("1") == 2, "raw fork")
         }
         let lines = run.workers[0].outputTail.split(separator: "\n").map(String.init)

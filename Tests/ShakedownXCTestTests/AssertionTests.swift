@@ -31,7 +31,7 @@ final class AssertionTests: XCTestCase {
 
     func testLostUpdatesFailAtTheCallerWithSeedAndHistogram() throws {
         let counter = try SharedCounter("hits")
-        let run = try Shakedown.fork(processes: 4, rounds: 200, jitter: .sleepy, observing: [counter]) { _ in
+        let run = try Shake.fork(processes: 4, rounds: 200, jitter: .sleepy, observing: [counter]) { _ in
             counter.racyIncrement()
         }
         let line = #line + 1
@@ -49,12 +49,12 @@ final class AssertionTests: XCTestCase {
     func testLockedCounterPassesAndACrashIsNeverHidden() throws {
         let counter = try SharedCounter("locked")
         let lock = try ProcessMutex()
-        let clean = try Shakedown.fork(processes: 2, rounds: 50, jitter: .sleepy, observing: [counter]) { _ in
+        let clean = try Shake.fork(processes: 2, rounds: 50, jitter: .sleepy, observing: [counter]) { _ in
             try lock.withLock { counter.racyIncrement() }
         }
         XCTAssertEqual(capture { XCTAssertNoLostUpdates(counter, expected: 100, in: clean); XCTAssertClean(clean) }, [])
 
-        let crashed = try Shakedown.fork(processes: 2, rounds: 5, jitter: .none, observing: [counter]) { worker in
+        let crashed = try Shake.fork(processes: 2, rounds: 5, jitter: .none, observing: [counter]) { worker in
             if worker.index == 1 { abort() }
             counter.increment()
         }
@@ -81,7 +81,7 @@ final class AssertionTests: XCTestCase {
 
     func testXCTAssertInsideAWorkerReachesTheParent() throws {
         let line = #line + 3
-        let report = try Shakedown.fork(processes: 1, jitter: .none) { _ in
+        let report = try Shake.fork(processes: 1, jitter: .none) { _ in
             // In the child this records nothing the parent sees; Shakedown reads XCTest's printed failure line.
             XCTAssertEqual(1 + 1, 3, "arithmetic in a worker")
         }
@@ -95,14 +95,14 @@ final class AssertionTests: XCTestCase {
     }
 
     func testCleanAssertionNamesHangsAndLeaks() throws {
-        let hung = try Shakedown.fork(processes: 1, timeout: .milliseconds(300), jitter: .none) { _ in
+        let hung = try Shake.fork(processes: 1, timeout: .milliseconds(300), jitter: .none) { _ in
             while true { sleep(1) }
         }
         let failures = capture { XCTAssertClean(hung) }
         XCTAssertEqual(failures.count, 1)
         XCTAssertTrue(failures.first?.description.contains("hung") ?? false, failures.first?.description ?? "")
 
-        let leaky = try Shakedown.fork(processes: 1, jitter: .none) { _ in
+        let leaky = try Shake.fork(processes: 1, jitter: .none) { _ in
             if fork() == 0 { sleep(30); _exit(0) }
         }
         let leakFailures = capture { XCTAssertNoLeakedProcesses(leaky) }
@@ -113,7 +113,7 @@ final class AssertionTests: XCTestCase {
     func testForbiddenOutcomesFailAtTheCallerWithHistogramGradeAndReplay() throws {
         let hits = try SharedCounter("hits")
         let judge = try RoundJudge<Int64>.lostUpdates(on: hits, perRound: 4)
-        let run = try Shakedown.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .sleepy), judge: judge) { _ in
+        let run = try Shake.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .sleepy), judge: judge) { _ in
             hits.racyIncrement()
         }
         let line = #line + 1
@@ -131,7 +131,7 @@ final class AssertionTests: XCTestCase {
     func testOutcomeSeenFailsWhenTheRaceIsNeverVisible() throws {
         let hits = try SharedCounter("hits")
         let judge = try RoundJudge<Int64>.lostUpdates(on: hits, perRound: 2)
-        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 20, jitter: .none), judge: judge) { _ in
+        let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 20, jitter: .none), judge: judge) { _ in
             hits.increment()
         }
         XCTAssertEqual(capture { XCTAssertNoForbiddenOutcomes(run) }, [])

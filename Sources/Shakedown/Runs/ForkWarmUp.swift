@@ -8,7 +8,7 @@ import CShakedown
 ///
 /// Why: a forked child starts with the parent's memory shared copy-on-write, but anything the parent never did
 /// the child must do itself, in its own copy, every run. Two kinds of first-time work showed up in profiles of
-/// `Shakedown.fork` (≈ 15 % of a run's CPU time):
+/// `Shake.fork` (≈ 15 % of a run's CPU time):
 ///
 /// - *Lazy symbol binding.* The first call of a C library function through the PLT runs the dynamic linker
 ///   (`_dl_fixup`), which walks the hash tables of every loaded library. In a child those file-backed pages are

@@ -1,7 +1,7 @@
 /// A command run set up once and started many times (`shakedown run --repeat`): the configuration is checked
 /// and the command resolved in ``init(command:_:counters:)``, and each ``run(seed:progress:)`` only forks.
 ///
-/// It is what ``Shakedown/run(command:_:counters:progress:)`` does, split so that a loop of thousands of
+/// It is what ``Shake/run(command:_:counters:progress:)`` does, split so that a loop of thousands of
 /// repetitions does not search `PATH` and re-check the same numbers every time.
 package struct PreparedCommandRun {
     /// The command as given (argv, no shell).
@@ -25,7 +25,7 @@ package struct PreparedCommandRun {
         self.counters = counters
     }
 
-    /// Runs the copies once with `seed`; see ``Shakedown/run(command:_:counters:progress:)``.
+    /// Runs the copies once with `seed`; see ``Shake/run(command:_:counters:progress:)``.
     /// - Throws: ``ShakedownError`` for a failed system call.
     package func run(seed: Seed, progress: ((RunProgress) -> Void)? = nil) throws(ShakedownError) -> RunReport {
         var configuration = configuration

@@ -6,7 +6,7 @@
 ///
 /// Swift Testing names only the file, not its path. Bodies run through ShakedownTesting's `shakedown` helper do
 /// not need this (the helper catches each issue inside the worker with its full path); it is for a plain
-/// ``Shakedown/fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)`` inside a Swift Testing test,
+/// ``Shake/fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)`` inside a Swift Testing test,
 /// once the output reader calls it for lines that contain ``marker``.
 package enum SwiftTestingIssueLine {
     /// The text every such line contains.

@@ -185,7 +185,7 @@ public final class Worker {
 }
 
 extension Worker {
-    /// Joins the run that started this process, for a command run by ``Shakedown/Shakedown/run(command:_:counters:progress:)``:
+    /// Joins the run that started this process, for a command run by ``Shakedown/Shake/run(command:_:counters:progress:)``:
     /// gives the command its worker index, seeded jitter, the run's counters and round barrier.
     ///
     /// - Returns: `nil` when this process was not started by a Shakedown run.

@@ -25,7 +25,7 @@ public struct CommandResult: Equatable, Sendable {
 }
 
 /// Runs a command and captures its output, exit status and pid — from the test process or from inside a forked
-/// worker (a ``ForkedChild``, a ``ProcessPool`` task, a `Shakedown.fork` body).
+/// worker (a ``ForkedChild``, a ``ProcessPool`` task, a `Shake.fork` body).
 ///
 /// Why not `Foundation.Process`: in a forked child its `waitUntilExit()` waits for a run loop that no thread runs
 /// there, and hangs (docs/guide.md, "Fork safety", has the measurement). Why not swift-subprocess: its `run` is

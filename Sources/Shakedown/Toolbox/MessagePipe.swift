@@ -9,7 +9,7 @@ import Synchronization
 /// Create it before forking; afterwards each process takes its own end — the parent ``parentEnd()``, the child
 /// ``childEnd()`` — which closes the other end in that process. That is what lets a receiver see end-of-file when
 /// its peer dies: a socket reports it only once no process holds the peer's descriptor. (Processes forked with
-/// both ends still open, such as a `Shakedown.fork` run leader, delay that report until they exit.)
+/// both ends still open, such as a `Shake.fork` run leader, delay that report until they exit.)
 ///
 /// Cost: one `socketpair(AF_UNIX, SOCK_STREAM)`; each message is one `send(2)` and one or two `recv(2)` calls
 /// plus the ``CompactEncoder`` encoding.

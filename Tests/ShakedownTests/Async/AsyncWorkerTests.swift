@@ -24,7 +24,7 @@ final class AsyncWorkerTests: XCTestCase {
             return await group.reduce(0, +)
         }
         XCTAssertEqual(warm, 204)
-        let run = try Shakedown.fork(processes: 4, rounds: 3, timeout: .seconds(30)) { worker in
+        let run = try Shake.fork(processes: 4, rounds: 3, timeout: .seconds(30)) { worker in
             let tally = Tally()
             async let first = square(3)
             async let second = square(4)
@@ -54,7 +54,7 @@ final class AsyncWorkerTests: XCTestCase {
     /// A job that never gives its thread back: the worker's main thread waits, the run's deadline reports it.
     func testJobBlockingItsThreadForeverIsReportedHung() throws {
         let started = executorClockNow()
-        let run = try Shakedown.fork(processes: 2, timeout: .seconds(2)) { _ in
+        let run = try Shake.fork(processes: 2, timeout: .seconds(2)) { _ in
             await Task.yield()
             while true { sleep(1000) }
         }
@@ -71,7 +71,7 @@ final class AsyncWorkerTests: XCTestCase {
         hooks.enqueueGlobal.pointee = { job, original in original(job) }
         defer { hooks.enqueueGlobal.pointee = nil }
         let ran = try SharedCounter()
-        let run = try Shakedown.fork(processes: 2, timeout: .seconds(20)) { _ in
+        let run = try Shake.fork(processes: 2, timeout: .seconds(20)) { _ in
             await Task.yield()
             _ = ran.increment()
         }

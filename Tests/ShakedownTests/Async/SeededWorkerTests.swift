@@ -10,7 +10,7 @@ private struct OrderSeen: Error, CustomStringConvertible {
 /// body's error names the seed and the decisions.
 final class SeededWorkerTests: XCTestCase {
     private func messages(_ scheduling: SchedulingPolicy) throws -> [String] {
-        let run = try Shakedown.fork(processes: 2, timeout: .seconds(30), seed: Seed(5), scheduling: scheduling) { _ in
+        let run = try Shake.fork(processes: 2, timeout: .seconds(30), seed: Seed(5), scheduling: scheduling) { _ in
             let log = OrderLog()
             await interleavedSteps(log)
             throw OrderSeen(order: log.order)

@@ -46,7 +46,7 @@ final class JitterThreadTests: XCTestCase {
     }
 
     func testAmbientPointsInAWorkersThreadsAllCount() throws {
-        let run = try Shakedown.fork(processes: 2, jitter: .points) { _ in
+        let run = try Shake.fork(processes: 2, jitter: .points) { _ in
             let threads = (0..<3).map { _ in
                 var thread = pthread_t()
                 pthread_create(&thread, nil, { _ in

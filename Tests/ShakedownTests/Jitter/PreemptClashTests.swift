@@ -41,7 +41,7 @@ final class PreemptClashTests: XCTestCase {
 
     /// A signal already handled (or ignored) when preemption is installed: no timers, the handler untouched.
     func testInstallingInAWorkerWhoseCodeHandlesTheSignalStepsAside() throws {
-        let run = try Shakedown.fork(processes: 1, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 1, jitter: .none) { worker in
             let signal = JitterPlan.preemptionSignal
             var action = sigaction()
             action.__sigaction_handler.sa_handler = SIG_IGN

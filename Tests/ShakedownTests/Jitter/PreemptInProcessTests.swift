@@ -12,7 +12,7 @@ final class PreemptInProcessTests: XCTestCase {
         var lossy = 0
         for run in 0..<runs {
             let counter = try SharedCounter()
-            let report = try Shakedown.fork(processes: 4, jitter: .none, seed: Seed(UInt64(run))) { worker in
+            let report = try Shake.fork(processes: 4, jitter: .none, seed: Seed(UInt64(run))) { worker in
                 if preempt {
                     let installation = JitterRuntime.installInWorker(plan: .preempt, seed: worker.seed)
                     worker.check(installation == .armed, "preemption not armed: \(installation)")

@@ -7,7 +7,7 @@ import XCTest
 final class SeedTests: XCTestCase {
     private func digests(seed: Seed) throws -> [UInt64?] {
         let counter = try SharedCounter()
-        let run = try Shakedown.fork(processes: 3, rounds: 50, jitter: .default, seed: seed, observing: [counter]) { _ in
+        let run = try Shake.fork(processes: 3, rounds: 50, jitter: .default, seed: seed, observing: [counter]) { _ in
             counter.racyIncrement()
         }
         XCTAssertTrue(run.isClean, run.summary)
@@ -27,7 +27,7 @@ final class SeedTests: XCTestCase {
     func testSeedEnvironmentVariableIsUsedWhenNoSeedIsGiven() throws {
         let restore = replaceEnvironment(Seed.environmentVariable, with: "0x2a")
         defer { restore() }
-        let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in }
+        let run = try Shake.fork(processes: 1, jitter: .none) { _ in }
         XCTAssertEqual(run.seed, Seed(42))
         XCTAssertTrue(run.summary.contains("SHAKEDOWN_SEED=42"), run.summary)
     }
@@ -35,7 +35,7 @@ final class SeedTests: XCTestCase {
     func testGarbageSeedEnvironmentVariableIsRejected() {
         let restore = replaceEnvironment(Seed.environmentVariable, with: "forty-two")
         defer { restore() }
-        XCTAssertThrowsError(try Shakedown.fork(processes: 1) { _ in }) { error in
+        XCTAssertThrowsError(try Shake.fork(processes: 1) { _ in }) { error in
             XCTAssertEqual((error as? ShakedownError)?.code,
                            .invalidArgument(name: "SHAKEDOWN_SEED", reason: "not a decimal or 0x-hexadecimal number: \"forty-two\""))
         }

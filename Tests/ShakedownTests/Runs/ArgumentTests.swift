@@ -17,27 +17,27 @@ final class ArgumentTests: XCTestCase {
     }
 
     func testProcessCountsOutOfRangeAreRejected() {
-        assertRejected("processes") { _ = try Shakedown.fork(processes: 0) { _ in } }
-        assertRejected("processes") { _ = try Shakedown.fork(processes: -3) { _ in } }
-        assertRejected("processes") { _ = try Shakedown.fork(processes: 100_000) { _ in } }
+        assertRejected("processes") { _ = try Shake.fork(processes: 0) { _ in } }
+        assertRejected("processes") { _ = try Shake.fork(processes: -3) { _ in } }
+        assertRejected("processes") { _ = try Shake.fork(processes: 100_000) { _ in } }
     }
 
     func testRoundsAndTimeoutsOutOfRangeAreRejected() {
-        assertRejected("rounds") { _ = try Shakedown.fork(processes: 2, rounds: 0) { _ in } }
-        assertRejected("rounds") { _ = try Shakedown.fork(processes: 2, rounds: -1) { _ in } }
-        assertRejected("timeout") { _ = try Shakedown.fork(processes: 2, timeout: .zero) { _ in } }
-        assertRejected("timeout") { _ = try Shakedown.fork(processes: 2, timeout: .seconds(-5)) { _ in } }
+        assertRejected("rounds") { _ = try Shake.fork(processes: 2, rounds: 0) { _ in } }
+        assertRejected("rounds") { _ = try Shake.fork(processes: 2, rounds: -1) { _ in } }
+        assertRejected("timeout") { _ = try Shake.fork(processes: 2, timeout: .zero) { _ in } }
+        assertRejected("timeout") { _ = try Shake.fork(processes: 2, timeout: .seconds(-5)) { _ in } }
     }
 
     func testTooManyObservedCountersAreRejected() throws {
         let counters = try (0..<9).map { try SharedCounter("c\($0)") }
-        assertRejected("observing") { _ = try Shakedown.fork(processes: 1, observing: counters) { _ in } }
+        assertRejected("observing") { _ = try Shake.fork(processes: 1, observing: counters) { _ in } }
     }
 
     func testCommandRunsRejectBadCommandsBeforeStarting() {
-        assertRejected("command") { _ = try Shakedown.run(command: [], RunConfiguration(processes: 1)) }
-        assertRejected("counters") { _ = try Shakedown.run(command: ["/bin/true"], RunConfiguration(processes: 1), counters: 9) }
-        XCTAssertThrowsError(try Shakedown.run(command: ["no-such-program-anywhere"], RunConfiguration(processes: 1))) { error in
+        assertRejected("command") { _ = try Shake.run(command: [], RunConfiguration(processes: 1)) }
+        assertRejected("counters") { _ = try Shake.run(command: ["/bin/true"], RunConfiguration(processes: 1), counters: 9) }
+        XCTAssertThrowsError(try Shake.run(command: ["no-such-program-anywhere"], RunConfiguration(processes: 1))) { error in
             XCTAssertEqual((error as? ShakedownError)?.code, .executableNotFound("no-such-program-anywhere"))
         }
     }
@@ -52,9 +52,9 @@ final class ArgumentTests: XCTestCase {
 
     func testHugeTimeoutsAreRejectedInsteadOfOverflowingTheDeadline() {
         // Before: `started + timeout.nanoseconds` trapped in the test process.
-        assertRejected("timeout") { _ = try Shakedown.fork(processes: 1, timeout: .seconds(Int64.max / 2)) { _ in } }
-        assertRejected("timeout") { _ = try Shakedown.fork(processes: 1, timeout: .seconds(7 * 24 * 3600 + 1)) { _ in } }
-        assertRejected("timeout") { _ = try Shakedown.fork(processes: 1, timeout: .microseconds(10)) { _ in } }
+        assertRejected("timeout") { _ = try Shake.fork(processes: 1, timeout: .seconds(Int64.max / 2)) { _ in } }
+        assertRejected("timeout") { _ = try Shake.fork(processes: 1, timeout: .seconds(7 * 24 * 3600 + 1)) { _ in } }
+        assertRejected("timeout") { _ = try Shake.fork(processes: 1, timeout: .microseconds(10)) { _ in } }
         XCTAssertNoThrow(try RunConfiguration(processes: 1, timeout: .seconds(7 * 24 * 3600)).validate())
         XCTAssertNoThrow(try RunConfiguration(processes: 1, timeout: .milliseconds(1)).validate())
     }
@@ -67,20 +67,20 @@ final class ArgumentTests: XCTestCase {
         // `steps` is mutable: a run checks it again before forking.
         var configuration = RunConfiguration(processes: 1, timeout: .seconds(1))
         configuration.teardown.steps.insert(.wait(.seconds(Int64.max / 4)), at: 0)
-        assertRejected("teardown") { _ = try Shakedown.fork(configuration) { _ in } }
+        assertRejected("teardown") { _ = try Shake.fork(configuration) { _ in } }
     }
 
     func testJitterPlansThatBypassedTheirInitializerAreRejected() {
         // Before: every worker trapped (a zero spin limit divides by zero, a NaN probability fails to convert).
         var zeroSpin = RunConfiguration(processes: 1, timeout: .seconds(5))
         zeroSpin.jitter.maximumSpin = 0
-        assertRejected("jitter") { _ = try Shakedown.fork(zeroSpin) { _ in } }
+        assertRejected("jitter") { _ = try Shake.fork(zeroSpin) { _ in } }
         var notANumber = RunConfiguration(processes: 1, timeout: .seconds(5))
         notANumber.jitter.probability = .nan
-        assertRejected("jitter") { _ = try Shakedown.fork(notANumber) { _ in } }
+        assertRejected("jitter") { _ = try Shake.fork(notANumber) { _ in } }
         var negativeWeight = RunConfiguration(processes: 1, timeout: .seconds(5))
         negativeWeight.jitter.spinWeight = -1
-        assertRejected("jitter") { _ = try Shakedown.fork(negativeWeight) { _ in } }
+        assertRejected("jitter") { _ = try Shake.fork(negativeWeight) { _ in } }
     }
 
     func testNanosecondsSaturateInsteadOfWrapping() {
@@ -101,7 +101,7 @@ final class ArgumentTests: XCTestCase {
     func testDirectoriesAndNonRegularFilesAreNotExecutables() {
         // Before: access(X_OK) accepted a directory, and every copy failed to exec with no reason.
         for path in ["/tmp", "/dev/null"] {
-            XCTAssertThrowsError(try Shakedown.run(command: [path], RunConfiguration(processes: 1))) { error in
+            XCTAssertThrowsError(try Shake.run(command: [path], RunConfiguration(processes: 1))) { error in
                 guard case let .executableNotFound(reason)? = (error as? ShakedownError)?.code else {
                     return XCTFail("expected executableNotFound, got \(error)")
                 }

@@ -28,7 +28,7 @@ final class ContainmentTests: XCTestCase {
     func testLeaderKilledMidRunLeavesNothingBehind() throws {
         let marked = MarkedProcesses()
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration(processes: 3)) { worker in
+            try Shake.fork(configuration(processes: 3)) { worker in
                 _ = marked.spawn("sleep 300; true", newSession: worker.index == 1)
                 if worker.index == 0 {
                     _ = marked.waitFor(6)  // three shells, three sleeps
@@ -59,7 +59,7 @@ final class ContainmentTests: XCTestCase {
             sleep 300
             """
         let report = try assertLeavesNothingBehind {
-            try Shakedown.run(command: ["/bin/sh", "-c", script, marker], configuration(processes: 2))
+            try Shake.run(command: ["/bin/sh", "-c", script, marker], configuration(processes: 2))
         }
         let survivors = ProcessTable.allProcesses().filter { ProcessTable.commandLine(of: $0).contains(marker) }
         XCTAssertEqual(survivors, [], report.summary)
@@ -72,7 +72,7 @@ final class ContainmentTests: XCTestCase {
         let marked = MarkedProcesses()
         let faults = FaultPlan([.init(.cgroupJoin, errno: EACCES)])
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration(processes: 2, faults: faults)) { worker in
+            try Shake.fork(configuration(processes: 2, faults: faults)) { worker in
                 _ = marked.spawn("sleep 300; true")
                 if worker.index == 0 {
                     _ = marked.waitFor(4)
@@ -90,7 +90,7 @@ final class ContainmentTests: XCTestCase {
 
     /// A run without faults on this machine is contained by a cgroup, which is gone afterwards.
     func testCleanRunReportsItsContainmentAndRemovesTheGroup() throws {
-        let report = try assertLeavesNothingBehind { try Shakedown.fork(configuration(processes: 2)) { _ in } }
+        let report = try assertLeavesNothingBehind { try Shake.fork(configuration(processes: 2)) { _ in } }
         XCTAssertTrue(report.isClean, report.summary)
         XCTAssertNil(report.leaderProblem)
         guard cgroupsAvailable else { return }
@@ -105,7 +105,7 @@ final class ContainmentTests: XCTestCase {
                                           faults: FaultPlan(stallsLeaderAtStart: true))
         configuration.teardown = .immediate
         let started = monotonicNanoseconds()
-        let report = try assertLeavesNothingBehind { try Shakedown.fork(configuration) { _ in } }
+        let report = try assertLeavesNothingBehind { try Shake.fork(configuration) { _ in } }
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         XCTAssertLessThan(seconds, 20, "the hard deadline is 10 s past the timeout")
         XCTAssertFalse(report.isClean, report.summary)
@@ -119,7 +119,7 @@ final class ContainmentTests: XCTestCase {
         let ignorer = Fixtures.path("sigterm-ignorer")
         for _ in 0..<3 {
             let report = try assertLeavesNothingBehind {
-                try Shakedown.run(command: ["/bin/sh", "-c", "\(ignorer) & \(ignorer) & wait"],
+                try Shake.run(command: ["/bin/sh", "-c", "\(ignorer) & \(ignorer) & wait"],
                                   configuration(processes: 2, timeout: .milliseconds(500)))
             }
             XCTAssertEqual(report.hungWorkers.count, 2, report.summary)
@@ -137,7 +137,7 @@ final class ContainmentTests: XCTestCase {
             if [ "$i" -lt 2 ]; then setsid sh -c "sleep 600$i & sleep 0.$((3 + 2 * i))" & sleep 0.$i; else sleep 0.9; fi
             """
         let report = try assertLeavesNothingBehind {
-            try Shakedown.run(command: ["/bin/sh", "-c", script], configuration(processes: 3))
+            try Shake.run(command: ["/bin/sh", "-c", script], configuration(processes: 3))
         }
         let daemons = report.orphans.filter { $0.command.hasPrefix("sleep 600") }
         XCTAssertEqual(daemons.count, 2, report.summary)
@@ -151,7 +151,7 @@ final class ContainmentTests: XCTestCase {
     func testOrphansAreFoundWhenChildrenFilesCannotBeRead() throws {
         let faults = FaultPlan([.init(.procRead, errno: ENOENT)])
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration(processes: 2, faults: faults)) { worker in
+            try Shake.fork(configuration(processes: 2, faults: faults)) { worker in
                 if worker.index == 1, fork() == 0 {
                     sleep(60)
                     _exit(0)

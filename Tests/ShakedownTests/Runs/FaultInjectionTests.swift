@@ -30,7 +30,7 @@ final class FaultInjectionTests: XCTestCase {
     /// The leader's fork of worker 1 fails: that worker is reported as never started, with fork's errno.
     func testForkFailureOfOneWorker() throws {
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration(processes: 3, [.init(.fork, occurrence: 2, errno: EAGAIN)])) { _ in }
+            try Shake.fork(configuration(processes: 3, [.init(.fork, occurrence: 2, errno: EAGAIN)])) { _ in }
         }
         XCTAssertFalse(report.workers[1].outcome.isSuccess, report.summary)
         XCTAssertFalse(report.isClean, report.summary)
@@ -44,7 +44,7 @@ final class FaultInjectionTests: XCTestCase {
         try ProcessChecks.warmUpHangCapture()
         let descriptorsBefore = ProcessTable.openDescriptorCount()
         let childrenBefore = ProcessChecks.children()
-        XCTAssertThrowsError(try Shakedown.fork(configuration([.init(.pipe2, occurrence: 4, errno: EMFILE)])) { _ in }) { error in
+        XCTAssertThrowsError(try Shake.fork(configuration([.init(.pipe2, occurrence: 4, errno: EMFILE)])) { _ in }) { error in
             XCTAssertEqual(error as? ShakedownError, .systemCall("pipe2", errno: .tooManyOpenFiles))
         }
         XCTAssertEqual(ProcessTable.openDescriptorCount(), descriptorsBefore, "descriptors leaked")
@@ -54,7 +54,7 @@ final class FaultInjectionTests: XCTestCase {
     /// The leader cannot get its SIGCHLD signalfd: it starts no worker, says so, and the run is not clean.
     func testSignalfdFailure() throws {
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration([.init(.signalfd, errno: EMFILE)])) { _ in }
+            try Shake.fork(configuration([.init(.signalfd, errno: EMFILE)])) { _ in }
         }
         XCTAssertFalse(report.isClean, report.summary)
         XCTAssertEqual(report.leaderProblem, "the run leader could not watch its children and started no worker")
@@ -66,7 +66,7 @@ final class FaultInjectionTests: XCTestCase {
     /// clean, the note names prctl, and nothing survives.
     func testSubreaperFailure() throws {
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration([.init(.prctl, errno: EINVAL)])) { worker in
+            try Shake.fork(configuration([.init(.prctl, errno: EINVAL)])) { worker in
                 if worker.index == 0, fork() == 0 {
                     sleep(60)
                     _exit(0)
@@ -83,7 +83,7 @@ final class FaultInjectionTests: XCTestCase {
     /// pipe and the event pipe stand in, and a plain run is still clean.
     func testPidfdOpenFailureFallsBack() throws {
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration([.init(.pidfdOpen, errno: ENOSYS)])) { _ in }
+            try Shake.fork(configuration([.init(.pidfdOpen, errno: ENOSYS)])) { _ in }
         }
         XCTAssertTrue(report.isClean, report.summary)
         XCTAssertTrue(report.notes.contains { $0.contains("watching it through the lifeline pipe") }, report.summary)
@@ -94,7 +94,7 @@ final class FaultInjectionTests: XCTestCase {
     func testLeaderKilledWithoutPidfdsIsStillCleanedUp() throws {
         let marked = MarkedProcesses()
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(configuration([.init(.pidfdOpen, errno: ENOSYS)])) { worker in
+            try Shake.fork(configuration([.init(.pidfdOpen, errno: ENOSYS)])) { worker in
                 _ = marked.spawn("sleep 300; true")
                 if worker.index == 0 {
                     _ = marked.waitFor(4)

@@ -23,26 +23,26 @@ final class FaultMatrixTests: XCTestCase {
 
     func testSegfault() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { worker in if worker.index == 0 { writeToUnmappedMemory() } }
+            try Shake.fork(quick) { worker in if worker.index == 0 { writeToUnmappedMemory() } }
         }
         XCTAssertEqual(report.workers[0].outcome, .crashed(.segmentationFault), report.summary)
     }
 
     func testAbort() throws {
-        let report = try assertNothingSurvives { try Shakedown.fork(quick) { _ in abort() } }
+        let report = try assertNothingSurvives { try Shake.fork(quick) { _ in abort() } }
         XCTAssertEqual(report.workers.map(\.outcome), [.crashed(.abort), .crashed(.abort)], report.summary)
     }
 
     func testFatalError() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { worker in if worker.index == 1 { fatalError("matrix") } }
+            try Shake.fork(quick) { worker in if worker.index == 1 { fatalError("matrix") } }
         }
         guard case .crashed = report.workers[1].outcome else { return XCTFail(report.summary) }
     }
 
     func testInfiniteLoop() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { _ in
+            try Shake.fork(quick) { _ in
                 var spins: UInt64 = 0
                 while spins != UInt64.max { spins &+= 1; if spins & 0xFFFF == 0 { Jitter.point() } }
             }
@@ -52,7 +52,7 @@ final class FaultMatrixTests: XCTestCase {
 
     func testSIGTERMIgnored() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { _ in
+            try Shake.fork(quick) { _ in
                 signal(SIGTERM, SIG_IGN)
                 while true { pause() }
             }
@@ -63,7 +63,7 @@ final class FaultMatrixTests: XCTestCase {
 
     func testSetsidDoubleForkDaemon() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.run(command: [Fixtures.path("setsid-daemon"), "60"], quick)
+            try Shake.run(command: [Fixtures.path("setsid-daemon"), "60"], quick)
         }
         XCTAssertEqual(report.workers.map(\.outcome), [.completed, .completed], report.summary)
         XCTAssertEqual(report.orphans.count, 2, report.summary)
@@ -73,7 +73,7 @@ final class FaultMatrixTests: XCTestCase {
 
     func testOrphanedGrandchild() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { worker in
+            try Shake.fork(quick) { worker in
                 if worker.index == 1, fork() == 0 {
                     sleep(60)
                     _exit(0)
@@ -87,7 +87,7 @@ final class FaultMatrixTests: XCTestCase {
 
     func testZombieLeftBehind() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.run(command: [Fixtures.path("zombie-leaker"), "3", "100"], quick)
+            try Shake.run(command: [Fixtures.path("zombie-leaker"), "3", "100"], quick)
         }
         XCTAssertEqual(report.zombies.count, 6, report.summary)
         for zombie in report.zombies {
@@ -99,7 +99,7 @@ final class FaultMatrixTests: XCTestCase {
 
     func testZombieLeftByAClosureWorker() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { worker in
+            try Shake.fork(quick) { worker in
                 if worker.index == 0, fork() == 0 { _exit(5) }
                 usleep(20_000)
             }
@@ -110,7 +110,7 @@ final class FaultMatrixTests: XCTestCase {
 
     func testGarbageOnTheResultChannel() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.fork(quick) { worker in
+            try Shake.fork(quick) { worker in
                 var junk = [UInt8](repeating: 0xAB, count: 64)
                 junk[0] = 0xFF
                 _ = junk.withUnsafeBytes { write(worker.channel, $0.baseAddress, $0.count) }
@@ -121,14 +121,14 @@ final class FaultMatrixTests: XCTestCase {
 
     func testWellBehavedTwinsAreClean() throws {
         for twin in ["zombie-reaper", "orphan-waiter", "foreground-service", "sigterm-handler"] {
-            let report = try assertNothingSurvives { try Shakedown.run(command: [Fixtures.path(twin)], quick) }
+            let report = try assertNothingSurvives { try Shake.run(command: [Fixtures.path(twin)], quick) }
             XCTAssertTrue(report.isClean, "\(twin): \(report.summary)")
         }
     }
 
     func testHungCommandThatHandlesSIGTERMStopsPolitely() throws {
         let report = try assertNothingSurvives {
-            try Shakedown.run(command: [Fixtures.path("sigterm-handler"), "0"], quick)
+            try Shake.run(command: [Fixtures.path("sigterm-handler"), "0"], quick)
         }
         XCTAssertEqual(report.hungWorkers.count, 2, report.summary)
         XCTAssertEqual(report.workers.map(\.exit), [.exited(code: 0), .exited(code: 0)], report.summary)

@@ -11,7 +11,7 @@ final class ForkSafetyTests: XCTestCase {
     private func assertCompletes(_ what: String, file: StaticString = #filePath, line: UInt = #line,
                                  _ body: @escaping (Worker) throws -> Void) throws {
         for _ in 0..<5 {
-            let run = try Shakedown.fork(processes: 2, timeout: .seconds(30), jitter: .none, body: body)
+            let run = try Shake.fork(processes: 2, timeout: .seconds(30), jitter: .none, body: body)
             XCTAssertTrue(run.isClean, "\(what): \(run.summary)", file: file, line: line)
         }
     }
@@ -48,7 +48,7 @@ final class ForkSafetyTests: XCTestCase {
         try ProcessChecks.warmUpHangCapture()
         for (name, body) in bodies {
             let run = try assertLeavesNothingBehind {
-                try Shakedown.fork(processes: 1, timeout: .milliseconds(500), jitter: .none, body: body)
+                try Shake.fork(processes: 1, timeout: .milliseconds(500), jitter: .none, body: body)
             }
             XCTAssertTrue([.completed, .hung].contains(run.workers[0].outcome), "\(name): \(run.summary)")
             if run.workers[0].outcome == .hung { XCTAssertNotNil(run.hang, "\(name): a hang comes with its diagnosis") }

@@ -27,7 +27,7 @@ final class HangInRunTests: XCTestCase {
         let ledger = try ProcessMutex(name: "ledger")
         let both = try ProcessBarrier(parties: 2)
         let run = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: 2, timeout: .seconds(2), jitter: .none) { worker in
+            try Shake.fork(processes: 2, timeout: .seconds(2), jitter: .none) { worker in
                 if worker.index == 0 {
                     try moveFromAccountsToLedger(accounts, ledger, both)
                 } else {
@@ -55,7 +55,7 @@ final class HangInRunTests: XCTestCase {
     func testNoDiagnosisWhenDisabled() throws {
         var configuration = RunConfiguration(processes: 1, timeout: .milliseconds(300), jitter: .none)
         configuration.diagnosesHangs = false
-        let run = try Shakedown.fork(configuration) { _ in while true { pause() } }
+        let run = try Shake.fork(configuration) { _ in while true { pause() } }
         XCTAssertEqual(run.hungWorkers.count, 1)
         XCTAssertNil(run.hang)
     }

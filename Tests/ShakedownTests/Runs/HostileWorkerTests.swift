@@ -12,7 +12,7 @@ final class HostileWorkerTests: XCTestCase {
     /// A command wrote a "command exited 0" frame to its channel and SIGKILLed its shepherd: every copy was "exit 0".
     func testForgedExitAndKilledShepherdIsNotSuccess() throws {
         let frame = "\\020\\000\\000\\000\\006" + String(repeating: "\\000", count: 16)
-        let report = try Shakedown.run(
+        let report = try Shake.run(
             command: ["/bin/bash", "-c", "sleep 0.2; printf '\(frame)' >&$SHAKEDOWN_RESULT_FD; kill -9 $PPID"], config)
         for worker in report.workers { XCTAssertFalse(worker.outcome.isSuccess, report.summary) }
         XCTAssertFalse(report.isClean)
@@ -28,7 +28,7 @@ final class HostileWorkerTests: XCTestCase {
             sleep 0.5
             printf '\\001\\000\\000\\000\\000\\000\\000\\000' | dd of=/proc/self/fd/$SHAKEDOWN_RUN_FD bs=1 seek=\(slots + status) conv=notrunc status=none
             """
-        let report = try Shakedown.run(command: ["/bin/bash", "-c", script], config)
+        let report = try Shake.run(command: ["/bin/bash", "-c", script], config)
         guard case let .unknown(reason) = report.workers[0].outcome else { return XCTFail(report.summary) }
         XCTAssertTrue(reason.contains("control block was overwritten"), reason)
         XCTAssertFalse(report.isClean, report.summary)
@@ -36,7 +36,7 @@ final class HostileWorkerTests: XCTestCase {
 
     /// The Swift runtime's crash handler returns for a raised signal and the worker carried on to "completed".
     func testRaisedSignalCaughtByTheRuntimeIsNotClean() throws {
-        let run = try Shakedown.fork(processes: 2, rounds: 3, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 3, jitter: .none) { worker in
             if worker.index == 0 && worker.round == 0 { raise(SIGSEGV) }
         }
         XCTAssertFalse(run.workers[0].outcome.isSuccess, run.summary)
@@ -44,7 +44,7 @@ final class HostileWorkerTests: XCTestCase {
     }
 
     func testTearDownThatExitsIsNotClean() throws {
-        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 3, jitter: .none),
+        let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 3, jitter: .none),
                                      lifecycle: WorkerLifecycle(tearDown: { worker in if worker.index == 1 { _exit(0) } })) { _ in }
         XCTAssertEqual(run.workers[1].outcome, .exited(code: 0), run.summary)
         XCTAssertFalse(run.isClean)
@@ -62,21 +62,21 @@ final class HostileWorkerTests: XCTestCase {
     /// A forged frame with a pid that does not fit in 32 bits trapped in the test process.
     func testOutOfRangeNumbersInForgedFramesDoNotCrash() throws {
         let frame = "\\010\\000\\000\\000\\005\\000\\000\\000\\000\\000\\001\\000\\000"
-        let report = try Shakedown.run(command: ["/bin/bash", "-c", "printf '\(frame)' >&$SHAKEDOWN_RESULT_FD"], config)
+        let report = try Shake.run(command: ["/bin/bash", "-c", "printf '\(frame)' >&$SHAKEDOWN_RESULT_FD"], config)
         XCTAssertEqual(report.workers.count, 2)
     }
 
     func testHugeOutputTailIsRefused() {
         var configuration = RunConfiguration(processes: 1)
         configuration.outputTailBytes = Int.max
-        XCTAssertThrowsError(try Shakedown.fork(configuration) { _ in })
+        XCTAssertThrowsError(try Shake.fork(configuration) { _ in })
     }
 }
 
 final class SwiftTestingLineCaptureTests: XCTestCase {
     /// A `#expect` that fails in a raw-forked worker prints this line; the parent's test used to pass regardless.
     func testSwiftTestingIssueLinesInWorkerOutputAreFailures() throws {
-        let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in
+        let run = try Shake.fork(processes: 1, jitter: .none) { _ in
             print("✘ Test racyIncrement() recorded an issue at CounterTests.swift:9:9: Expectation failed: (a → 1) == 2")
         }
         XCTAssertEqual(run.failures.map(\.file), ["CounterTests.swift"], run.summary)

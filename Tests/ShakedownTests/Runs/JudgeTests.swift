@@ -74,7 +74,7 @@ final class JudgeTests: XCTestCase {
             outcome: { _ in try FileCounter.value(at: path) },
             grades: [4: .acceptable],
             stopsAtFirstForbidden: false)
-        return try Shakedown.fork(
+        return try Shake.fork(
             RunConfiguration(processes: 4, rounds: rounds, timeout: .seconds(60), jitter: .default, seed: Seed(7)),
             lifecycle: WorkerLifecycle(setUp: { _ in try counter.open() }, tearDown: { _ in counter.close() }),
             judge: judge
@@ -99,7 +99,7 @@ final class JudgeTests: XCTestCase {
     func testSetUpAndTearDownRunOncePerWorker() throws {
         let setUps = try SharedCounter("setUp")
         let tearDowns = try SharedCounter("tearDown")
-        let run = try Shakedown.fork(
+        let run = try Shake.fork(
             RunConfiguration(processes: 3, rounds: 20, jitter: .none),
             lifecycle: WorkerLifecycle(setUp: { _ in setUps.increment() }, tearDown: { _ in tearDowns.increment() })
         ) { worker in
@@ -113,7 +113,7 @@ final class JudgeTests: XCTestCase {
     func testThrowingSetUpIsReportedAndRunsNoRound() throws {
         struct NoDatabase: Error {}
         let bodies = try SharedCounter()
-        let run = try Shakedown.fork(
+        let run = try Shake.fork(
             RunConfiguration(processes: 2, rounds: 5, jitter: .none),
             lifecycle: WorkerLifecycle(setUp: { worker in if worker.index == 1 { throw NoDatabase() } })
         ) { _ in bodies.increment() }
@@ -130,7 +130,7 @@ final class JudgeTests: XCTestCase {
             reset: { _ in if inRound.value != 0 { throw ShakedownError.invalidArgument("reset", "ran mid-round") } },
             outcome: { context in inRound.value == 0 ? "quiet, \(context.results.compactMap { $0 }.count) results" : "busy" },
             grades: ["quiet, 4 results": .acceptable])
-        let run = try Shakedown.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .default), judge: judge) { worker in
+        let run = try Shake.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .default), judge: judge) { worker in
             inRound.increment()
             Jitter.point()
             worker.record(Int64(worker.index))
@@ -143,7 +143,7 @@ final class JudgeTests: XCTestCase {
 
     func testRecordedResultsReachTheJudge() throws {
         let judge = RoundJudge<[Int64?]>(outcome: { $0.results }, grade: { _ in .acceptable })
-        let run = try Shakedown.fork(RunConfiguration(processes: 3, rounds: 4, jitter: .none), judge: judge) { worker in
+        let run = try Shake.fork(RunConfiguration(processes: 3, rounds: 4, jitter: .none), judge: judge) { worker in
             if worker.index != 2 { worker.record(Int64(worker.round * 10 + worker.index)) }
         }
         XCTAssertTrue(run.isClean, run.summary)
@@ -156,7 +156,7 @@ final class JudgeTests: XCTestCase {
         for stops in [true, false] {
             let judge = RoundJudge<Int>(outcome: { $0.round }, grade: { $0 == 5 ? .forbidden : .acceptable },
                                         stopsAtFirstForbidden: stops)
-            let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 50, jitter: .none), judge: judge) { _ in }
+            let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 50, jitter: .none), judge: judge) { _ in }
             XCTAssertEqual(run.forbiddenOutcomes, [OutcomeCount(outcome: "5", grade: .forbidden, rounds: 1, firstRound: 5)])
             XCTAssertEqual(run.outcomes.reduce(0) { $0 + $1.rounds }, stops ? 6 : 50, run.summary)
             XCTAssertEqual(run.workers.map(\.roundsCompleted), stops ? [6, 6] : [50, 50], run.summary)
@@ -171,7 +171,7 @@ final class JudgeTests: XCTestCase {
             if context.round == 3 { throw Unreadable() }
             return 0
         }, grade: { _ in .acceptable })
-        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 10, jitter: .none), judge: judge) { _ in }
+        let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 10, jitter: .none), judge: judge) { _ in }
         let threw = run.workers.compactMap { worker -> String? in
             if case let .threw(message) = worker.outcome { return message } else { return nil }
         }
@@ -184,7 +184,7 @@ final class JudgeTests: XCTestCase {
             if context.round == 2 { writeToUnmappedMemory() }
             return 0
         }, grade: { _ in .acceptable })
-        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 10, jitter: .none), judge: judge) { _ in }
+        let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 10, jitter: .none), judge: judge) { _ in }
         XCTAssertEqual(run.crashedWorkers.count, 1, run.summary)
         XCTAssertTrue(run.notes.contains { $0.contains("inside the judge's closures around round 2") }, run.summary)
         XCTAssertEqual(run.outcomes.reduce(0) { $0 + $1.rounds }, 2, "rounds 0 and 1 were judged: \(run.summary)")
@@ -194,7 +194,7 @@ final class JudgeTests: XCTestCase {
     func testHangingResetIsCoveredByTheDeadline() throws {
         let judge = RoundJudge<Int>(reset: { context in if context.round == 1 { while true { pause() } } },
                                     outcome: { _ in 0 }, grade: { _ in .acceptable })
-        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 10, timeout: .milliseconds(500), jitter: .none),
+        let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 10, timeout: .milliseconds(500), jitter: .none),
                                      judge: judge) { _ in }
         XCTAssertTrue(run.timedOut, run.summary)
         XCTAssertEqual(run.hungWorkers.count, 2, run.summary)
@@ -203,7 +203,7 @@ final class JudgeTests: XCTestCase {
 
     func testOutcomeTooLongNamesTheLimit() throws {
         let judge = RoundJudge<String>(outcome: { _ in String(repeating: "x", count: 5000) }, grade: { _ in .acceptable })
-        let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 3, jitter: .none), judge: judge) { _ in }
+        let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 3, jitter: .none), judge: judge) { _ in }
         XCTAssertTrue(run.summary.contains("5000 bytes of text, over the limit of 1000 (RoundJudge.maximumOutcomeText)"),
                       run.summary)
         XCTAssertFalse(run.isClean)
@@ -211,12 +211,12 @@ final class JudgeTests: XCTestCase {
 
     func testLostUpdatesJudgeOnASharedCounter() throws {
         let hits = try SharedCounter("hits")
-        let run = try Shakedown.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .default),
+        let run = try Shake.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .default),
                                      judge: try .lostUpdates(on: hits, perRound: 4)) { _ in hits.racyIncrement() }
         XCTAssertFalse(run.forbiddenOutcomes.isEmpty, run.summary)
         XCTAssertEqual(run.outcomes.reduce(0) { $0 + $1.rounds }, 200)
         let locked = try SharedCounter("locked hits")
-        let clean = try Shakedown.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .default),
+        let clean = try Shake.fork(RunConfiguration(processes: 4, rounds: 200, jitter: .default),
                                        judge: try .lostUpdates(on: locked, perRound: 4)) { _ in locked.increment() }
         XCTAssertTrue(clean.isClean, clean.summary)
     }

@@ -12,7 +12,7 @@ final class LostUpdateTests: XCTestCase {
         // serialize; measured: 994 of 1,000 rounds lose. The chance that all 300 rounds keep every update is
         // below 10^-600.
         let run = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: processes, rounds: rounds, timeout: .seconds(120), jitter: .sleepy,
+            try Shake.fork(processes: processes, rounds: rounds, timeout: .seconds(120), jitter: .sleepy,
                                observing: [counter]) { _ in counter.racyIncrement() }
         }
         XCTAssertTrue(run.isClean, run.summary)
@@ -32,7 +32,7 @@ final class LostUpdateTests: XCTestCase {
         let counter = try SharedCounter("locked")
         let lock = try ProcessMutex(name: "counter lock")
         let run = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: processes, rounds: rounds, timeout: .seconds(120), jitter: .sleepy,
+            try Shake.fork(processes: processes, rounds: rounds, timeout: .seconds(120), jitter: .sleepy,
                                observing: [counter]) { _ in
                 try lock.withLock { counter.racyIncrement() }
             }
@@ -45,7 +45,7 @@ final class LostUpdateTests: XCTestCase {
 
     func testAtomicCounterNeverLosesUpdates() throws {
         let counter = try SharedCounter("atomic")
-        let run = try Shakedown.fork(processes: processes, rounds: 500, timeout: .seconds(120), jitter: .yieldOnly,
+        let run = try Shake.fork(processes: processes, rounds: 500, timeout: .seconds(120), jitter: .yieldOnly,
                                      observing: [counter]) { _ in
             counter.increment()
             Jitter.point()
@@ -58,7 +58,7 @@ final class LostUpdateTests: XCTestCase {
     func testCountersCanBeObservedTogether() throws {
         let racy = try SharedCounter("racy")
         let atomic = try SharedCounter("atomic")
-        let run = try Shakedown.fork(processes: 2, rounds: 100, jitter: .sleepy, observing: [racy, atomic]) { _ in
+        let run = try Shake.fork(processes: 2, rounds: 100, jitter: .sleepy, observing: [racy, atomic]) { _ in
             racy.racyIncrement()
             atomic.increment()
         }

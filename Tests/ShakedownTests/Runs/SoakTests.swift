@@ -19,7 +19,7 @@ final class SoakTests: XCTestCase {
 
     private func oneRun(_ number: Int) throws {
         let counter = try SharedCounter("soak")
-        let report = try Shakedown.fork(processes: 2, rounds: 10, jitter: .yieldOnly, observing: [counter]) { worker in
+        let report = try Shake.fork(processes: 2, rounds: 10, jitter: .yieldOnly, observing: [counter]) { worker in
             counter.increment()
             if number % 10 == 0, worker.index == 0, worker.round == 0, fork() == 0 { sleep(30); _exit(0) }
         }

@@ -27,7 +27,7 @@ final class VerdictTrustTests: XCTestCase {
         for attempt in 0..<300 {
             let marks = "\(directory)/\(attempt)"
             XCTAssertEqual(mkdir(marks, 0o755), 0)
-            let report = try Shakedown.run(command: ["/bin/sh", "-c", "touch \(marks)/$SHAKEDOWN_WORKER"], configuration)
+            let report = try Shake.run(command: ["/bin/sh", "-c", "touch \(marks)/$SHAKEDOWN_WORKER"], configuration)
             let present = Set((try? FileManager.default.contentsOfDirectory(atPath: marks)) ?? [])
             for worker in report.workers where !present.contains("\(worker.index)") {
                 XCTAssertFalse(worker.outcome.isSuccess, "copy \(worker.index) never ran: \(report.summary)")
@@ -40,7 +40,7 @@ final class VerdictTrustTests: XCTestCase {
 
     func testBodyThatCallsExitZeroIsNotClean() throws {
         for leave in [{ exit(0) }, { _exit(0) }] as [() -> Never] {
-            let run = try Shakedown.fork(processes: 2, rounds: 100, jitter: .none) { worker in
+            let run = try Shake.fork(processes: 2, rounds: 100, jitter: .none) { worker in
                 if worker.index == 1 && worker.round == 3 { leave() }
             }
             XCTAssertEqual(run.workers[1].outcome, .exited(code: 0), run.summary)
@@ -53,7 +53,7 @@ final class VerdictTrustTests: XCTestCase {
     /// The shepherd's report of the command's exit used to travel after the command's own garbage on the shared
     /// channel, where the decoder had already stopped: exit 3 was reported as exit 0.
     func testJunkOnTheResultChannelKeepsTheExitCodeAndIsReported() throws {
-        let report = try Shakedown.run(
+        let report = try Shake.run(
             command: ["/bin/bash", "-c", "printf '\\377\\377\\377\\377junk' >&$SHAKEDOWN_RESULT_FD; exit 3"],
             RunConfiguration(processes: 2, timeout: .seconds(10), jitter: .none))
         for worker in report.workers {
@@ -66,7 +66,7 @@ final class VerdictTrustTests: XCTestCase {
     }
 
     func testJunkOnTheResultChannelOfACleanExitIsStillNotClean() throws {
-        let report = try Shakedown.run(
+        let report = try Shake.run(
             command: ["/bin/bash", "-c", "printf 'junk junk junk' >&$SHAKEDOWN_RESULT_FD"],
             RunConfiguration(processes: 1, timeout: .seconds(10), jitter: .none))
         XCTAssertEqual(report.workers[0].outcome, .completed, report.summary)
@@ -95,7 +95,7 @@ final class VerdictTrustTests: XCTestCase {
             let report: RunReport
             do {
                 report = try assertLeavesNothingBehind {
-                    try Shakedown.run(command: [path], RunConfiguration(processes: 2, timeout: .seconds(10), jitter: .none))
+                    try Shake.run(command: [path], RunConfiguration(processes: 2, timeout: .seconds(10), jitter: .none))
                 }
             } catch {
                 for word in expected { XCTAssertTrue("\(error)".contains(word), "\(word) missing in: \(error)") }
@@ -116,7 +116,7 @@ final class VerdictTrustTests: XCTestCase {
     func testGigabyteOfOutputPerCopyIsReadFast() throws {
         let gigabyte = 1 << 30
         let line = String(repeating: "output ", count: 11) + "line"
-        let report = try Shakedown.run(
+        let report = try Shake.run(
             command: ["/bin/sh", "-c", "yes '\(line)' | head -c \(gigabyte)"],
             RunConfiguration(processes: 2, timeout: .seconds(120), jitter: .none))
         XCTAssertTrue(report.isClean, report.summary)
@@ -154,7 +154,7 @@ final class VerdictTrustTests: XCTestCase {
     func testWorkerCounterInAClosureRunIsTheObservedCounter() throws {
         let first = try SharedCounter("first")
         let second = try SharedCounter("second")
-        let run = try Shakedown.fork(processes: 2, rounds: 10, jitter: .none, observing: [first, second]) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 10, jitter: .none, observing: [first, second]) { worker in
             worker.counter(1).increment()
         }
         XCTAssertTrue(run.isClean, run.summary)
@@ -166,7 +166,7 @@ final class VerdictTrustTests: XCTestCase {
     func testCountersWithTheSameNameKeepTheirOwnHistograms() throws {
         let twos = try SharedCounter("hits")
         let ones = try SharedCounter("hits")
-        let run = try Shakedown.fork(processes: 2, rounds: 20, jitter: .none, observing: [twos, ones]) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 20, jitter: .none, observing: [twos, ones]) { worker in
             twos.increment()
             if worker.index == 0 { ones.increment() }
         }
@@ -177,7 +177,7 @@ final class VerdictTrustTests: XCTestCase {
     /// A crash used to keep only the end of the runtime's report (registers, images): the frames were lost.
     func testCrashInAWorkerIsReportedWithItsFileAndLine() throws {
         let line = #line + 2
-        let run = try Shakedown.fork(processes: 2, timeout: .seconds(30), jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, timeout: .seconds(30), jitter: .none) { worker in
             if worker.index == 1 { fatalError("crash for the report") }
         }
         guard case .crashed = run.workers[1].outcome else { return XCTFail(run.summary) }
@@ -194,7 +194,7 @@ final class VerdictTrustTests: XCTestCase {
         for _ in 0..<5 {
             let a = try ProcessMutex(name: "a")
             let b = try ProcessMutex(name: "b")
-            let run = try Shakedown.fork(RunConfiguration(processes: 2, rounds: 3, timeout: .milliseconds(500),
+            let run = try Shake.fork(RunConfiguration(processes: 2, rounds: 3, timeout: .milliseconds(500),
                                                           jitter: .none, diagnosesHangs: false)) { worker in
                 guard worker.round == 1 else { return }
                 let (first, second) = worker.index == 0 ? (a, b) : (b, a)

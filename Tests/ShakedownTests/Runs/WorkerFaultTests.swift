@@ -8,7 +8,7 @@ import XCTest
 final class WorkerFaultTests: XCTestCase {
     func testCrashingWorkerIsReportedWithItsSignal() throws {
         let run = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: 3, rounds: 5, jitter: .none) { worker in
+            try Shake.fork(processes: 3, rounds: 5, jitter: .none) { worker in
                 if worker.index == 1 && worker.round == 2 { writeToUnmappedMemory() }
             }
         }
@@ -23,7 +23,7 @@ final class WorkerFaultTests: XCTestCase {
     }
 
     func testFatalErrorMessageIsInTheOutputTail() throws {
-        let run = try Shakedown.fork(processes: 2, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, jitter: .none) { worker in
             if worker.index == 0 { fatalError("invariant broken in worker zero") }
         }
         guard case .crashed = run.workers[0].outcome else { return XCTFail(run.summary) }
@@ -34,7 +34,7 @@ final class WorkerFaultTests: XCTestCase {
 
     func testHungWorkerIsKilledAtTheDeadline() throws {
         let run = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: 2, timeout: .milliseconds(500), jitter: .none) { worker in
+            try Shake.fork(processes: 2, timeout: .milliseconds(500), jitter: .none) { worker in
                 if worker.index == 0 { while true { pause() } }
             }
         }
@@ -49,7 +49,7 @@ final class WorkerFaultTests: XCTestCase {
 
     func testThrowingBodyIsReported() throws {
         struct Boom: Error, CustomStringConvertible { var description: String { "boom in round 3" } }
-        let run = try Shakedown.fork(processes: 2, rounds: 10, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 10, jitter: .none) { worker in
             if worker.index == 1 && worker.round == 3 { throw Boom() }
         }
         XCTAssertEqual(run.workers[1].outcome, .threw("boom in round 3"), run.summary)
@@ -57,7 +57,7 @@ final class WorkerFaultTests: XCTestCase {
     }
 
     func testBodyCallingExitIsReportedAsAnEarlyExit() throws {
-        let run = try Shakedown.fork(processes: 2, rounds: 4, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 4, jitter: .none) { worker in
             if worker.index == 0 && worker.round == 1 { exit(3) }
         }
         XCTAssertEqual(run.workers[0].outcome, .exited(code: 3), run.summary)
@@ -66,7 +66,7 @@ final class WorkerFaultTests: XCTestCase {
 
     func testGarbageOnTheResultChannelIsReportedAndEarlierResultsKept() throws {
         let run = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: 2, jitter: .none) { worker in
+            try Shake.fork(processes: 2, jitter: .none) { worker in
                 guard worker.index == 1 else { return }
                 worker.fail("recorded before the garbage")
                 let garbage: [UInt8] = [0xFF, 0xFF, 0xFF, 0x7F, 0x01, 0x02, 0x03]
@@ -81,7 +81,7 @@ final class WorkerFaultTests: XCTestCase {
     }
 
     func testWorkerWritingNothingAndDyingIsReported() throws {
-        let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in _exit(0) }
+        let run = try Shake.fork(processes: 1, jitter: .none) { _ in _exit(0) }
         XCTAssertEqual(run.workers[0].outcome, .exited(code: 0), run.summary)
         XCTAssertFalse(run.workers[0].outcome == .completed)
         XCTAssertNil(run.workers[0].jitterDigest, "no result was sent")
@@ -89,7 +89,7 @@ final class WorkerFaultTests: XCTestCase {
 
     func testFailuresRecordedInWorkersComeBackWithFileAndLine() throws {
         let line = #line + 2
-        let run = try Shakedown.fork(processes: 2, rounds: 3, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 3, jitter: .none) { worker in
             worker.check(worker.round != 2, "round two is bad in worker \(worker.index)")
         }
         XCTAssertEqual(run.failures.count, 2, run.summary)
@@ -103,7 +103,7 @@ final class WorkerFaultTests: XCTestCase {
     }
 
     func testPrintedXCTestFailureLinesAreCaught() throws {
-        let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in
+        let run = try Shake.fork(processes: 1, jitter: .none) { _ in
             print("/src/Tests/CacheTests.swift:42: error: -[CacheTests.CacheTests testHits] : XCTAssertEqual failed: (\"1\") is not equal to (\"2\")")
         }
         XCTAssertEqual(run.failures, [RecordedFailure(message: "XCTAssertEqual failed: (\"1\") is not equal to (\"2\")",
@@ -123,7 +123,7 @@ final class IgnoredChildSignalTests: XCTestCase {
     func testRunsWorkWhenTheTestProcessIgnoresSIGCHLD() throws {
         let previous = signal(SIGCHLD, SIG_IGN)
         defer { signal(SIGCHLD, previous) }
-        let run = try Shakedown.fork(processes: 2, rounds: 3, timeout: .seconds(30), jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, rounds: 3, timeout: .seconds(30), jitter: .none) { worker in
             if worker.index == 1, worker.round == 1, fork() == 0 { sleep(30); _exit(0) }
         }
         XCTAssertEqual(run.workers.map(\.outcome), [.completed, .completed], run.summary)

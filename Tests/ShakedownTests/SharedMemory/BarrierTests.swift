@@ -14,7 +14,7 @@ final class BarrierTests: XCTestCase {
         XCTAssertEqual(barrier.arriveAndWait(timeout: .milliseconds(5)), .timedOut,
                        "a lone arrival after a timeout must not be taken as the second party")
         // Both parties now arrive for real: the generation is released for both.
-        let run = try Shakedown.fork(processes: 2, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, jitter: .none) { worker in
             worker.check(barrier.arriveAndWait(timeout: .seconds(10)) == .released, "released together")
         }
         XCTAssertTrue(run.isClean, run.summary)
@@ -26,7 +26,7 @@ final class BarrierTests: XCTestCase {
         for _ in 0..<20 {
             let barrier = try ProcessBarrier(parties: 2, spinLimit: 0)
             let outcome = try SharedValue<Int64>(-1)
-            let run = try Shakedown.fork(processes: 2, jitter: .none) { worker in
+            let run = try Shake.fork(processes: 2, jitter: .none) { worker in
                 if worker.index == 0 {
                     let result = barrier.arriveAndWait(timeout: .seconds(10))
                     outcome.value = result == .released ? 1 : result == .timedOut ? 3 : 2

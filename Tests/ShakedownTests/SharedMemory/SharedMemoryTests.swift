@@ -7,7 +7,7 @@ import XCTest
 final class SharedMemoryTests: XCTestCase {
     func testRobustMutexReportsThatItsOwnerDied() throws {
         let mutex = try ProcessMutex(name: "accounts")
-        let run = try Shakedown.fork(processes: 1, jitter: .none) { _ in
+        let run = try Shake.fork(processes: 1, jitter: .none) { _ in
             try mutex.lock()
             raise(SIGKILL)  // dies holding the lock
         }
@@ -27,7 +27,7 @@ final class SharedMemoryTests: XCTestCase {
         let locked = try ProcessSemaphore()
         let release = try ProcessSemaphore()
         let observed = try SharedValue<Int32>(0)
-        let run = try Shakedown.fork(processes: 2, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 2, jitter: .none) { worker in
             if worker.index == 0 {
                 try mutex.lock()
                 try locked.signal()
@@ -56,7 +56,7 @@ final class SharedMemoryTests: XCTestCase {
     func testValuesAndArraysAreSharedAcrossFork() throws {
         let value = try SharedValue<Double>(0)
         let array = try SharedArray<Int>(repeating: 0, count: 4)
-        let run = try Shakedown.fork(processes: 4, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 4, jitter: .none) { worker in
             array[worker.index] = worker.index * 10
             if worker.index == 3 { value.value = 2.5 }
         }
@@ -70,7 +70,7 @@ final class SharedMemoryTests: XCTestCase {
         let semaphore = try ProcessSemaphore(value: 0)
         let barrier = try ProcessBarrier(parties: 3)
         let arrivals = try SharedCounter()
-        let run = try Shakedown.fork(processes: 3, jitter: .none) { worker in
+        let run = try Shake.fork(processes: 3, jitter: .none) { worker in
             arrivals.increment()
             worker.check(barrier.arriveAndWait(timeout: .seconds(30)) == .released, "barrier released")
             worker.check(arrivals.value == 3, "everyone arrived before anyone left")

@@ -19,7 +19,7 @@ enum ProcessChecks {
     }
 
     private static let warmedUp: Result<Void, ShakedownError> = Result { () throws(ShakedownError) in
-        _ = try Shakedown.fork(processes: 1, timeout: .milliseconds(200), jitter: .none) { _ in while true { pause() } }
+        _ = try Shake.fork(processes: 1, timeout: .milliseconds(200), jitter: .none) { _ in while true { pause() } }
     }
 
     /// The calling test process's children right now.

@@ -8,7 +8,7 @@ import XCTest
 final class ProcessSemaphoreHighWaterTests: XCTestCase {
     /// Six processes share a semaphore of 3; each holds a permit for 2 ms at a time.
     private func holdPermits(_ semaphore: ProcessSemaphore, processes: Int) throws -> RunReport {
-        try Shakedown.fork(processes: processes, rounds: 10, timeout: .seconds(30), jitter: .none) { worker in
+        try Shake.fork(processes: processes, rounds: 10, timeout: .seconds(30), jitter: .none) { worker in
             let held = try semaphore.withPermit(timeout: .seconds(10)) { usleep(2_000) }
             worker.check(held != nil, "no permit within 10 s")
         }

@@ -14,7 +14,7 @@ final class SharedObjectTests: XCTestCase {
     func testConcurrentUpdatesFromManyProcessesAreNeverLost() throws {
         let shared = try SharedObject(Inventory())
         let report = try assertLeavesNothingBehind {
-            try Shakedown.fork(processes: 4, rounds: 50, timeout: .seconds(60)) { worker in
+            try Shake.fork(processes: 4, rounds: 50, timeout: .seconds(60)) { worker in
                 try shared.update { inventory in
                     inventory.counts["w\(worker.index)", default: 0] += 1
                     inventory.counts["total", default: 0] += 1

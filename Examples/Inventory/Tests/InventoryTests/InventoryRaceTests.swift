@@ -27,7 +27,7 @@ final class InventoryRaceTests: XCTestCase {
             outcome: { _ in try Inventory(path: path).count(of: "widget") },
             grades: [4: .acceptable],
             stopsAtFirstForbidden: false)
-        return try Shakedown.fork(
+        return try Shake.fork(
             RunConfiguration(processes: 4, rounds: rounds, timeout: .seconds(120), jitter: .none),
             lifecycle: WorkerLifecycle(setUp: { _ in connection = try Inventory(path: path) }),
             judge: judge

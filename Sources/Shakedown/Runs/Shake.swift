@@ -3,7 +3,7 @@
 /// Every run forks one run leader (the subreaper that owns every process of the run) and, from it, the
 /// workers; waits with a deadline; captures and tears down what hangs; accounts for every leaked process; and
 /// returns a ``RunReport``. Nothing is left running when these functions return.
-public enum Shakedown {
+public enum Shake {
     /// Forks `body` into `processes` worker processes, each running it `rounds` times; all workers start each
     /// round together.
     ///

@@ -1,4 +1,4 @@
-extension Shakedown {
+extension Shake {
     /// Forks an `async` body into `processes` workers, as the synchronous
     /// ``fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)`` does.
     ///
