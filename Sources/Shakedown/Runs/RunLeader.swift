@@ -422,18 +422,24 @@ package struct RunLeader {
                 for group in ownGroups where isUnreapedChild(group) { kill(-group, signal.rawValue) }
                 for pid in targets() { kill(pid, signal.rawValue) }
             case let .wait(duration):
-                waitForExit(state, signals: signals, within: duration, targets: targets)
+                // A stopped process (a hung worker frozen at the deadline) cannot act on SIGTERM: waiting for it
+                // would only add the grace to every hung run.
+                waitForExit(state, signals: signals, within: duration, targets: targets, stoppedCountAsGone: true)
             }
         }
         // SIGKILL was sent last; give the kernel a moment to finish the kills before reaping.
         waitForExit(state, signals: signals, within: .seconds(2), targets: targets)
     }
 
-    private func waitForExit(_ state: State, signals: CInt, within duration: Duration, targets: () -> [pid_t]) {
+    private func waitForExit(_ state: State, signals: CInt, within duration: Duration, targets: () -> [pid_t],
+                             stoppedCountAsGone: Bool = false) {
         let deadline = monotonicNanoseconds() + duration.nanoseconds
         while true {
             reap(state)
-            let remaining = targets().filter { ProcessTable.status(of: $0).map { !$0.isZombie } ?? false }
+            let remaining = targets().filter { pid in
+                guard let status = ProcessTable.status(of: pid), !status.isZombie else { return false }
+                return !(stoppedCountAsGone && (status.state == "T" || status.state == "t"))
+            }
             if remaining.isEmpty { return }
             let left = deadline - monotonicNanoseconds()
             if left <= 0 { return }

@@ -258,6 +258,8 @@ package struct Supervisor {
            controlGroup.path == path {
             targets = targets.filter { controlGroup.contains($0.pid) }
         }
+        // Stopped before the rounds are read and before any is captured or killed: no user code runs after this.
+        HungProcessFreeze.freeze(targets, descendants: ProcessTable.descendants(of:))
         run.hungIndices = Set(run.workers.indices.filter { run.workers[$0].status == nil && run.workers[$0].notStarted == nil })
         // Rounds as of the deadline: teardown can release a lock a hung worker waits for (a killed peer's robust
         // mutex), and a round it then finishes must not make it look less stuck than it was.

@@ -52,6 +52,37 @@ final class HangInRunTests: XCTestCase {
         XCTAssertTrue(ProcessTable.readSmallFile(path)?.contains("moveFromAccountsToLedger") ?? false)
     }
 
+    /// The peers of a hung worker are stopped at the deadline, before any is killed: killing worker 0 makes its
+    /// robust mutex owner-dead, and before the freeze worker 1 then took it and ran on after the deadline. The
+    /// SIGTERM of a graceful teardown stays pending on a stopped process, so the wait before SIGKILL is skipped.
+    func testHungWorkersRunNoCodeAfterTheDeadline() throws {
+        let afterDeadline = try SharedCounter()
+        let teardown = try Teardown([.signal(.terminate), .wait(.seconds(20))])
+        for attempt in 0..<8 {
+            let accounts = try ProcessMutex(name: "accounts")
+            let ledger = try ProcessMutex(name: "ledger")
+            let both = try ProcessBarrier(parties: 2)
+            var configuration = RunConfiguration(processes: 2, timeout: .milliseconds(300), jitter: .none, teardown: teardown)
+            // Without a capture nothing else holds the workers between the deadline and the kill.
+            configuration.diagnosesHangs = attempt.isMultiple(of: 2)
+            let run = try assertLeavesNothingBehind {
+                try Shake.fork(configuration) { worker in
+                    if worker.index == 0 {
+                        try moveFromAccountsToLedger(accounts, ledger, both)
+                    } else {
+                        // Code with its own SIGTERM handling outlives the first teardown signal.
+                        signal(SIGTERM, SIG_IGN)
+                        try moveFromLedgerToAccounts(accounts, ledger, both)
+                    }
+                    _ = afterDeadline.increment()
+                }
+            }
+            XCTAssertEqual(run.hungWorkers.count, 2, run.summary)
+            XCTAssertEqual(afterDeadline.value, 0, "attempt \(attempt): a hung worker ran on after the deadline\n\(run.summary)")
+            XCTAssertLessThan(run.duration, .seconds(12), "the teardown waited for SIGTERM on stopped processes")
+        }
+    }
+
     func testNoDiagnosisWhenDisabled() throws {
         var configuration = RunConfiguration(processes: 1, timeout: .milliseconds(300), jitter: .none)
         configuration.diagnosesHangs = false
