@@ -17,6 +17,9 @@ int shakedown_set_child_subreaper(int enabled);
 int shakedown_get_child_subreaper(void);
 /// prctl(PR_SET_PDEATHSIG). Returns 0 or -1 with errno.
 int shakedown_set_parent_death_signal(int signal);
+/// prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY): under Yama ptrace_scope=1, lets any process of the same user
+/// trace this one, not only its ancestors. Returns 0, or -1 with errno (EINVAL: no Yama, nothing to allow).
+int shakedown_allow_any_tracer(void);
 /// pidfd_open(2). Returns a descriptor or -1 with errno.
 int shakedown_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2) with no siginfo and no flags. Returns 0 or -1 with errno (ESRCH once the process has
