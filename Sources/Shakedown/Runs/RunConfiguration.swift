@@ -17,6 +17,10 @@ public struct RunConfiguration: Hashable, Sendable {
     public var outputTailBytes: Int
     /// Capture every thread's backtrace of hung workers before tearing them down (costs ~10 ms per process).
     public var diagnosesHangs: Bool
+    /// Stop (SIGSTOP) hung workers and their children at the deadline, so that none runs user code after it: the
+    /// teardown's SIGKILL ends them where they stood, and its SIGTERM never reaches a handler. `true` by default;
+    /// `false` lets a hung worker's SIGTERM handler run (and, if it does not exit, the worker run on until SIGKILL).
+    public var freezesHungWorkers = true
     /// System-call failures to inject (tests of Shakedown's own error paths); empty by default.
     package var faults = FaultPlan()
 

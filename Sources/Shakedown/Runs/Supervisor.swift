@@ -158,6 +158,10 @@ package struct Supervisor {
                 break
             }
             if now >= run.deadline && !run.timedOut {
+                // On a loaded machine this thread may wake well after the deadline: what arrived meanwhile (a
+                // worker's exit, the first line of its crash report) is read before anyone is called hung.
+                catchUp(&run, leader: leader, plumbing: plumbing)
+                if run.leaderDone || run.leaderGone { break }
                 if postponeForCrashReport(&run, now: now) { continue }
                 reachDeadline(&run, plumbing: plumbing, leader: leader, group: group, control: control)
                 continue
@@ -193,6 +197,14 @@ package struct Supervisor {
             }
         }
         if !run.eventsOpen && !run.leaderDone { run.leaderGone = true }
+    }
+
+    /// Reads whatever is ready now, without waiting.
+    private func catchUp(_ run: inout Progress, leader: Leader, plumbing: RunPlumbing) {
+        var (fds, owners) = pollSet(run, plumbing: plumbing, leader: leader)
+        guard poll(&fds, nfds_t(fds.count), 0) > 0 else { return }
+        readReady(&run, fds: fds, owners: owners, plumbing: plumbing)
+        applyEvents(&run)
     }
 
     /// The descriptors to poll: the event channel, each open result and output pipe, and the leader's pidfd last.
@@ -259,7 +271,7 @@ package struct Supervisor {
             targets = targets.filter { controlGroup.contains($0.pid) }
         }
         // Stopped before the rounds are read and before any is captured or killed: no user code runs after this.
-        HungProcessFreeze.freeze(targets, descendants: ProcessTable.descendants(of:))
+        if configuration.freezesHungWorkers { HungProcessFreeze.freeze(targets, descendants: ProcessTable.descendants(of:)) }
         run.hungIndices = Set(run.workers.indices.filter { run.workers[$0].status == nil && run.workers[$0].notStarted == nil })
         // Rounds as of the deadline: teardown can release a lock a hung worker waits for (a killed peer's robust
         // mutex), and a round it then finishes must not make it look less stuck than it was.

@@ -127,10 +127,22 @@ final class FaultMatrixTests: XCTestCase {
     }
 
     func testHungCommandThatHandlesSIGTERMStopsPolitely() throws {
+        var polite = quick
+        polite.freezesHungWorkers = false
+        let report = try assertNothingSurvives {
+            try Shake.run(command: [Fixtures.path("sigterm-handler"), "0"], polite)
+        }
+        XCTAssertEqual(report.hungWorkers.count, 2, report.summary)
+        XCTAssertEqual(report.workers.map(\.exit), [.exited(code: 0), .exited(code: 0)], report.summary)
+    }
+
+    /// By default a hung command is stopped at the deadline: its SIGTERM handler never runs, SIGKILL ends it.
+    func testHungCommandIsFrozenAndKilledByDefault() throws {
         let report = try assertNothingSurvives {
             try Shake.run(command: [Fixtures.path("sigterm-handler"), "0"], quick)
         }
         XCTAssertEqual(report.hungWorkers.count, 2, report.summary)
-        XCTAssertEqual(report.workers.map(\.exit), [.exited(code: 0), .exited(code: 0)], report.summary)
+        XCTAssertEqual(report.workers.map(\.exit), [.signaled(.kill, coreDumped: false), .signaled(.kill, coreDumped: false)],
+                       report.summary)
     }
 }
