@@ -7,9 +7,10 @@ func fixture(_ name: String, dependencies: [Target.Dependency] = ["Shakedown"]) 
 }
 
 // Linux only: Shakedown forks, ptraces, maps shared memory and reads /proc. On any other platform each library stops
-// the build with `#error("Shakedown runs on Linux only: …")` (Support/Platform.swift in each module) rather than
-// failing at link time. ShakedownJitter alone is plain C11 and Swift, so production code that builds elsewhere keeps
-// building (its points never act there). `platforms` below only sets the minimum macOS for manifest resolution.
+// the build with `#error("Shakedown runs on Linux only: …")` (Platform.swift in each module, shakedown_platform.h in
+// the C shim) rather than failing at link time. ShakedownJitter alone has no such check (plain C11 and Swift, no
+// Linux-only call), so it does not stop production code that also targets other systems; only Linux is built and
+// tested, and only Shakedown arms its points. `platforms` below only sets the minimum macOS for manifest resolution.
 let package = Package(
     name: "shakedown",
     platforms: [.macOS(.v15)],

@@ -1,3 +1,4 @@
+import Foundation
 import Shakedown
 import XCTest
 
@@ -41,6 +42,34 @@ final class JitterLinkTests: XCTestCase {
         XCTAssertTrue(symbols.contains("shakedown_jitter_point"), "the point's slow path is linked in")
         XCTAssertFalse(symbols.contains("shakedown_ptrace"), "the C shim's ptrace code came along")
         XCTAssertFalse(symbols.contains("shakedown_preempt"), "the C shim's preemption code came along")
+    }
+
+    /// docs/design.md's claim, rebuilt and re-read: in a release build the point is inlined into its caller, and the
+    /// path taken outside a run (up to the first `ret`) reads the ambient root, branches once and calls nothing.
+    func testInAReleaseBuildThePointIsOneLoadAndOneBranchInline() throws {
+        let scratch = NSTemporaryDirectory() + "jitter-release-\(getpid())"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: scratch) }
+        let root = Fixtures.packageRoot
+        _ = try run(["swift", "build", "-c", "release", "--package-path", root, "--scratch-path", scratch,
+                     "--product", "jitter-only"])
+        #if arch(x86_64)
+        let syntax = ["-M", "intel"]
+        #else
+        let syntax: [String] = []
+        #endif
+        let listing = try run(["objdump", "-d", "--no-show-raw-insn"] + syntax + [scratch + "/release/jitter-only"])
+            .outputText.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try XCTUnwrap(listing.firstIndex { $0.contains("stepWithJitterPoint") && $0.hasSuffix(">:") },
+                                  "stepWithJitterPoint not found")
+        let body = listing[(start + 1)...].prefix { !$0.isEmpty }
+        let fastPath = Array(body.prefix { !$0.contains("\tret") })
+        let mnemonics = fastPath.compactMap { $0.split(separator: "\t").dropFirst().first.map { String($0.split(separator: " ")[0]) } }
+        let conditional = mnemonics.filter { ($0.hasPrefix("j") && $0 != "jmp") || $0.hasPrefix("b.") || $0.hasPrefix("cb") || $0.hasPrefix("tb") }
+        XCTAssertEqual(conditional.count, 1, "one branch: \(fastPath.joined(separator: "\n"))")
+        XCTAssertFalse(mnemonics.contains { $0 == "call" || $0 == "bl" || $0 == "jmp" || $0 == "b" }, "no call")
+        XCTAssertEqual(fastPath.filter { $0.contains("shakedown_jitter_ambient_root") }.count, 1, "one ambient read")
+        XCTAssertLessThanOrEqual(fastPath.count, 12, fastPath.joined(separator: "\n"))
+        XCTAssertTrue(body.contains { $0.contains("shakedown_jitter_point") }, "the slow path is out of line")
     }
 
     func testOutsideARunEveryPointIsDisarmed() throws {

@@ -5,11 +5,7 @@ import XCTest
 /// On another system each library stops the build with one clear sentence, not with missing Linux headers or
 /// unresolved symbols at link time. Checked by compiling for macOS here (no SDK needed: the check comes first).
 final class PlatformCheckTests: XCTestCase {
-    private static let root: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(4)
-        return parts.joined(separator: "/")
-    }()
+    private static let root = Fixtures.packageRoot
     private static let message = "Shakedown runs on Linux only"
     private static let otherSystem = "arm64-apple-macosx15.0"
 

@@ -5,12 +5,7 @@ import XCTest
 /// The README's Package.swift snippet, pasted into a fresh package that depends on this checkout, resolves: every
 /// product it names exists under that name, and the production target builds against ShakedownJitter alone.
 final class ReadmePackageSnippetTests: XCTestCase {
-    /// This checkout: Tests/ShakedownTests/Support/<this file> is three folders below it.
-    private static let root: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(4)
-        return parts.joined(separator: "/")
-    }()
+    private static let root = Fixtures.packageRoot
 
     /// The `// Package.swift` block of the README: `dependencies: [...], targets: [...]`.
     private func readmeSnippet() throws -> String {
