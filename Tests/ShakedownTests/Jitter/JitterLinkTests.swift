@@ -72,6 +72,16 @@ final class JitterLinkTests: XCTestCase {
         XCTAssertTrue(body.contains { $0.contains("shakedown_jitter_point") }, "the slow path is out of line")
     }
 
+    func testImportShakedownAloneStillSeesTheSameJitter() throws {
+        // This file imports Shakedown, not ShakedownJitter: the re-export keeps old code compiling, under both names.
+        XCTAssertTrue(Shakedown.Jitter.self == ShakedownJitter.Jitter.self)
+        let report = try Shake.fork(processes: 2, rounds: 20, timeout: .seconds(60), jitter: .default) { worker in
+            for _ in 0..<50 { Shakedown.Jitter.point() }
+            worker.check(worker.jitter.points >= 50, "the points drew from this worker's source")
+        }
+        XCTAssertTrue(report.isClean, report.summary)
+    }
+
     func testOutsideARunEveryPointIsDisarmed() throws {
         let result = try run([Fixtures.path("jitter-only"), "1000"])
         XCTAssertEqual(result.outputText, "jitter-only: 1000 points, armed: false\n")
