@@ -9,6 +9,18 @@ import SystemPackage
 /// (``systemCall`` and ``errno``, ``argumentName`` and ``reason``, ``pid``, …). ``Code`` is a struct, not an enum, so
 /// a new kind of error in a later version does not break a `switch` that has a `default:` branch. Two errors are
 /// equal when their kinds and all their details are; two codes are equal when their kinds are.
+///
+/// ```swift
+/// do {
+///     let report = try Shake.fork(processes: 8) { _ in work() }
+/// } catch let error as ShakedownError {
+///     switch error.code {
+///     case .invalidArgument: print("fix `\(error.argumentName ?? "?")`: \(error.reason ?? "")")
+///     case .systemCall where error.errno == .noMemory: print("out of memory in \(error.systemCall ?? "?")")
+///     default: print(error)   // one line naming the call and errno, the argument or the process
+///     }
+/// }
+/// ```
 public struct ShakedownError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Every kind with its details. Package-wide so the library and its tools can build errors tersely; clients see
     /// only ``code`` and the properties, so a case added here breaks nobody outside the package.

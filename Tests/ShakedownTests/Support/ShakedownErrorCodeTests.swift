@@ -8,6 +8,7 @@ private func clientExitStatus(for error: ShakedownError) -> Int32 {
     case .noSuchProcess: return 3
     case .permissionDenied: return 4
     case .invalidArgument: return 64
+    case .systemCall where error.errno == .noMemory: return 71
     default: return 70
     }
 }
@@ -31,7 +32,8 @@ final class ShakedownErrorCodeTests: XCTestCase {
         XCTAssertEqual(clientExitStatus(for: .noSuchProcess(pid: 7)), 3)
         XCTAssertEqual(clientExitStatus(for: .permissionDenied(pid: 7, reason: "ptrace_scope")), 4)
         XCTAssertEqual(clientExitStatus(for: .invalidArgument("processes", "must be at least 1")), 64)
-        XCTAssertEqual(clientExitStatus(for: .systemCall("fork", errno: .noMemory)), 70)
+        XCTAssertEqual(clientExitStatus(for: .systemCall("fork", errno: .noMemory)), 71)
+        XCTAssertEqual(clientExitStatus(for: .systemCall("fork", errno: .resourceTemporarilyUnavailable)), 70)
         XCTAssertEqual(clientExitStatus(for: .malformedData(source: "queue", reason: "short")), 70)
         XCTAssertEqual(clientExitStatus(for: .executableNotFound("nope")), 70)
     }
