@@ -6,11 +6,18 @@ func fixture(_ name: String, dependencies: [Target.Dependency] = ["Shakedown"]) 
     .executableTarget(name: name, dependencies: dependencies, path: "Fixtures/\(name)")
 }
 
+// Linux only: Shakedown forks, ptraces, maps shared memory and reads /proc. On any other platform each library stops
+// the build with `#error("Shakedown runs on Linux only: …")` (Platform.swift in each module, shakedown_platform.h in
+// the C shim) rather than failing at link time. ShakedownJitter alone has no such check (plain C11 and Swift, no
+// Linux-only call), so it does not stop production code that also targets other systems; only Linux is built and
+// tested, and only Shakedown arms its points. `platforms` below only sets the minimum macOS for manifest resolution.
 let package = Package(
     name: "shakedown",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Shakedown", targets: ["Shakedown"]),
+        // Only `Jitter.point()`, for production code: no libunwind, lzma, ptrace or Foundation; Shakedown re-exports it.
+        .library(name: "ShakedownJitter", targets: ["ShakedownJitter"]),
         .library(name: "ShakedownXCTest", targets: ["ShakedownXCTest"]),
         .library(name: "ShakedownTesting", targets: ["ShakedownTesting"]),
         .executable(name: "shakedown", targets: ["shakedown"]),
@@ -31,15 +38,19 @@ let package = Package(
             providers: [.apt(["libunwind-dev"])]
         ),
         // Everything Swift cannot call directly: variadic prctl/ptrace, futex, libunwind macros, the opaque racy access.
+        // The jitter point's run-time half: per-thread decision streams and the ambient root. Plain C, no dependency.
+        .target(name: "CShakedownJitter"),
+        .target(name: "ShakedownJitter", dependencies: ["CShakedownJitter"]),
         .target(
             name: "CShakedown",
-            dependencies: ["CLibunwind"],
+            dependencies: ["CLibunwind", "CShakedownJitter"],
             linkerSettings: [.linkedLibrary("unwind-ptrace"), .linkedLibrary("unwind-generic"), .linkedLibrary("lzma")]
         ),
         .target(
             name: "Shakedown",
             dependencies: [
                 "CShakedown",
+                "ShakedownJitter",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -91,6 +102,8 @@ let package = Package(
         fixture("race-double-init", dependencies: []),
         fixture("race-threads", dependencies: []),
         fixture("signal-owner", dependencies: []),
+        // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
+        fixture("jitter-only", dependencies: ["ShakedownJitter"]),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

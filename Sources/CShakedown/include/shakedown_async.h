@@ -1,5 +1,6 @@
 #ifndef SHAKEDOWN_ASYNC_H
 #define SHAKEDOWN_ASYNC_H
+#include "shakedown_platform.h"
 
 #ifdef __cplusplus
 extern "C" {

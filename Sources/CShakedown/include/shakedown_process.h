@@ -1,5 +1,6 @@
 #ifndef SHAKEDOWN_PROCESS_H
 #define SHAKEDOWN_PROCESS_H
+#include "shakedown_platform.h"
 
 #include <stdint.h>
 #include <signal.h>

@@ -1,5 +1,6 @@
 #ifndef SHAKEDOWN_SYNC_H
 #define SHAKEDOWN_SYNC_H
+#include "shakedown_platform.h"
 
 #include <stdint.h>
 #include <pthread.h>

@@ -1,5 +1,6 @@
 #ifndef SHAKEDOWN_SYSCALL_CONTROL_H
 #define SHAKEDOWN_SYSCALL_CONTROL_H
+#include "shakedown_platform.h"
 
 #include <stdint.h>
 #include <sys/types.h>

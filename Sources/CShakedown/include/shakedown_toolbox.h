@@ -1,5 +1,6 @@
 #ifndef SHAKEDOWN_TOOLBOX_H
 #define SHAKEDOWN_TOOLBOX_H
+#include "shakedown_platform.h"
 // C helpers for the multiprocessing toolbox (Sources/Shakedown/Toolbox): what Swift cannot call directly.
 
 #include <stdint.h>

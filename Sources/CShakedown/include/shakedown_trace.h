@@ -1,5 +1,6 @@
 #ifndef SHAKEDOWN_TRACE_H
 #define SHAKEDOWN_TRACE_H
+#include "shakedown_platform.h"
 // ptrace and libunwind-ptrace wrappers for hang capture (see shakedown_trace.c).
 // ptrace(2) is variadic and libunwind's API is macros: Swift can call neither directly.
 

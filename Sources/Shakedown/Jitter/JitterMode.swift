@@ -5,7 +5,7 @@
 public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
     /// No perturbation at all: plain stress.
     case none
-    /// Only where the code calls ``Jitter/point()`` (or a ``JitterSource``): cheap and precise, but blind to code
+    /// Only where the code calls `Jitter.point()` (or a ``JitterSource``): cheap and precise, but blind to code
     /// nobody instrumented.
     case points
     /// Preemption at arbitrary instructions without code changes: a per-thread timer on a real-time signal

@@ -70,7 +70,7 @@ public struct RunConfiguration: Hashable, Sendable {
                                    "must be within 0...\(Self.maximumOutputTailBytes), got \(outputTailBytes)")
         }
         do throws(ShakedownError) { try teardown.validate() } catch {
-            guard case let .invalidArgument(_, reason) = error.code else { throw error }
+            guard error.code == .invalidArgument, let reason = error.reason else { throw error }
             throw .invalidArgument("teardown", reason)
         }
         try validateJitter()

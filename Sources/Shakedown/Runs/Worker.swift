@@ -21,7 +21,7 @@ public final class Worker {
     public package(set) var round: Int = 0
     /// This worker's seed, derived from the run's seed and ``index``.
     public var seed: Seed { jitter.seed }
-    /// This worker's jitter stream; ``Jitter/point()`` draws from it too.
+    /// This worker's jitter stream; `Jitter.point()` draws from it too.
     public let jitter: JitterSource
 
     /// The write end of this worker's result channel (tests use it to send garbage on purpose).

@@ -43,7 +43,7 @@ public final class SharedCounter: @unchecked Sendable {
     @discardableResult
     public func increment(by delta: Int64 = 1) -> Int64 { shakedown_atomic_fetch_add(storage, delta) }
 
-    /// The unlocked `a += 1`: load, ``Jitter/point()``, store. Loses updates when processes interleave.
+    /// The unlocked `a += 1`: load, `Jitter.point()`, store. Loses updates when processes interleave.
     public func racyIncrement() {
         let observed = shakedown_racy_load(storage)
         Jitter.point()

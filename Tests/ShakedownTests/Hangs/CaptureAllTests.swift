@@ -52,7 +52,7 @@ final class CaptureAllTests: XCTestCase {
             case .success?:
                 outcomes["captured", default: 0] += 1
             case let .failure(error)?:
-                guard case .noSuchProcess = error.code else { return XCTFail("an exiting process gave \(error)") }
+                guard error.code == .noSuchProcess else { return XCTFail("an exiting process gave \(error)") }
                 outcomes["gone", default: 0] += 1
             case nil:
                 XCTFail("no result")

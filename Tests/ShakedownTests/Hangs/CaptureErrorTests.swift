@@ -11,13 +11,13 @@ final class CaptureErrorTests: XCTestCase {
         // Larger than any pid_max (at most 2^22), so it never exists.
         let pid: Int32 = 2_000_000_000
         XCTAssertThrowsError(try HangInspector().capture(pid: pid)) { error in
-            XCTAssertEqual((error as? ShakedownError)?.code, .noSuchProcess(pid: pid))
+            XCTAssertEqual(error as? ShakedownError, .noSuchProcess(pid: pid))
         }
     }
 
     func testNonPositivePidIsInvalid() {
         XCTAssertThrowsError(try HangInspector().capture(pid: 0)) { error in
-            guard case .invalidArgument(name: "pid", _)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, error.code == .invalidArgument, error.argumentName == "pid" else {
                 return XCTFail("\(error)")
             }
         }
@@ -25,14 +25,14 @@ final class CaptureErrorTests: XCTestCase {
 
     func testCapturingItselfIsRefused() {
         XCTAssertThrowsError(try HangInspector().capture(pid: getpid())) { error in
-            guard case let .invalidArgument(name: "pid", reason)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, error.argumentName == "pid", let reason = error.reason else {
                 return XCTFail("\(error)")
             }
             XCTAssertTrue(reason.contains("cannot ptrace itself"), reason)
         }
         // One of this process's other threads is the same process.
         XCTAssertThrowsError(try HangInspector().capture(pid: shakedown_gettid())) { error in
-            guard case .invalidArgument(name: "pid", _)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, error.code == .invalidArgument, error.argumentName == "pid" else {
                 return XCTFail("\(error)")
             }
         }
@@ -79,7 +79,7 @@ final class CaptureErrorTests: XCTestCase {
         XCTAssertEqual(seized, 0, "the other tracer seized the target")
 
         XCTAssertThrowsError(try HangInspector().capture(pid: target)) { error in
-            guard case let .permissionDenied(pid, reason)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, error.code == .permissionDenied, let pid = error.pid, let reason = error.reason else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual(pid, target)
@@ -92,7 +92,7 @@ final class CaptureErrorTests: XCTestCase {
             throw XCTSkip("no kernel thread visible in this pid namespace")
         }
         XCTAssertThrowsError(try HangInspector().capture(pid: kernelThread)) { error in
-            guard case let .invalidArgument(name: "pid", reason)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, error.argumentName == "pid", let reason = error.reason else {
                 return XCTFail("\(error)")
             }
             XCTAssertTrue(reason.contains("kernel thread"), reason)

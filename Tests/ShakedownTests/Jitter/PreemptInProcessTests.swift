@@ -45,7 +45,7 @@ final class PreemptInProcessTests: XCTestCase {
         }
         XCTAssertEqual(try JitterPlan(parsing: " PREEMPT ").mode, .preempt)
         XCTAssertThrowsError(try JitterPlan(parsing: "chaos")) { error in
-            guard case let .invalidArgument(name, reason)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, let name = error.argumentName, let reason = error.reason else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual(name, "SHAKEDOWN_JITTER")

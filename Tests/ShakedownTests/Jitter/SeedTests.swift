@@ -36,8 +36,8 @@ final class SeedTests: XCTestCase {
         let restore = replaceEnvironment(Seed.environmentVariable, with: "forty-two")
         defer { restore() }
         XCTAssertThrowsError(try Shake.fork(processes: 1) { _ in }) { error in
-            XCTAssertEqual((error as? ShakedownError)?.code,
-                           .invalidArgument(name: "SHAKEDOWN_SEED", reason: "not a decimal or 0x-hexadecimal number: \"forty-two\""))
+            XCTAssertEqual(error as? ShakedownError,
+                           .invalidArgument("SHAKEDOWN_SEED", "not a decimal or 0x-hexadecimal number: \"forty-two\""))
         }
     }
 

@@ -8,7 +8,7 @@ final class ArgumentTests: XCTestCase {
                                 _ body: () throws -> Void) {
         let childrenBefore = ProcessChecks.children()
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            guard case let .invalidArgument(argument, _)? = (error as? ShakedownError)?.code else {
+            guard let error = error as? ShakedownError, let argument = error.argumentName else {
                 return XCTFail("expected invalidArgument(\(name)), got \(error)", file: file, line: line)
             }
             XCTAssertEqual(argument, name, file: file, line: line)
@@ -38,7 +38,7 @@ final class ArgumentTests: XCTestCase {
         assertRejected("command") { _ = try Shake.run(command: [], RunConfiguration(processes: 1)) }
         assertRejected("counters") { _ = try Shake.run(command: ["/bin/true"], RunConfiguration(processes: 1), counters: 9) }
         XCTAssertThrowsError(try Shake.run(command: ["no-such-program-anywhere"], RunConfiguration(processes: 1))) { error in
-            XCTAssertEqual((error as? ShakedownError)?.code, .executableNotFound("no-such-program-anywhere"))
+            XCTAssertEqual(error as? ShakedownError, .executableNotFound("no-such-program-anywhere"))
         }
     }
 
@@ -102,7 +102,7 @@ final class ArgumentTests: XCTestCase {
         // Before: access(X_OK) accepted a directory, and every copy failed to exec with no reason.
         for path in ["/tmp", "/dev/null"] {
             XCTAssertThrowsError(try Shake.run(command: [path], RunConfiguration(processes: 1))) { error in
-                guard case let .executableNotFound(reason)? = (error as? ShakedownError)?.code else {
+                guard let error = error as? ShakedownError, let reason = error.executable else {
                     return XCTFail("expected executableNotFound, got \(error)")
                 }
                 XCTAssertTrue(reason.contains(path) && (reason.contains("directory") || reason.contains("regular")), reason)

@@ -49,7 +49,7 @@ final class SharedMemoryTests: XCTestCase {
     func testUnlockByANonOwnerIsAnError() throws {
         let mutex = try ProcessMutex()
         XCTAssertThrowsError(try mutex.unlock()) { error in
-            XCTAssertEqual((error as? ShakedownError)?.code, .systemCall(call: "pthread_mutex_unlock", errno: .notPermitted))
+            XCTAssertEqual(error as? ShakedownError, .systemCall("pthread_mutex_unlock", errno: .notPermitted))
         }
     }
 

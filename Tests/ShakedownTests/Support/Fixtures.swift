@@ -11,6 +11,13 @@ enum Fixtures {
         return ProcessEnvironment.executableDirectory ?? ".build/debug"
     }
 
+    /// This checkout's root (Tests/ShakedownTests/Support/Fixtures.swift is three folders below it).
+    static let packageRoot: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(4)
+        return parts.joined(separator: "/")
+    }()
+
     /// The absolute path of the fixture executable `name` (for example `"racy-counter"`).
     static func path(_ name: String) -> String { directory + "/" + name }
 }

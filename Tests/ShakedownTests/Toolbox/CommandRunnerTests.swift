@@ -53,7 +53,7 @@ final class CommandRunnerTests: XCTestCase {
         XCTAssertThrowsError(try CommandRunner.run(["true"], timeout: .zero))
         XCTAssertThrowsError(try CommandRunner.run(["true"], outputLimit: -1))
         XCTAssertThrowsError(try CommandRunner.run(["/no/such/command-xyz"])) { error in
-            XCTAssertEqual((error as? ShakedownError)?.code, .executableNotFound("/no/such/command-xyz"))
+            XCTAssertEqual(error as? ShakedownError, .executableNotFound("/no/such/command-xyz"))
         }
     }
 }

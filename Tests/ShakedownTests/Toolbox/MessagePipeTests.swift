@@ -61,7 +61,7 @@ final class MessagePipeTests: XCTestCase {
         XCTAssertEqual(try end.receive(Int.self, timeout: .seconds(10)), .endOfFile(partialBytes: 6))
         XCTAssertEqual(try child.join(timeout: .seconds(10)), .signaled(.kill))
         XCTAssertThrowsError(try end.send(1)) { error in
-            XCTAssertEqual((error as? ShakedownError)?.code, .systemCall(call: "send", errno: .brokenPipe))
+            XCTAssertEqual(error as? ShakedownError, .systemCall("send", errno: .brokenPipe))
         }
     }
 
@@ -84,7 +84,7 @@ final class MessagePipeTests: XCTestCase {
         let child = try ForkedChild { try pipe.childEnd().sendFrame([2, 0, 0, 0, 0xEE, 0xEE]) }
         let end = try pipe.parentEnd()
         XCTAssertThrowsError(try end.receive(Int.self, timeout: .seconds(10))) { error in
-            guard case .malformedData = (error as? ShakedownError)?.code else { return XCTFail("\(error)") }
+            guard (error as? ShakedownError)?.code == .malformedData else { return XCTFail("\(error)") }
         }
         XCTAssertEqual(try child.join(timeout: .seconds(10)), .exited(code: 0))
     }
