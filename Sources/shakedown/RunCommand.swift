@@ -21,15 +21,21 @@ struct RunCommand: ParsableCommand {
         the first failed check or run unless --keep-going; text output prints a replay line for the first \
         failing repetition.
 
+        --shard i/n (1 ≤ i ≤ n ≤ R) runs only shard i's block of the R repetitions, the blocks contiguous and         their sizes differing by at most one (shard i of R = q·n + r takes (i-1)·q + min(i-1, r) ..<         i·q + min(i, r)); each repetition keeps the seed it has in the unsharded run, so the n shards together         are exactly the unsharded run. Every shard needs the same seed base: --seed S or SHAKEDOWN_SEED (a usage         error without). Merge the shards' --json reports with `shakedown merge`; with --keep-going the merge         equals the unsharded run's totals (without it each shard stops at its own first failure).
+
+        --junit FILE also writes JUnit XML for CI: one test case per copy (per repetition with --repeat, named         with its seed), a failure naming the seed and the replay line, the report (output, crash, hang capture)         in system-out, control characters shown as \\u{1B} text. The verdict and exit code are unchanged.
+
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed
           1   a copy exited non-zero, was killed by a signal, or never started
           3   a copy was still running at the deadline (hung)
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
-          64  bad arguments
+          64  bad arguments (a number out of range, --shard outside 1 ≤ i ≤ n, more
+              shards than repetitions, --shard without --seed or SHAKEDOWN_SEED)
           70  Shakedown itself failed (a system call, an executable that cannot
               start, no copy could be started, a --before command that failed)
+          73  the --junit file cannot be written (when the run itself was clean)
         When several apply, the first in the order 3, 1, 4, 5 wins.
         """
     )
@@ -90,6 +96,18 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Run only shard i of n (1 ≤ i ≤ n ≤ R): its block of the --repeat R repetitions, each "
+                               + "with its unsharded seed. Needs --seed or SHAKEDOWN_SEED, the same on every shard.",
+                               valueName: "i/n"),
+            transform: { try OptionValue.shard($0) })
+    var shard: Shard?
+
+    @Option(help: ArgumentHelp("Also write a JUnit XML report to FILE: a test case per copy, or per repetition with "
+                               + "--repeat.", valueName: "FILE"),
+            completion: .file(), transform: { try OptionValue.outputPath($0) })
+    var junit: String?
+
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -98,6 +116,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(TerminalText.escaped("\(error)"))
         }
         guard !command.isEmpty else { throw ValidationError("name a command after --, e.g. shakedown run -n 4 -- ./my-tool") }
+        if let shard { try ShardPlan.validate(shard, repetitions: repetitions, seed: seed) }
     }
 
     func run() throws {
@@ -114,6 +133,12 @@ struct RunCommand: ParsableCommand {
             print(try RunJSON.encode(summary, options: self))
         } else {
             print(RunText.closing(summary, options: self))
+        }
+        if let junit {
+            // A JUnit file that could not be written fails a clean run (CI asked for it); a failed run keeps its code.
+            do { try JUnitReport.write(summary, options: self, to: junit) } catch let error as ExitCode {
+                if summary.exitCode == 0 { throw error }
+            }
         }
         if let reason = Self.startFailure(of: summary.lastReport) {
             writeToStandardError("shakedown run: no copy started: \(TerminalText.escaped(reason))\n")
