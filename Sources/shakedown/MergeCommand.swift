@@ -24,10 +24,11 @@ struct MergeCommand: ParsableCommand {
         Exit codes:
           0   every repetition of every shard was clean
           1, 3, 4, 5, 70
-              the merged run's verdict, as shakedown run's (the first of 70, 3, 1, 4, 5 seen)
+              the merged verdict, as shakedown run's (first of 70, 3, 1, 4, 5 seen)
           64  bad arguments (no file)
-          65  input that is not a complete set of shard reports of one run: not JSON, truncated, a field \
-        missing or inconsistent, shards of different runs, a shard given twice or missing
+          65  input that is not a complete set of shard reports of one run (not
+              JSON, truncated, a field missing or inconsistent, shards of
+              different runs, a shard given twice or missing)
           66  a file that cannot be read
         """
     )

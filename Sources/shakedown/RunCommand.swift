@@ -21,9 +21,18 @@ struct RunCommand: ParsableCommand {
         the first failed check or run unless --keep-going; text output prints a replay line for the first \
         failing repetition.
 
-        --shard i/n (1 ≤ i ≤ n ≤ R) runs only shard i's block of the R repetitions, the blocks contiguous and         their sizes differing by at most one (shard i of R = q·n + r takes (i-1)·q + min(i-1, r) ..<         i·q + min(i, r)); each repetition keeps the seed it has in the unsharded run, so the n shards together         are exactly the unsharded run. Every shard needs the same seed base: --seed S or SHAKEDOWN_SEED (a usage         error without). Merge the shards' --json reports with `shakedown merge`; with --keep-going the merge         equals the unsharded run's totals (without it each shard stops at its own first failure).
+        --shard i/n (1 ≤ i ≤ n ≤ R) runs only shard i's block of the R repetitions: the blocks are contiguous, \
+        their sizes differ by at most one (with R = q·n + r, shard i runs (i-1)·q + min(i-1, r) ..< \
+        i·q + min(i, r)), and each repetition keeps the seed it has in the unsharded run, so the n shards \
+        together are exactly the unsharded run. Every shard needs the same seed base, --seed S or \
+        SHAKEDOWN_SEED (a usage error without). `shakedown merge` adds the shards' --json reports up; with \
+        --keep-going the merge equals the unsharded run's totals (without it each shard stops at its own first \
+        failure).
 
-        --junit FILE also writes JUnit XML for CI: one test case per copy (per repetition with --repeat, named         with its seed), a failure naming the seed and the replay line, the report (output, crash, hang capture)         in system-out, control characters shown as \\u{1B} text. The verdict and exit code are unchanged.
+        --junit FILE also writes JUnit XML for CI: a test case per copy (per repetition with --repeat, named \
+        with its seed), each failure naming the seed and the replay line, the report (output, crash, hang \
+        capture) in system-out, control characters written as \\u{1B} text. The verdict and exit code are \
+        unchanged.
 
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed

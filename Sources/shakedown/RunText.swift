@@ -69,7 +69,10 @@ enum RunText {
             }
         } else {
             let command = TerminalText.escaped(ReplayLine.shellWords(options.command))
-            lines.append("shakedown run: \(summary.repetitionsRun) of \(options.repetitions) repetitions of "
+            let block = options.shard.map {
+                "shard \($0) of \(options.repetitions) repetitions (\(summary.planned.lowerBound)..<\(summary.planned.upperBound)): "
+            } ?? ""
+            lines.append("shakedown run: \(block)\(summary.repetitionsRun) of \(summary.planned.count) repetitions of "
                 + "\(options.copies) cop\(options.copies == 1 ? "y" : "ies") of `\(command)`, "
                 + "\(summary.failures.count) failed (\(summary.checkFailures) failed check\(summary.checkFailures == 1 ? "" : "s")), "
                 + summary.totalDuration.shortDescription)

@@ -61,9 +61,14 @@ final class ShardMergeTests: XCTestCase {
             "\($0["repetition"] ?? "?")@\($0["seed"] ?? "?"):\($0["exitCode"] ?? "?")"
         }
         let tally = report["tally"] as? [String: Any] ?? [:]
+        // Dictionaries print in no fixed order: sorted entries compare.
+        func sorted(_ value: Any?) -> String {
+            ((value as? [String: Int]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+                .joined(separator: ", ")
+        }
         return "repetitions \(report["repetitions"] ?? "?"), checkFailures \(report["checkFailures"] ?? "?"), "
-            + "exit \(report["exitCode"] ?? "?"), failures \(failures), verdicts \(tally["verdicts"] ?? "?"), "
-            + "copies \(tally["copies"] ?? "?")"
+            + "exit \(report["exitCode"] ?? "?"), failures \(failures), verdicts [\(sorted(tally["verdicts"]))], "
+            + "copies [\(sorted(tally["copies"]))]"
     }
 
     /// The `run:` lines of docs/ci.md's workflow that call `shakedown`, as written.
@@ -105,6 +110,7 @@ final class ShardMergeTests: XCTestCase {
         let expected = try json("whole.json")
         let actual = try json("merged.json")
         XCTAssertEqual(totals(actual), totals(expected))
+        XCTAssertTrue(totals(expected).contains("verdicts [clean: "), totals(expected))
         XCTAssertEqual(expected["repetitions"] as? Int, 30)
         let failures = try XCTUnwrap(expected["failures"] as? [[String: Any]])
         XCTAssertFalse(failures.isEmpty, "the program fails for some seeds of 30: \(totals(expected))")
