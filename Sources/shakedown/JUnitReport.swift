@@ -91,7 +91,8 @@ enum JUnitReport {
                 entry.failure = ("check failed", "check `\(command)` \(check.reason); seed \(seed.hexadecimal)",
                                  "check `\(command)` \(check.reason)\nseed \(seed.hexadecimal)\nreplay: \(replay)")
             }
-            entry.output = String(decoding: check.outputTail, as: UTF8.self)
+            // Bytes that are not UTF-8 shown as \x{FF}, not lost to U+FFFD.
+            entry.output = TerminalText.escaped(bytes: check.outputTail)
             cases.append(entry)
         }
         let problems = report.notes + (report.leaderProblem.map { [$0] } ?? [])
@@ -119,7 +120,7 @@ enum JUnitReport {
                 var text = RunText.renderRaw(report)
                 if let check = record.check, let command = options.check {
                     text += "\ncheck `\(command)` \(check.succeeded ? "passed" : check.reason)\n"
-                        + String(decoding: check.outputTail, as: UTF8.self)
+                        + TerminalText.escaped(bytes: check.outputTail)
                 }
                 entry.output = text
             } else {

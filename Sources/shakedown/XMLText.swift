@@ -19,8 +19,8 @@ enum XMLText {
             case ">": result += "&gt;"
             case "\"": result += "&quot;"
             case "'": result += "&apos;"
-            // A carriage return survives XML parsing only as a reference; keep it visible instead, as a terminal
-            // would not show it either.
+            // Includes the carriage return, which XML parsers turn into a newline unless it is a reference: shown as
+            // text instead, as on a terminal.
             case _ where !allowed(scalar) || TerminalText.needsEscape(scalar):
                 result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             default: result.unicodeScalars.append(scalar)
@@ -38,8 +38,4 @@ enum XMLText {
         }
     }
 
-    /// Bytes (a step's output) as XML text: invalid UTF-8 shown as `\x{FF}`, then escaped as ``escaped(_:)``.
-    static func escaped(bytes: some Collection<UInt8>) -> String {
-        escaped(TerminalText.escaped(bytes: bytes))
-    }
 }

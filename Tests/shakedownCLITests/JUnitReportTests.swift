@@ -79,7 +79,9 @@ final class JUnitReportTests: XCTestCase {
         // ESC sequences, NUL, other C0 controls, DEL, C1, a bidi override, bytes that are not UTF-8, and XML's own
         // markup (a fake closing tag, a CDATA end, entities) in the output of a failing copy.
         let printed = #"printf '\033[2J\033]0;title\007\000\001\010\177\302\233\342\200\256 \377\376 </system-out></testcase>]]> &amp; <x a="1">\r\n'; exit 1"#
-        let (result, xml) = try junitRun(["-n", "1", "--", "/bin/sh", "-c", printed])
+        // U+FFFE and U+FFFF are valid UTF-8 but not XML characters; the check's raw bytes keep their \x{FF} form.
+        let (result, xml) = try junitRun(["-n", "1", "--check", #"printf '\357\277\276\357\277\277 \377 bad'"#,
+                                          "--", "/bin/sh", "-c", printed])
         XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
         let bytes = Array(xml.utf8)
         let forbidden = bytes.filter { $0 < 0x20 && $0 != 0x0A && $0 != 0x09 }
@@ -89,7 +91,8 @@ final class JUnitReportTests: XCTestCase {
         XCTAssertTrue(output.hasPrefix(#"\u{1B}[2J\u{1B}]0;title\u{7}\u{0}\u{1}\u{8}\u{7F}\u{9B}\u{202E} "#), output)
         XCTAssertTrue(output.contains("&lt;/system-out&gt;&lt;/testcase&gt;]]&gt; &amp;amp; &lt;x a=&quot;1&quot;&gt;\\u{D}"),
                       output)
-        XCTAssertEqual(xml.components(separatedBy: "</system-out>").count - 1, 1, "the fake closing tag stayed text")
+        XCTAssertEqual(xml.components(separatedBy: "</system-out>").count - 1, 2, "the fake closing tag stayed text")
+        XCTAssertTrue(xml.contains(#"<system-out>\u{FFFE}\u{FFFF} \x{FF} bad</system-out>"#), xml)
     }
 
     func testTheSchemaRejectsWhatCIServersWouldNot() throws {
