@@ -176,13 +176,15 @@ enum JUnitReport {
             xml += "      <property name=\"\(name)\" value=\"\(XMLText.escaped(value))\"/>\n"
         }
         xml += "    </properties>\n"
-        for entry in cases { xml += testCase(entry, classname: "shakedown.run") }
+        // CI servers group cases by class: one class per command, so several commands' reports stay apart.
+        let program = options.command.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "command"
+        for entry in cases { xml += testCase(entry, classname: "shakedown.run." + program) }
         xml += "  </testsuite>\n</testsuites>\n"
         return xml
     }
 
     private static func testCase(_ entry: Case, classname: String) -> String {
-        let open = "    <testcase name=\"\(XMLText.escaped(entry.name))\" classname=\"\(classname)\" "
+        let open = "    <testcase name=\"\(XMLText.escaped(entry.name))\" classname=\"\(XMLText.escaped(classname))\" "
             + "time=\"\(format(entry.seconds))\""
         if entry.skipped == nil, entry.failure == nil, entry.output == nil { return open + "/>\n" }
         var xml = open + ">\n"

@@ -47,7 +47,7 @@ final class JUnitReportTests: XCTestCase {
         XCTAssertTrue(failure.contains("replay: shakedown run -n 2 --seed \(failing.hexadecimal) --repeat 1"), failure)
         for clean in [0, 1, 3] {
             XCTAssertTrue(xml.contains("<testcase name=\"repetition \(clean) (seed \(Seed(99).repetition(clean).hexadecimal))\" "
-                                       + "classname=\"shakedown.run\" time=\""), xml)
+                                       + "classname=\"shakedown.run.true\" time=\""), xml)
         }
     }
 
@@ -65,7 +65,7 @@ final class JUnitReportTests: XCTestCase {
             "case $SHAKEDOWN_WORKER in 1) exec sleep \(marker);; 2) kill -SEGV $$;; esac; true"])
         XCTAssertEqual(result.status, 3, result.stdout + result.stderr)
         XCTAssertEqual(xml.components(separatedBy: "<testcase ").count - 1, 3, "a case per copy: \(xml)")
-        XCTAssertTrue(xml.contains(#"<testcase name="copy 0" classname="shakedown.run" time=""#), xml)
+        XCTAssertTrue(xml.contains(#"<testcase name="copy 0" classname="shakedown.run.sh" time=""#), xml)
         let hung = try XCTUnwrap(xml.components(separatedBy: "<testcase ").first { $0.hasPrefix(#"name="copy 1""#) })
         XCTAssertTrue(hung.contains(#"<failure type="hung""#), hung)
         XCTAssertTrue(hung.contains("<system-out>") && hung.contains("hang diagnosis") && hung.contains("nanosleep"), hung)
