@@ -12,6 +12,10 @@ import Shakedown
 /// capture). Whatever the run's verdict, a non-zero one is never shown as all-passed: when no case carries it,
 /// a `verdict` case does. Every text from the command goes through ``XMLText``.
 enum JUnitReport {
+    /// The most repetitions one report takes (`--junit` with more is a usage error): each is a test case kept in
+    /// memory until the end (about 100 bytes; the first failures' whole reports besides).
+    static let maximumCases = 1_000_000
+
     /// Writes the report to `path` (replacing it).
     /// - Throws: `ExitCode(73)` after saying why on standard error, when the file cannot be written.
     static func write(_ summary: RepeatSummary, options: RunCommand, to path: String) throws {

@@ -126,6 +126,11 @@ struct RunCommand: ParsableCommand {
         }
         guard !command.isEmpty else { throw ValidationError("name a command after --, e.g. shakedown run -n 4 -- ./my-tool") }
         if let shard { try ShardPlan.validate(shard, repetitions: repetitions, seed: seed) }
+        // A test case per repetition is kept until the end; past a million no CI server renders the file anyway.
+        if junit != nil, plannedRepetitions.count > JUnitReport.maximumCases {
+            throw ValidationError("--junit: \(plannedRepetitions.count) repetitions would be as many test cases; "
+                + "at most \(JUnitReport.maximumCases) per report (split the run with --shard)")
+        }
     }
 
     func run() throws {

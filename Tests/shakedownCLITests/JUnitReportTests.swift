@@ -115,6 +115,12 @@ final class JUnitReportTests: XCTestCase {
         XCTAssertEqual(try XMLLint.validate(good, schema: Self.schema).status, 0)
     }
 
+    func testMoreRepetitionsThanAReportTakesIsAUsageErrorSuggestingShards() throws {
+        let result = try CLI.shakedown(["run", "--junit", directory + "/j.xml", "--repeat", "1000001", "--", "/bin/true"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertTrue(result.stderr.contains("at most 1000000 per report (split the run with --shard)"), result.stderr)
+    }
+
     func testUnwritableJUnitFileFailsACleanRunWith73() throws {
         let result = try CLI.shakedown(["run", "--junit", directory + "/no-such-folder/junit.xml", "--", "/bin/true"])
         XCTAssertEqual(result.status, 73, result.stdout + result.stderr)
