@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -42,6 +45,9 @@ struct ShardReport {
     let seedBase: Seed
 
     static let exitCodes: Set<Int32> = [0, 1, 3, 4, 5, 70]
+    /// The largest report read (256 MiB): a shard's JSON is kilobytes plus about 300 bytes per failing repetition,
+    /// so this holds some 800,000 failures; shard further for more.
+    static let sizeLimit = 256 << 20
 
     /// Reads and checks `path`.
     /// - Throws: ``MergeError``: `.unreadable` for a file that cannot be read, `.data` for anything else.
@@ -49,8 +55,12 @@ struct ShardReport {
         self.path = path
         let shown = TerminalText.escaped(path)
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadable("\(shown): cannot read: \(TerminalText.escaped(String(describing: error)))")
+        switch BoundedFile.read(path, limit: Self.sizeLimit) {
+        case let .success(bytes): data = Data(bytes)
+        case let .failure(.system(number)):
+            throw .unreadable("\(shown): cannot read: \(String(cString: strerror(number)))")
+        case .failure(.tooLarge):
+            throw .data("\(shown): larger than \(Self.sizeLimit >> 20) MiB: not a `shakedown run --json` report")
         }
         guard let object = try? JSONCoding.decoder().decode(JSONValue.self, from: data), case let .object(raw) = object
         else {

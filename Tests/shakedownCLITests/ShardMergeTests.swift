@@ -222,6 +222,9 @@ final class ShardMergeTests: XCTestCase {
         try assertRefused("s1.json s2.json s2.json s3.json", mentions: "shard 2/3 is given twice")
         try assertRefused("s1.json s3.json", mentions: "shard 2/3 missing")
         try assertRefused("s1.json s2.json s3.json no-such.json", status: 66, mentions: "no-such.json: cannot read")
+        try assertRefused("s1.json . s3.json", status: 66, mentions: ".: cannot read: Is a directory")
+        // An endless input is refused at the size limit, not read until memory runs out.
+        try assertRefused("s1.json /dev/zero s3.json", mentions: "/dev/zero: larger than 256 MiB")
 
         try makeShards(seed: 6, prefix: "seed6-")
         try assertRefused("s1.json seed6-2.json s3.json", mentions: "the seed bases differ (0x5 vs 0x6)")
