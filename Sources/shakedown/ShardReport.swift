@@ -127,6 +127,11 @@ struct ShardReport {
         guard failed == fields.failures.count else {
             throw .data("\(shown): \(fields.failures.count) failures listed, the tally has \(failed)")
         }
+        // The verdict is the worst repetition's: a failing list under exit 0 would merge into a false "clean".
+        let worst = RunCommand.worst(fields.failures.map(\.exitCode))
+        guard fields.exitCode == worst else {
+            throw .data("\(shown): exitCode \(fields.exitCode), but its failing repetitions make it \(worst)")
+        }
     }
 
     /// A decoding error as one line naming the field.

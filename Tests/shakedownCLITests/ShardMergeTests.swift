@@ -250,6 +250,11 @@ final class ShardMergeTests: XCTestCase {
         try text.replacingOccurrences(of: #""seed" : "\#(real)""#, with: #""seed" : "42""#)
             .write(toFile: directory + "/forged.json", atomically: true, encoding: .utf8)
         try assertRefused("forged.json s2.json s3.json", mentions: "repetition 0's seed 42 is not the one seed base 0x5 gives it")
+        // A failing shard that claims exit 0 would make the merge say clean.
+        let cleanClaim = text.replacingOccurrences(of: #""exitCode" : 1,\#n  "failures""#, with: #""exitCode" : 0,\#n  "failures""#)
+        XCTAssertNotEqual(cleanClaim, text)
+        try cleanClaim.write(toFile: directory + "/clean-claim.json", atomically: true, encoding: .utf8)
+        try assertRefused("clean-claim.json s2.json s3.json", mentions: "exitCode 0, but its failing repetitions make it 1")
     }
 
     func testCleanMergeStatesTheWilsonBoundForZeroFailures() throws {
