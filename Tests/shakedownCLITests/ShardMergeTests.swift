@@ -143,6 +143,30 @@ final class ShardMergeTests: XCTestCase {
         XCTAssertEqual(totals(try json("merged.json")), totals(expected))
     }
 
+    func testCounterHistogramsOfEveryRepetitionAreSummedAcrossShards() throws {
+        // A cooperative command: 2 copies × 100 rounds add 1 each per round to the run's counter (racy).
+        let run = "shakedown run -n 2 --rounds 100 --counters 1 --seed 3 --repeat 6 --keep-going --json"
+        for index in 1...3 {
+            let result = try shell(run + " --shard \(index)/3 -- \(CLI.path("racy-counter")) > s\(index).json")
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let merged = try shell("shakedown merge --json s1.json s2.json s3.json > merged.json")
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        let counters = try XCTUnwrap((try json("merged.json")["tally"] as? [String: Any])?["counters"] as? [String: [String: Int]])
+        let histogram = try XCTUnwrap(counters.values.first, "\(counters)")
+        XCTAssertEqual(counters.count, 1)
+        // Every round of every repetition is in exactly one bucket: 6 repetitions × 100 rounds.
+        XCTAssertEqual(histogram.values.reduce(0, +), 600, "\(histogram)")
+        XCTAssertTrue(Set(histogram.keys).isSubset(of: ["+0", "+1", "+2"]), "\(histogram)")
+        let perShard = try (1...3).map { index -> Int in
+            let tally = try XCTUnwrap(try json("s\(index).json")["tally"] as? [String: Any])
+            return ((tally["counters"] as? [String: [String: Int]])?.values.first ?? [:]).values.reduce(0, +)
+        }
+        XCTAssertEqual(perShard, [200, 200, 200])
+        let text = try shell("shakedown merge s1.json s2.json s3.json")
+        XCTAssertTrue(text.stdout.contains("per round: +2 × "), text.stdout)
+    }
+
     func testAShardRunsExactlyItsBlockWithTheUnshardedSeeds() throws {
         // 7 repetitions in 3 shards: 0..<3, 3..<5, 5..<7.
         let blocks = [1: [0, 1, 2], 2: [3, 4], 3: [5, 6]]
