@@ -35,6 +35,20 @@ enum OptionValue {
         return text
     }
 
+    /// `i/n` with 1 ≤ i ≤ n, for `--shard`.
+    static func shard(_ text: String) throws -> Shard {
+        do { return try Shard(parsing: text, name: "--shard") } catch {
+            guard case let .invalidArgument(_, reason) = error.code else { throw ValidationError(error.description) }
+            throw ValidationError(TerminalText.escaped(reason))
+        }
+    }
+
+    /// A file to write (`--junit`): anything but empty; whether it can be written is known only when writing.
+    static func outputPath(_ text: String) throws -> String {
+        guard !text.isEmpty else { throw ValidationError("must name a file") }
+        return text
+    }
+
     /// Seconds as a checked Duration (the value was range-checked, so the conversion cannot trap).
     static func duration(seconds: Double) -> Duration {
         .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))

@@ -25,6 +25,14 @@ struct RepeatSummary {
     var exitCode: Int32
     /// From the first repetition's start to the last one's check.
     var totalDuration: Duration
+    /// The repetitions this process was to run: all of `0..<R`, or its shard's block.
+    var planned: Range<Int>
+    /// The seed repetition 0 of the unsharded run has; repetition `i` runs with `baseSeed.repetition(i)`.
+    var baseSeed: Seed
+    /// Every repetition that ran, tallied: verdicts, counters, copies.
+    var tally = RepetitionTally()
+    /// One record per repetition that ran, for `--junit` (empty without it).
+    var records: [RepetitionRecord] = []
 }
 
 /// Runs the repetitions: `--before`, the copies, `--check`; stops at the first failure unless `--keep-going`.
@@ -56,7 +64,13 @@ final class RepeatLoop {
         var failures: [RepetitionFailure] = []
         var checkFailures = 0
         var codes: Set<Int32> = []
-        for repetition in 0 ..< options.repetitions {
+        var tally = RepetitionTally()
+        var records: [RepetitionRecord] = []
+        // Failing repetitions whose whole report is kept for --junit's system-out (bounded: see detailedLimit).
+        var detailed = 0
+        let planned = options.plannedRepetitions
+        for repetition in planned {
+            let repetitionStarted = ContinuousClock.now
             let seed = baseSeed.repetition(repetition)
             try runBefore(repetition: repetition, seed: seed)
             let report = try runCopies(repetition: repetition, seed: seed)
@@ -75,6 +89,7 @@ final class RepeatLoop {
             if checkFailed { checkFailures += 1 }
             let code = runCode != 0 ? runCode : (checkFailed ? 5 : 0)
             codes.insert(code)
+            tally.add(report, exitCode: code)
             if runCode != 0 || checkFailed {
                 let reason = stepsLeaked
                     ? "--before/--check left \(stepLeftovers.count) process(es) running, killed: "
@@ -88,17 +103,26 @@ final class RepeatLoop {
                                              options: options))
                 }
             }
-            last = (report, check, repetition + 1)
+            if options.junit != nil {
+                records.append(RepetitionRecord(
+                    repetition: repetition, seed: seed, exitCode: code, duration: ContinuousClock.now - repetitionStarted,
+                    reason: failures.last.flatMap { $0.repetition == repetition ? $0.reason : nil },
+                    report: code != 0 && detailed < RepetitionRecord.detailedLimit ? report : nil,
+                    check: code == 0 ? nil : check))
+                if code != 0 { detailed += 1 }
+            }
+            last = (report, check, repetition + 1 - planned.lowerBound)
             // Nothing can run when no copy could start: going on would only repeat that.
             if code == 70 || (code != 0 && !options.keepGoing) { break }
-            showRepetitionProgress(repetition + 1, failed: failures.count)
+            showRepetitionProgress(repetition + 1 - planned.lowerBound, failed: failures.count)
         }
         clearProgress()
         // `repetitions` is at least 1, so the loop ran at least once.
         guard let last else { throw ExitCode(70) }
         return RepeatSummary(lastReport: last.report, lastCheck: last.check, repetitionsRun: last.repetitions,
                              checkFailures: checkFailures, failures: failures, exitCode: RunCommand.worst(codes),
-                             totalDuration: ContinuousClock.now - started)
+                             totalDuration: ContinuousClock.now - started, planned: planned, baseSeed: baseSeed,
+                             tally: tally, records: records)
     }
 
     private func runBefore(repetition: Int, seed: Seed) throws {
@@ -151,11 +175,11 @@ final class RepeatLoop {
 
     /// `repetition 40 of 1000: 1 failed`, at most four times a second.
     private func showRepetitionProgress(_ done: Int, failed: Int) {
-        guard onTerminal, options.repetitions > 1 else { return }
+        guard onTerminal, options.plannedRepetitions.count > 1 else { return }
         let clock = monotonicNanoseconds() / 1_000_000
         guard clock - lastProgress >= 250 else { return }
         lastProgress = clock
-        writeToStandardError("\r\u{1B}[Krepetition \(done) of \(options.repetitions): \(failed) failed")
+        writeToStandardError("\r\u{1B}[Krepetition \(done) of \(options.plannedRepetitions.count): \(failed) failed")
         showedProgress = true
     }
 

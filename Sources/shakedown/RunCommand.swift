@@ -21,15 +21,30 @@ struct RunCommand: ParsableCommand {
         the first failed check or run unless --keep-going; text output prints a replay line for the first \
         failing repetition.
 
+        --shard i/n (1 ≤ i ≤ n ≤ R) runs only shard i's block of the R repetitions: the blocks are contiguous, \
+        their sizes differ by at most one (with R = q·n + r, shard i runs (i-1)·q + min(i-1, r) ..< \
+        i·q + min(i, r)), and each repetition keeps the seed it has in the unsharded run, so the n shards \
+        together are exactly the unsharded run. Every shard needs the same seed base, --seed S or \
+        SHAKEDOWN_SEED (a usage error without). `shakedown merge` adds the shards' --json reports up; with \
+        --keep-going the merge equals the unsharded run's totals (without it each shard stops at its own first \
+        failure).
+
+        --junit FILE also writes JUnit XML for CI: a test case per copy (per repetition with --repeat, named \
+        with its seed), each failure naming the seed and the replay line, the report (output, crash, hang \
+        capture) in system-out, control characters written as \\u{1B} text. The verdict and exit code are \
+        unchanged.
+
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed
           1   a copy exited non-zero, was killed by a signal, or never started
           3   a copy was still running at the deadline (hung)
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
-          64  bad arguments
+          64  bad arguments (a number out of range, --shard outside 1 ≤ i ≤ n, more
+              shards than repetitions, --shard without --seed or SHAKEDOWN_SEED)
           70  Shakedown itself failed (a system call, an executable that cannot
               start, no copy could be started, a --before command that failed)
+          73  the --junit file cannot be written (when the run itself was clean)
         When several apply, the first in the order 3, 1, 4, 5 wins.
         """
     )
@@ -90,6 +105,18 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Run only shard i of n (1 ≤ i ≤ n ≤ R): its block of the --repeat R repetitions, each "
+                               + "with its unsharded seed. Needs --seed or SHAKEDOWN_SEED, the same on every shard.",
+                               valueName: "i/n"),
+            transform: { try OptionValue.shard($0) })
+    var shard: Shard?
+
+    @Option(help: ArgumentHelp("Also write a JUnit XML report to FILE: a test case per copy, or per repetition with "
+                               + "--repeat.", valueName: "FILE"),
+            completion: .file(), transform: { try OptionValue.outputPath($0) })
+    var junit: String?
+
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -98,6 +125,12 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(TerminalText.escaped("\(error)"))
         }
         guard !command.isEmpty else { throw ValidationError("name a command after --, e.g. shakedown run -n 4 -- ./my-tool") }
+        if let shard { try ShardPlan.validate(shard, repetitions: repetitions, seed: seed) }
+        // A test case per repetition is kept until the end; past a million no CI server renders the file anyway.
+        if junit != nil, plannedRepetitions.count > JUnitReport.maximumCases {
+            throw ValidationError("--junit: \(plannedRepetitions.count) repetitions would be as many test cases; "
+                + "at most \(JUnitReport.maximumCases) per report (split the run with --shard)")
+        }
     }
 
     func run() throws {
@@ -114,6 +147,12 @@ struct RunCommand: ParsableCommand {
             print(try RunJSON.encode(summary, options: self))
         } else {
             print(RunText.closing(summary, options: self))
+        }
+        if let junit {
+            // A JUnit file that could not be written fails a clean run (CI asked for it); a failed run keeps its code.
+            do { try JUnitReport.write(summary, options: self, to: junit) } catch let error as ExitCode {
+                if summary.exitCode == 0 { throw error }
+            }
         }
         if let reason = Self.startFailure(of: summary.lastReport) {
             writeToStandardError("shakedown run: no copy started: \(TerminalText.escaped(reason))\n")

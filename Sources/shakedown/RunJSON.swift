@@ -9,7 +9,10 @@ import Shakedown
 /// The `--json` form: `copies[]` with `pid`, `exit` ({"code": N} or {"signal": "SIGSEGV"}), `hung`;
 /// `zombies[]` and `orphans[]` with `pid`, `command`, `copy`; for the last repetition that ran. Then
 /// `repetitions` (how many ran), `checkFailures`, `failures[]` with `repetition`, `seed`, `exitCode`, `reason`
-/// and `replay`, `check` (the last repetition's check) and `exitCode` for the whole run. Every control character
+/// and `replay`, `check` (the last repetition's check) and `exitCode` for the whole run. For `shakedown merge`:
+/// `seedBase` (repetition 0's seed), `repeat` (R), `shard` ({`index`, `count`}, absent when unsharded), `planned`
+/// ({`first`, `end`}: the repetitions this process was to run), `settings` (what must agree between shards) and
+/// `tally` (every repetition's verdicts, counter histograms and copy outcomes, summed). Every control character
 /// in a string is a `\uXXXX` escape (JSONEncoder's and `TerminalText.jsonEscaped`), so the command's output
 /// cannot reach a terminal raw through it.
 struct RunJSON: Encodable {
@@ -64,8 +67,48 @@ struct RunJSON: Encodable {
     let failures: [Failure]
     let check: Check?
     let exitCode: Int32
+    let seedBase: String
+    let `repeat`: Int
+    let shard: ShardField?
+    let planned: Planned
+    let settings: Settings
+    let tally: RepetitionTally
     /// Where every thread of every stuck copy was waiting, captured at the deadline.
     let hang: Hang?
+
+    struct ShardField: Codable, Equatable {
+        let index: Int
+        let count: Int
+    }
+    struct Planned: Codable, Equatable {
+        let first: Int
+        let end: Int
+    }
+    /// Everything besides the seed and the shard that shapes a repetition: shards that differ here are not parts of
+    /// one run, and `shakedown merge` refuses them.
+    struct Settings: Codable, Equatable {
+        let copies: Int
+        let rounds: Int
+        let timeout: Double
+        let grace: Double
+        let jitter: String
+        let counters: Int
+        let before: String?
+        let check: String?
+        let keepGoing: Bool
+
+        init(_ options: RunCommand) {
+            copies = options.copies
+            rounds = options.rounds
+            timeout = options.timeout
+            grace = options.grace
+            jitter = options.jitter
+            counters = options.counters
+            before = options.before
+            check = options.check
+            keepGoing = options.keepGoing
+        }
+    }
 
     struct Hang: Encodable {
         let processes: [ProcessSnapshot]
@@ -117,6 +160,12 @@ struct RunJSON: Encodable {
             check = nil
         }
         exitCode = summary.exitCode
+        seedBase = String(summary.baseSeed.value)
+        self.repeat = options.repetitions
+        shard = options.shard.map { ShardField(index: $0.index, count: $0.count) }
+        planned = Planned(first: summary.planned.lowerBound, end: summary.planned.upperBound)
+        settings = Settings(options)
+        tally = summary.tally
         hang = report.hang.map { diagnosis in
             Hang(processes: diagnosis.snapshots, deadlocks: diagnosis.analysis.deadlocks.map(\.explanation),
                  captureFailures: diagnosis.captureFailures)

@@ -4,8 +4,11 @@ import Shakedown
 /// crash messages, leaked processes' command lines, notes) goes through `TerminalText`, so escape codes in it
 /// are shown, not obeyed: a command cannot clear the screen or print a fake verdict.
 enum RunText {
-    /// The report's lines, without a verdict.
-    static func render(_ report: RunReport) -> String {
+    /// The report's lines, without a verdict, escaped for a terminal.
+    static func render(_ report: RunReport) -> String { TerminalText.escaped(renderRaw(report)) }
+
+    /// The report's lines as they came, for renderings that escape on their own (`--junit`'s XML).
+    static func renderRaw(_ report: RunReport) -> String {
         var lines: [String] = []
         let command = report.command.map(ReplayLine.shellWords) ?? "?"
         lines.append("shakedown run: \(report.workers.count) cop\(report.workers.count == 1 ? "y" : "ies") of `\(command)`, seed \(report.seed), \(report.duration.shortDescription)")
@@ -35,7 +38,7 @@ enum RunText {
         }
         if let hang = report.hang { lines.append(hang.compactText) }
         for note in report.notes { lines.append("note: \(note)") }
-        return TerminalText.escaped(lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 
     /// `check passed: `cmd`` or `check FAILED: `cmd` exited with code 1` and the check's last output lines.
@@ -66,7 +69,10 @@ enum RunText {
             }
         } else {
             let command = TerminalText.escaped(ReplayLine.shellWords(options.command))
-            lines.append("shakedown run: \(summary.repetitionsRun) of \(options.repetitions) repetitions of "
+            let block = options.shard.map {
+                "shard \($0) of \(options.repetitions) repetitions (\(summary.planned.lowerBound)..<\(summary.planned.upperBound)): "
+            } ?? ""
+            lines.append("shakedown run: \(block)\(summary.repetitionsRun) of \(summary.planned.count) repetitions of "
                 + "\(options.copies) cop\(options.copies == 1 ? "y" : "ies") of `\(command)`, "
                 + "\(summary.failures.count) failed (\(summary.checkFailures) failed check\(summary.checkFailures == 1 ? "" : "s")), "
                 + summary.totalDuration.shortDescription)
@@ -90,6 +96,8 @@ enum RunText {
 enum ReplayLine {
     static func command(_ options: RunCommand, seed: Seed) -> String {
         var words = ["shakedown", "run", "-n", String(options.copies), "--seed", seed.hexadecimal, "--repeat", "1"]
+        // The mode shapes every jitter decision: a replay without it would shake differently.
+        if options.jitter != "default" { words += ["--jitter", options.jitter] }
         if options.timeout != 60 { words += ["--timeout", OptionValue.format(options.timeout)] }
         if options.rounds != 1 { words += ["--rounds", String(options.rounds)] }
         if options.counters != 0 { words += ["--counters", String(options.counters)] }

@@ -9,7 +9,11 @@ struct ShakedownCommand: ParsableCommand {
         shakedown demo              the racy counter against its locked twin
         shakedown run -n 8 -- CMD   8 copies: exits, crashes, hangs, leaks
         shakedown diagnose PID      where each thread of a frozen process waits
+        shakedown run --shard 2/3 --seed S --repeat R --json -- CMD > shard-2.json
+                                    one of 3 CI machines' share of R repetitions
+        shakedown merge shard-*.json
+                                    the shards as one report (failure rate, failing seeds)
         """,
-        subcommands: [DemoCommand.self, RunCommand.self, DiagnoseCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, DiagnoseCommand.self, MergeCommand.self]
     )
 }

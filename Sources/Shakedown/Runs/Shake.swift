@@ -11,6 +11,10 @@ public enum Shake {
     /// ends with `_exit` whatever the body does. Record failures with ``Worker/fail(_:file:line:)`` or
     /// ``Worker/check(_:_:file:line:)``; they come back in the report at their file and line.
     ///
+    /// With `SHAKEDOWN_SHARD=i/n` in the environment the run is shard `i` of `n`: it runs its block of the rounds
+    /// with its shard's seed (``RunConfiguration/sharded(_:)`` says exactly how), and a bad value is an
+    /// `.invalidArgument("SHAKEDOWN_SHARD")` error.
+    ///
     /// - Parameters:
     ///   - processes: how many workers to fork (1 to ``RunConfiguration/maximumProcesses``).
     ///   - rounds: how many times each worker runs `body`; every round starts in all workers together.
@@ -81,6 +85,8 @@ public enum Shake {
         judge: ErasedJudge?,
         body: (Worker) throws -> Void
     ) throws(ShakedownError) -> RunReport {
+        // SHAKEDOWN_SHARD cuts the rounds and picks the shard's seed (RunConfiguration+Shard.swift).
+        let (configuration, shardNote) = try configuration.shardedByEnvironment()
         try configuration.validate()
         let result: Result<RunReport, ShakedownError> = withoutActuallyEscaping(body) { escapable in
             let work = WorkerLaunch.ClosureWork(body: escapable, lifecycle: lifecycle, judge: judge)
@@ -89,7 +95,7 @@ public enum Shake {
                                         diagnoseHang: HangCapture.diagnose)
             do throws(ShakedownError) { return .success(try supervisor.run()) } catch { return .failure(error) }
         }
-        return try result.get()
+        return try result.get().adding(note: shardNote)
     }
 
     /// Runs `command` (no shell: argv as given) as `processes` copies at once, started together.
