@@ -38,7 +38,7 @@ enum OptionValue {
     /// `i/n` with 1 ≤ i ≤ n, for `--shard`.
     static func shard(_ text: String) throws -> Shard {
         do { return try Shard(parsing: text, name: "--shard") } catch {
-            guard case let .invalidArgument(_, reason) = error.code else { throw ValidationError(error.description) }
+            guard error.code == .invalidArgument, let reason = error.reason else { throw ValidationError(error.description) }
             throw ValidationError(TerminalText.escaped(reason))
         }
     }

@@ -43,7 +43,7 @@ public struct Shard: Hashable, Sendable, CustomStringConvertible {
             throw .invalidArgument(name, "must be i/n with 1 ≤ i ≤ n (e.g. 2/3), got \"\(text)\"")
         }
         do throws(ShakedownError) { try self.init(index: index, count: count) } catch {
-            guard case let .invalidArgument(_, reason) = error.code else { throw error }
+            guard error.code == .invalidArgument, let reason = error.reason else { throw error }
             throw .invalidArgument(name, reason + " (in \"\(text)\")")
         }
     }

@@ -24,7 +24,8 @@ final class ShardTests: XCTestCase {
     func testBadShardsAreTypedErrorsNamingTheRange() {
         for text in ["0/3", "4/3", "1/0", "-1/3", "3", "a/b", "", "1/2/3", "1/99999999999999999999", "1/1000001"] {
             XCTAssertThrowsError(try Shard(parsing: text, name: "SHAKEDOWN_SHARD"), text) { error in
-                guard let error = error as? ShakedownError, case let .invalidArgument(name, reason) = error.code else {
+                guard let error = error as? ShakedownError, error.code == .invalidArgument,
+                      let name = error.argumentName, let reason = error.reason else {
                     return XCTFail("\(text): \(error)")
                 }
                 XCTAssertEqual(name, "SHAKEDOWN_SHARD")
@@ -88,7 +89,7 @@ final class ShardTests: XCTestCase {
             let restore = replaceEnvironment(Shard.environmentVariable, with: value)
             defer { restore() }
             XCTAssertThrowsError(try Shake.fork(processes: 1) { _ in }, value) { error in
-                guard let error = error as? ShakedownError, case let .invalidArgument(name, _) = error.code else {
+                guard let error = error as? ShakedownError, error.code == .invalidArgument, let name = error.argumentName else {
                     return XCTFail("\(value): \(error)")
                 }
                 XCTAssertEqual(name, "SHAKEDOWN_SHARD")
