@@ -87,6 +87,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Go on after a failed check or a failed run instead of stopping at the first.")
     var keepGoing = false
 
+    // syscalls/pct schedules (ScheduleOptions).
+    @Option(help: ArgumentHelp("syscalls/pct: write the schedule of controlled calls to FILE (with --repeat, the last repetition's).",
+                               valueName: "FILE"))
+    var trace: String?
+
+    @Option(help: ArgumentHelp("syscalls/pct: follow the schedule in FILE (written by --trace).", valueName: "FILE"))
+    var replay: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -98,6 +106,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(TerminalText.escaped("\(error)"))
         }
         guard !command.isEmpty else { throw ValidationError("name a command after --, e.g. shakedown run -n 4 -- ./my-tool") }
+        if let replay {  // a bad schedule file is a usage error, before anything runs
+            do { _ = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
+        }
     }
 
     func run() throws {
@@ -125,9 +136,10 @@ struct RunCommand: ParsableCommand {
     private func prepare() throws -> PreparedCommandRun {
         do {
             let teardown = try Teardown([.signal(.terminate), .wait(OptionValue.duration(seconds: grace)), .signal(.kill)])
-            let configuration = RunConfiguration(
+            var configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
                 jitter: jitterPlan, seed: nil, teardown: teardown)
+            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")

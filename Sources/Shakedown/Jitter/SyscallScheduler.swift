@@ -10,8 +10,10 @@ import CShakedown
 /// running at a time, the order of controlled calls (``events``) depends only on the seed: the same seed gives the
 /// same order. A copy that blocks outside a controlled call (a `flock` whose holder is parked, a futex, a pipe) would
 /// wedge that rule, so the wait is bounded: when every unparked copy sleeps in the kernel (its /proc state is S on two
-/// checks in a row, after its first controlled call), or ``boundedWait`` passes without a new notification, one parked copy is released anyway and the release is
-/// counted in ``fallbacks``; such a run's order is no longer guaranteed to repeat.
+/// checks in a row, after its first controlled call; ``blockedReleases``), or an unparked copy used ``boundedWait`` of
+/// processor time without a new notification (``timeoutReleases``), one parked copy is released anyway. After a
+/// timeout release the order is no longer guaranteed to repeat; a blocked release repeats as long as the blocking
+/// does (a copy waiting for a lock a parked copy holds is blocked on every run).
 ///
 /// Cost: one notification round trip per controlled call (measured in docs/guide.md, "Jitter modes").
 package final class SyscallScheduler {
@@ -52,17 +54,31 @@ package final class SyscallScheduler {
     package let boundedWait: Duration
     /// Every released call, in order.
     package private(set) var events: [Event] = []
-    /// Releases made under the bounded-wait rule (a copy was blocked or running outside a controlled call).
-    package private(set) var fallbacks = 0
+    /// Releases made while every unparked copy slept in the kernel outside a controlled call (a lock, a barrier, a
+    /// pipe): the parked ones were let go so the run does not wedge.
+    package private(set) var blockedReleases = 0
+    /// Releases made because ``boundedWait`` passed while a copy ran outside a controlled call: after one, the order
+    /// depends on timing and need not repeat.
+    package private(set) var timeoutReleases = 0
+    /// Releases made under either bounded-wait rule.
+    package var fallbacks: Int { blockedReleases + timeoutReleases }
+    /// A schedule to follow (``SyscallSchedule/events``): while it lasts, each release goes to the copy it names.
+    private let replay: [Event]?
+    /// The index in the replayed schedule at which the run did something else (the named copy was not parked when
+    /// every other one was, or it was parked in another call); from there on the strategy chose. `nil` while it
+    /// follows, or without a replay.
+    package private(set) var divergedAt: Int?
 
     /// - Throws: `.invalidArgument("boundedWait")` outside 100 µs...10 s; `.invalidArgument("strategy")` for a PCT
     ///   depth outside 1...100 or expected steps outside 1...100,000,000.
-    package init(seed: Seed, strategy: Strategy = .random, boundedWait: Duration = .milliseconds(20)) throws(ShakedownError) {
+    package init(seed: Seed, strategy: Strategy = .random, boundedWait: Duration = .milliseconds(20),
+                 replay: [Event]? = nil) throws(ShakedownError) {
         guard boundedWait >= .microseconds(100), boundedWait <= .seconds(10) else {
             throw .invalidArgument("boundedWait", "must be within 100 µs...10 s, got \(boundedWait)")
         }
         generator = SplitMix64(seed: seed.value)
         self.boundedWait = boundedWait
+        self.replay = replay
         self.strategy = strategy
         if case let .pct(depth, steps) = strategy {
             guard depth >= 1, depth <= 100, steps >= 1, steps <= 100_000_000 else {
@@ -93,25 +109,38 @@ package final class SyscallScheduler {
 
     /// Schedules until every copy has exited or `deadline` (monotonic nanoseconds) passes. Returns false at the
     /// deadline (the copies are left stopped in their calls for the caller to kill).
-    package func run(until deadline: Int64) -> Bool {
+    package func run(until deadline: Int64, stop: () -> Bool = { false }) -> Bool {
         var lastProgress = monotonicNanoseconds()
+        var cpuBaseline = cpuTimes()
         while copies.contains(where: \.alive) {
             let now = monotonicNanoseconds()
-            if now >= deadline { return false }
-            if collect(timeoutMilliseconds: allLiveParked ? 0 : 1) { lastProgress = monotonicNanoseconds() }
+            if now >= deadline || stop() {
+                _ = collect(timeoutMilliseconds: 0)
+                return !copies.contains(where: \.alive)
+            }
+            if collect(timeoutMilliseconds: allLiveParked ? 0 : 1) {
+                lastProgress = monotonicNanoseconds()
+                cpuBaseline = cpuTimes()
+            }
             if !copies.contains(where: \.alive) { break }
             let parked = copies.indices.filter { copies[$0].alive && !copies[$0].pending.isEmpty }
             if parked.isEmpty { continue }
             if allLiveParked {
                 asleepChecks = 0
                 release(from: parked)
-                lastProgress = monotonicNanoseconds()
-            } else if monotonicNanoseconds() - lastProgress >= boundedWait.nanoseconds || unparkedAllAsleep() {
-                fallbacks += 1
+            } else if unparkedAllAsleep() {
+                blockedReleases += 1
                 asleepChecks = 0
                 release(from: parked)
-                lastProgress = monotonicNanoseconds()
+            } else if ranTooLong(since: cpuBaseline, wall: lastProgress) {
+                timeoutReleases += 1
+                asleepChecks = 0
+                release(from: parked)
+            } else {
+                continue
             }
+            lastProgress = monotonicNanoseconds()
+            cpuBaseline = cpuTimes()
         }
         return true
     }
@@ -145,7 +174,9 @@ package final class SyscallScheduler {
             }
         }
         // A zombie may keep its filter referenced until it is reaped: treat it as gone.
-        for index in live where copies[index].alive && copies[index].pending.isEmpty && state(of: copies[index].pid) == "Z" {
+        for index in live where copies[index].alive && copies[index].pending.isEmpty {
+            let state = state(of: copies[index].pid)
+            guard state == "Z" || state == nil else { continue }
             copies[index].alive = false
             changed = true
         }
@@ -154,6 +185,12 @@ package final class SyscallScheduler {
 
     /// Releases the oldest pending call of one of `parked`, chosen by the seeded generator.
     private func release(from parked: [Int]) {
+        if let chosen = replayed(parked) {
+            let call = copies[chosen].pending.removeFirst()
+            events.append(Event(copy: chosen, syscall: call.syscall))
+            _ = shakedown_notify_continue(copies[chosen].listener, call.id)
+            return
+        }
         let chosen: Int
         switch strategy {
         case .random:
@@ -172,6 +209,20 @@ package final class SyscallScheduler {
         _ = shakedown_notify_continue(copies[chosen].listener, call.id)
     }
 
+    /// The copy the replayed schedule names for this release, when it is parked in the named call; otherwise marks
+    /// the divergence and returns `nil` (the strategy chooses from then on).
+    private func replayed(_ parked: [Int]) -> Int? {
+        guard let replay, divergedAt == nil else { return nil }
+        let step = events.count
+        guard step < replay.count else { return nil }
+        let wanted = replay[step]
+        if parked.contains(wanted.copy), copies[wanted.copy].pending.first?.syscall == wanted.syscall {
+            return wanted.copy
+        }
+        divergedAt = step
+        return nil
+    }
+
     /// Whether every live copy that is not parked sleeps in the kernel: blocked outside a controlled call. Only
     /// interruptible sleep (S: a lock, a futex, a pipe) counts, only for copies past their first controlled call, and
     /// only when seen on two checks in a row (a millisecond apart): a short sleep in a page fault is not a block.
@@ -185,6 +236,43 @@ package final class SyscallScheduler {
         }
         asleepChecks = asleep ? asleepChecks + 1 : 0
         return asleepChecks >= 2
+    }
+
+    /// Whether an unparked copy has run ``boundedWait`` of processor time since the last progress without reaching a
+    /// controlled call (it computes or spins, maybe on something a parked copy holds), or 100 × ``boundedWait`` of wall
+    /// time passed. Processor time, not wall time: on a loaded machine a released copy can wait long for a processor,
+    /// and releasing another meanwhile would make the order depend on the load.
+    private func ranTooLong(since baseline: [Int64], wall: Int64) -> Bool {
+        if monotonicNanoseconds() - wall >= boundedWait.nanoseconds * 100 { return true }
+        let now = cpuTimes()
+        for index in copies.indices where copies[index].alive && copies[index].pending.isEmpty {
+            if now[index] < 0 || baseline[index] < 0 {
+                // No schedstat: wall time is all there is.
+                if monotonicNanoseconds() - wall >= boundedWait.nanoseconds { return true }
+            } else if now[index] - baseline[index] >= boundedWait.nanoseconds {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Each copy's processor time in nanoseconds (/proc/PID/schedstat, first field), -1 where unreadable.
+    private func cpuTimes() -> [Int64] {
+        copies.map { copy in
+            guard copy.alive else { return -1 }
+            let fd = open("/proc/\(copy.pid)/schedstat", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return -1 }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = read(fd, &buffer, 63)
+            guard count > 0 else { return -1 }
+            var value: Int64 = 0
+            for byte in buffer[..<count] {
+                guard byte >= 48 && byte <= 57 else { break }
+                value = value &* 10 &+ Int64(byte - 48)
+            }
+            return value
+        }
     }
 
     /// The state letter in /proc/PID/stat, or nil when the process is gone.

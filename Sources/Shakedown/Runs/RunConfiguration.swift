@@ -17,6 +17,8 @@ public struct RunConfiguration: Hashable, Sendable {
     public var outputTailBytes: Int
     /// Capture every thread's backtrace of hung workers before tearing them down (costs ~10 ms per process).
     public var diagnosesHangs: Bool
+    /// How the `syscalls` and `pct` modes schedule, trace and replay the run (other modes ignore it).
+    public var schedule = ScheduleOptions()
     /// System-call failures to inject (tests of Shakedown's own error paths); empty by default.
     package var faults = FaultPlan()
 
