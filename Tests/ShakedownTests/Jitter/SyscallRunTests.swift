@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import XCTest
+@testable import Shakedown
+
+/// `syscalls` and `pct` inside runs: `Shake.run(command:)` (what `shakedown run --jitter syscalls|pct` does) and
+/// `Shake.fork` put every copy under the seccomp filter, and the run leader's scheduler releases their calls.
+final class SyscallRunTests: XCTestCase {
+    override func setUpWithError() throws {
+        if let reason = SyscallRunControl.unavailableReason() { throw XCTSkip(reason) }
+    }
+
+    private struct Trial {
+        let report: RunReport
+        let count: Int64?
+        let expected: Int64
+        var found: Bool { count != expected }
+    }
+
+    /// 4 copies of the race-file-counter fixture (or its flock twin) in one run.
+    private func fileCounter(_ mode: JitterMode, iterations: Int = 50, seed: UInt64, fixed: Bool = false,
+                             schedule: ScheduleOptions = ScheduleOptions(),
+                             file: StaticString = #filePath, line: UInt = #line) throws -> Trial {
+        var template = Array("/tmp/shakedown-sysrun-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ShakedownError.systemCall("mkdtemp") }
+        let directory = String(cString: made)
+        defer { RaceCatalogue.removeTree(directory) }
+        var configuration = RunConfiguration(processes: 4, timeout: .seconds(60), jitter: JitterPlan(mode: mode),
+                                             seed: Seed(seed))
+        configuration.schedule = schedule
+        let command = ["\(RaceCatalogue.buildDirectory)/race-file-counter"] + (fixed ? ["--fixed"] : [])
+            + ["\(directory)/counter", "\(iterations)"]
+        let report = try Shake.run(command: command, configuration)
+        XCTAssertEqual(report.unsuccessfulWorkers.map(\.outcome), [], "\(report.notes)", file: file, line: line)
+        return Trial(report: report, count: RaceCatalogue.readInt64(at: "\(directory)/counter"),
+                     expected: Int64(4 * iterations))
+    }
+
+    private func detections(_ mode: JitterMode, trials: Int, iterations: Int) throws -> Int {
+        var found = 0
+        for seed in 0..<trials where try fileCounter(mode, iterations: iterations, seed: UInt64(1000 + seed)).found {
+            found += 1
+        }
+        return found
+    }
+
+    // Measured before choosing the counts (2 cores, others building), 4 copies × 50 iterations: syscalls 20 of 20,
+    // none 0-2 of 20. A false failure needs syscalls to miss 10 of 40 runs (each run is a seeded uniform interleaving
+    // of ~670 calls; a miss needs every pread/pwrite pair unsplit) or none to come within 20 of it.
+    func testSyscallsFindTheFileRaceFarMoreOftenThanNone() throws {
+        let syscalls = try detections(.syscalls, trials: 40, iterations: 50)
+        let none = try detections(.none, trials: 40, iterations: 50)
+        print("race-file-counter × 50 under shakedown run: syscalls found it in \(syscalls) of 40 runs, none in \(none)")
+        XCTAssertGreaterThanOrEqual(syscalls, 30)
+        XCTAssertLessThanOrEqual(none, syscalls - 20)
+    }
+
+    // PCT depth 3: two change points; each lost update needs one to fall between a copy's pread and its pwrite.
+    // Measured: 14 of 20 at the default step estimate, none 0-2 of 20.
+    func testPCTFindsTheFileRaceFarMoreOftenThanNone() throws {
+        let pct = try detections(.pct, trials: 40, iterations: 50)
+        let none = try detections(.none, trials: 40, iterations: 50)
+        print("race-file-counter × 50 under shakedown run: pct found it in \(pct) of 40 runs, none in \(none)")
+        XCTAssertGreaterThanOrEqual(pct, 16)
+        XCTAssertLessThanOrEqual(none, pct - 8)
+    }
+
+    /// The flock twin: a copy released into `flock` blocks on a parked holder; the scheduler must notice the block
+    /// and go on, and no update may be lost.
+    func testTheFixedTwinNeverLosesAnUpdateAndNeverWedges() throws {
+        for mode in [JitterMode.syscalls, .pct] {
+            for seed in 0..<4 {
+                let trial = try fileCounter(mode, seed: UInt64(seed), fixed: true)
+                XCTAssertFalse(trial.found, "the flock twin lost updates under \(mode): \(String(describing: trial.count))")
+                XCTAssertFalse(trial.report.timedOut)
+                XCTAssertTrue(trial.report.notes.contains { $0.hasPrefix("\(mode): ") && $0.contains("controlled calls") },
+                              "\(trial.report.notes)")
+            }
+        }
+    }
+
+    private func traced(_ mode: JitterMode, seed: UInt64, replay: String? = nil) throws -> (SyscallSchedule, Trial) {
+        let path = "/tmp/shakedown-trace-\(getpid())-\(mode)-\(seed)-\(replay == nil ? "t" : "r")"
+        defer { unlink(path) }
+        let trial = try fileCounter(mode, seed: seed, schedule: ScheduleOptions(traceFile: path, replayFile: replay))
+        return (try SyscallSchedule.load(from: path), trial)
+    }
+
+    /// The order is the scheduler's decision, not a timing: compared event by event, whatever the load.
+    func testTheSameSeedGivesTheSameOrderOfControlledCalls() throws {
+        for mode in [JitterMode.syscalls, .pct] {
+            let (first, firstTrial) = try traced(mode, seed: 11)
+            let (second, secondTrial) = try traced(mode, seed: 11)
+            let (other, _) = try traced(mode, seed: 12)
+            print("\(mode): \(first.events.count) controlled calls; blocked releases \(first.blockedReleases), timeout releases \(first.timeoutReleases)")
+            XCTAssertGreaterThan(first.events.count, 400, "every pread and pwrite of 4 × 50 is controlled")
+            XCTAssertEqual(first.timeoutReleases, 0)
+            XCTAssertEqual(second.timeoutReleases, 0)
+            XCTAssertEqual(first.events, second.events, "\(mode): same seed, same order")
+            XCTAssertEqual(firstTrial.count, secondTrial.count, "\(mode): same order, same final count")
+            XCTAssertNotEqual(first.events, other.events, "\(mode): another seed, another order")
+            XCTAssertEqual(first.mode, mode)
+            XCTAssertEqual(first.seed, Seed(11))
+        }
+    }
+
+    func testAReplayedTraceGivesTheSameOrderUnderAnotherSeed() throws {
+        let path = "/tmp/shakedown-replay-\(getpid())"
+        defer { unlink(path) }
+        for mode in [JitterMode.syscalls, .pct] {
+            let (original, originalTrial) = try traced(mode, seed: 21)
+            try original.write(to: path)
+            let (replayed, replayedTrial) = try traced(mode, seed: 22, replay: path)
+            XCTAssertEqual(replayed.events, original.events, "\(mode): the replay follows the trace")
+            XCTAssertEqual(replayedTrial.count, originalTrial.count)
+            XCTAssertTrue(replayedTrial.report.notes.contains("\(mode): the replay was followed for all \(original.events.count) calls"),
+                          "\(replayedTrial.report.notes)")
+        }
+    }
+
+    /// Closure workers: worker 0 makes a controlled call, then waits outside any controlled call (a futex
+    /// semaphore, then a spin on shared memory) for worker 1, which posts only after controlled calls of its own.
+    /// Whatever priority PCT gives worker 0, the run must finish and say why it released early.
+    func testAWorkerBlockedOutsideControlledCallsDoesNotWedgePCT() throws {
+        let path = "/tmp/shakedown-blocked-\(getpid())"
+        defer { unlink(path) }
+        let file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        defer { close(file) }
+        for seed in 0..<4 {
+            let semaphore = try ProcessSemaphore(value: 0)
+            let flag = try SharedValue<Int64>(0)
+            var configuration = RunConfiguration(processes: 2, timeout: .seconds(60), jitter: JitterPlan(mode: .pct),
+                                                 seed: Seed(UInt64(seed)))
+            configuration.schedule.boundedWait = .milliseconds(5)
+            let started = monotonicNanoseconds()
+            let report = try Shake.fork(configuration) { worker in
+                var byte: UInt8 = 1
+                if worker.index == 0 {
+                    _ = pwrite(file, &byte, 1, 0)
+                    worker.check(try semaphore.wait(timeout: .seconds(30)), "worker 1 never posted")
+                    while flag.value == 0 {}  // spins outside any controlled call
+                    _ = pwrite(file, &byte, 1, 1)
+                } else {
+                    for offset in 2..<8 { _ = pwrite(file, &byte, 1, off_t(offset)) }
+                    try semaphore.signal()
+                    _ = pwrite(file, &byte, 1, 8)
+                    flag.value = 1
+                }
+            }
+            let seconds = Double(monotonicNanoseconds() - started) / 1e9
+            XCTAssertTrue(report.isClean, "\(report)")
+            XCTAssertLessThan(seconds, 30, "the scheduler waited for the blocked worker")
+            XCTAssertTrue(report.notes.contains { $0.hasPrefix("pct: ") && $0.contains("slept outside a controlled call") },
+                          "the report says the scheduler let others go on: \(report.notes)")
+            print("blocked worker, seed \(seed): \(seconds) s; \(report.notes.filter { $0.hasPrefix("pct") })")
+        }
+    }
+
+    func testClosureWorkersRunUnderTheScheduler() throws {
+        let path = "/tmp/shakedown-closure-\(getpid())"
+        defer { unlink(path) }
+        let file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        defer { close(file) }
+        var lossy = 0
+        for seed in 0..<5 {
+            var zero: Int64 = 0
+            _ = pwrite(file, &zero, 8, 0)
+            let report = try Shake.fork(processes: 4, rounds: 1, jitter: JitterPlan(mode: .syscalls), seed: Seed(UInt64(seed))) { _ in
+                for _ in 0..<20 {
+                    var value: Int64 = 0
+                    _ = pread(file, &value, 8, 0)
+                    value += 1
+                    _ = pwrite(file, &value, 8, 0)
+                }
+            }
+            XCTAssertTrue(report.isClean, "\(report)")
+            XCTAssertTrue(report.notes.contains { $0.hasPrefix("syscalls: ") && $0.contains("controlled calls of 4 copies") },
+                          "\(report.notes)")
+            if RaceCatalogue.readInt64(at: path) != 80 { lossy += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(lossy, 4, "uniform interleavings of 4 × 20 read-modify-writes lose updates")
+    }
+
+    func testWithoutSeccompNotificationTheRunFallsBackAndSaysSo() throws {
+        setenv(SyscallRunControl.disableVariable, "off", 1)
+        defer { unsetenv(SyscallRunControl.disableVariable) }
+        for mode in [JitterMode.syscalls, .pct] {
+            let report = try Shake.run(command: ["/bin/true"], RunConfiguration(processes: 2, jitter: JitterPlan(mode: mode)))
+            XCTAssertTrue(report.isClean, "\(report)")
+            XCTAssertEqual(report.configuration.jitter.mode, .preempt)
+            XCTAssertTrue(report.notes.contains { $0.hasPrefix("jitter mode \(mode) fell back to preempt: ") }, "\(report.notes)")
+        }
+        let (output, exitCode) = try run(Fixtures.path("shakedown"), ["run", "-n", "2", "--jitter", "pct", "--json", "--", "/bin/true"])
+        XCTAssertEqual(exitCode, 0, output)
+        XCTAssertTrue(output.contains("jitter mode pct fell back to preempt"), output)
+    }
+
+    func testBadSchedulesAreRefused() throws {
+        XCTAssertThrowsError(try SyscallSchedule(parsing: "garbage"))
+        XCTAssertThrowsError(try SyscallSchedule(parsing: "shakedown-schedule 1\nmode points\nseed 1\nprocesses 2\nevents 0\n"))
+        XCTAssertThrowsError(try SyscallSchedule(parsing: "shakedown-schedule 1\nmode pct\nseed 1\nprocesses 2\nevents 1\n5 0\n"))
+        XCTAssertThrowsError(try SyscallSchedule.load(from: "/nonexistent/schedule"))
+        let schedule = SyscallSchedule(mode: .pct, seed: Seed(3), processes: 2, pct: (3, 40),
+                                       events: [.init(worker: 1, syscall: 17), .init(worker: 0, syscall: 18)])
+        XCTAssertEqual(try SyscallSchedule(parsing: schedule.text), schedule)
+        let path = "/tmp/shakedown-bad-replay-\(getpid())"
+        defer { unlink(path) }
+        try schedule.write(to: path)
+        var configuration = RunConfiguration(processes: 3, jitter: JitterPlan(mode: .pct))
+        configuration.schedule.replayFile = path
+        XCTAssertThrowsError(try Shake.run(command: ["/bin/true"], configuration), "a schedule of 2 processes for a run of 3")
+        configuration.processes = 2
+        configuration.schedule.pctDepth = 0
+        XCTAssertThrowsError(try Shake.run(command: ["/bin/true"], configuration), "depth 0")
+    }
+}
