@@ -95,6 +95,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("syscalls/pct: follow the schedule in FILE (written by --trace).", valueName: "FILE"))
     var replay: String?
 
+    @Option(parsing: .unconditional, help: "pct: the bug depth d, giving d-1 priority change points (1-100).",
+            transform: { try OptionValue.integer($0, within: 1...100) })
+    var pctDepth = 3
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -139,7 +143,7 @@ struct RunCommand: ParsableCommand {
             var configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
                 jitter: jitterPlan, seed: nil, teardown: teardown)
-            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay)
+            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")

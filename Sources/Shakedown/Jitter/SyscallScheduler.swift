@@ -84,7 +84,9 @@ package final class SyscallScheduler {
             guard depth >= 1, depth <= 100, steps >= 1, steps <= 100_000_000 else {
                 throw .invalidArgument("strategy", "PCT depth must be within 1...100 and steps within 1...100000000")
             }
-            changePoints = (0..<(depth - 1)).map { _ in 1 + Int(generator.next() % UInt64(steps)) }
+            // Sorted: the i-th change point in time (0-based) lowers the running copy to depth − 1 − i, below every
+            // copy lowered before it, as in the paper (priority d − i for the i-th point, counted from 1).
+            changePoints = (0..<(depth - 1)).map { _ in 1 + Int(generator.next() % UInt64(steps)) }.sorted()
         }
     }
 
@@ -197,10 +199,13 @@ package final class SyscallScheduler {
             chosen = parked[Int(generator.next() % UInt64(parked.count))]
         case .pct:
             chosen = parked.max { (priorities[$0] ?? 0) < (priorities[$1] ?? 0) } ?? parked[0]
-            // A change point at this step: the running copy drops below every other (priority = the point's rank).
+            // A change point at this step: the running copy drops below every other, including those lowered by
+            // earlier change points.
             let step = events.count + 1
-            for (rank, point) in changePoints.enumerated() where point == step {
-                priorities[chosen] = rank + 1
+            if case let .pct(depth, _) = strategy {
+                for (order, point) in changePoints.enumerated() where point == step {
+                    priorities[chosen] = depth - 1 - order
+                }
             }
         }
         let call = copies[chosen].pending.removeFirst()

@@ -38,33 +38,37 @@ final class SyscallRunTests: XCTestCase {
                      expected: Int64(4 * iterations))
     }
 
-    private func detections(_ mode: JitterMode, trials: Int, iterations: Int) throws -> Int {
+    private func detections(_ mode: JitterMode, trials: Int, iterations: Int,
+                            schedule: ScheduleOptions = ScheduleOptions()) throws -> Int {
         var found = 0
-        for seed in 0..<trials where try fileCounter(mode, iterations: iterations, seed: UInt64(1000 + seed)).found {
+        for seed in 0..<trials
+        where try fileCounter(mode, iterations: iterations, seed: UInt64(1000 + seed), schedule: schedule).found {
             found += 1
         }
         return found
     }
 
-    // Measured before choosing the counts (2 cores, others building), 4 copies × 50 iterations: syscalls 20 of 20,
-    // none 0-2 of 20. A false failure needs syscalls to miss 10 of 40 runs (each run is a seeded uniform interleaving
-    // of ~670 calls; a miss needs every pread/pwrite pair unsplit) or none to come within 20 of it.
+    // 20 iterations per copy: short enough that plain stress rarely overlaps two read-modify-writes. Measured before
+    // choosing the counts (2 cores, others building), 40 runs each: syscalls 40, none 1-2. A false failure needs
+    // syscalls to miss 11 of 40 or none to find it in 20.
     func testSyscallsFindTheFileRaceFarMoreOftenThanNone() throws {
-        let syscalls = try detections(.syscalls, trials: 40, iterations: 50)
-        let none = try detections(.none, trials: 40, iterations: 50)
-        print("race-file-counter × 50 under shakedown run: syscalls found it in \(syscalls) of 40 runs, none in \(none)")
+        let syscalls = try detections(.syscalls, trials: 40, iterations: 20)
+        let none = try detections(.none, trials: 40, iterations: 20)
+        print("race-file-counter × 20 under shakedown run: syscalls found it in \(syscalls) of 40 runs, none in \(none)")
         XCTAssertGreaterThanOrEqual(syscalls, 30)
         XCTAssertLessThanOrEqual(none, syscalls - 20)
     }
 
-    // PCT depth 3: two change points; each lost update needs one to fall between a copy's pread and its pwrite.
-    // Measured: 14 of 20 at the default step estimate, none 0-2 of 20.
+    // A lost update has depth 2: one change point between a copy's pread and its pwrite finds it. Depth 10 gives 9
+    // change points; ~19 % of a copy's controlled calls here are a pread (the rest are the loader's and pwrites).
+    // Measured, 40 runs: pct 30, none 1-2 (20 runs at depth 3: 7). A false failure needs pct below 14 (6 standard
+    // deviations under 30) or none within 10 of it.
     func testPCTFindsTheFileRaceFarMoreOftenThanNone() throws {
-        let pct = try detections(.pct, trials: 40, iterations: 50)
-        let none = try detections(.none, trials: 40, iterations: 50)
-        print("race-file-counter × 50 under shakedown run: pct found it in \(pct) of 40 runs, none in \(none)")
-        XCTAssertGreaterThanOrEqual(pct, 16)
-        XCTAssertLessThanOrEqual(none, pct - 8)
+        let pct = try detections(.pct, trials: 40, iterations: 20, schedule: ScheduleOptions(pctDepth: 10))
+        let none = try detections(.none, trials: 40, iterations: 20)
+        print("race-file-counter × 20 under shakedown run: pct (depth 10) found it in \(pct) of 40 runs, none in \(none)")
+        XCTAssertGreaterThanOrEqual(pct, 14)
+        XCTAssertLessThanOrEqual(none, pct - 10)
     }
 
     /// The flock twin: a copy released into `flock` blocks on a parked holder; the scheduler must notice the block
