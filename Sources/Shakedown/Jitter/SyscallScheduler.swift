@@ -113,7 +113,9 @@ package final class SyscallScheduler {
     /// deadline (the copies are left stopped in their calls for the caller to kill).
     package func run(until deadline: Int64, stop: () -> Bool = { false }) -> Bool {
         var lastProgress = monotonicNanoseconds()
-        var cpuBaseline = cpuTimes()
+        // Taken when the scheduler first waits after a release, not at every release: /proc reads per controlled
+        // call would dominate its cost.
+        var cpuBaseline: [Int64]?
         while copies.contains(where: \.alive) {
             let now = monotonicNanoseconds()
             if now >= deadline || stop() {
@@ -122,7 +124,7 @@ package final class SyscallScheduler {
             }
             if collect(timeoutMilliseconds: allLiveParked ? 0 : 1) {
                 lastProgress = monotonicNanoseconds()
-                cpuBaseline = cpuTimes()
+                cpuBaseline = nil
             }
             if !copies.contains(where: \.alive) { break }
             let parked = copies.indices.filter { copies[$0].alive && !copies[$0].pending.isEmpty }
@@ -134,7 +136,7 @@ package final class SyscallScheduler {
                 blockedReleases += 1
                 asleepChecks = 0
                 release(from: parked)
-            } else if ranTooLong(since: cpuBaseline, wall: lastProgress) {
+            } else if ranTooLong(since: &cpuBaseline, wall: lastProgress) {
                 timeoutReleases += 1
                 asleepChecks = 0
                 release(from: parked)
@@ -142,7 +144,7 @@ package final class SyscallScheduler {
                 continue
             }
             lastProgress = monotonicNanoseconds()
-            cpuBaseline = cpuTimes()
+            cpuBaseline = nil
         }
         return true
     }
@@ -175,8 +177,9 @@ package final class SyscallScheduler {
                 }
             }
         }
-        // A zombie may keep its filter referenced until it is reaped: treat it as gone.
-        for index in live where copies[index].alive && copies[index].pending.isEmpty {
+        // A zombie may keep its filter referenced until it is reaped: treat it as gone. Looked at only when nothing
+        // arrived (a /proc read per controlled call would dominate the scheduler's cost).
+        for index in live where !changed && copies[index].alive && copies[index].pending.isEmpty {
             let state = state(of: copies[index].pid)
             guard state == "Z" || state == nil else { continue }
             copies[index].alive = false
@@ -247,9 +250,13 @@ package final class SyscallScheduler {
     /// controlled call (it computes or spins, maybe on something a parked copy holds), or 100 × ``boundedWait`` of wall
     /// time passed. Processor time, not wall time: on a loaded machine a released copy can wait long for a processor,
     /// and releasing another meanwhile would make the order depend on the load.
-    private func ranTooLong(since baseline: [Int64], wall: Int64) -> Bool {
+    private func ranTooLong(since baselineSlot: inout [Int64]?, wall: Int64) -> Bool {
         if monotonicNanoseconds() - wall >= boundedWait.nanoseconds * 100 { return true }
         let now = cpuTimes()
+        guard let baseline = baselineSlot else {
+            baselineSlot = now
+            return false
+        }
         for index in copies.indices where copies[index].alive && copies[index].pending.isEmpty {
             if now[index] < 0 || baseline[index] < 0 {
                 // No schedstat: wall time is all there is.
