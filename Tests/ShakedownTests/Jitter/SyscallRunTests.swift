@@ -189,6 +189,39 @@ final class SyscallRunTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(lossy, 4, "uniform interleavings of 4 × 20 read-modify-writes lose updates")
     }
 
+    /// Rounds of closure workers: between rounds every worker waits at the round barrier (a futex, outside any
+    /// controlled call), which the scheduler must recognise as a block; the order still repeats with the seed.
+    func testClosureRoundsRepeatTheirOrderWithTheSeed() throws {
+        let path = "/tmp/shakedown-rounds-\(getpid())"
+        let trace = "/tmp/shakedown-rounds-trace-\(getpid())"
+        defer {
+            unlink(path)
+            unlink(trace)
+        }
+        let file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        defer { close(file) }
+        var schedules: [SyscallSchedule] = []
+        for _ in 0..<2 {
+            var configuration = RunConfiguration(processes: 3, rounds: 4, jitter: JitterPlan(mode: .pct), seed: Seed(5))
+            configuration.schedule.traceFile = trace
+            let report = try Shake.fork(configuration) { _ in
+                for _ in 0..<5 {
+                    var value: Int64 = 0
+                    _ = pread(file, &value, 8, 0)
+                    value += 1
+                    _ = pwrite(file, &value, 8, 0)
+                }
+            }
+            XCTAssertTrue(report.isClean, "\(report)")
+            schedules.append(try SyscallSchedule.load(from: trace))
+        }
+        print("closure rounds: \(schedules[0].events.count) calls, blocked releases \(schedules[0].blockedReleases), timeouts \(schedules[0].timeoutReleases)")
+        XCTAssertGreaterThanOrEqual(schedules[0].events.count, 3 * 4 * 10)
+        XCTAssertEqual(schedules[0].timeoutReleases, 0)
+        XCTAssertEqual(schedules[0].events, schedules[1].events, "same seed, same order across rounds")
+    }
+
     func testWithoutSeccompNotificationTheRunFallsBackAndSaysSo() throws {
         setenv(SyscallRunControl.disableVariable, "off", 1)
         defer { unsetenv(SyscallRunControl.disableVariable) }
@@ -201,6 +234,27 @@ final class SyscallRunTests: XCTestCase {
         let (output, exitCode) = try run(Fixtures.path("shakedown"), ["run", "-n", "2", "--jitter", "pct", "--json", "--", "/bin/true"])
         XCTAssertEqual(exitCode, 0, output)
         XCTAssertTrue(output.contains("jitter mode pct fell back to preempt"), output)
+    }
+
+    /// The filter goes in before exec, so a static binary (no loader, no LD_PRELOAD) is controlled all the same.
+    func testAStaticBinaryIsControlledToo() throws {
+        let executable = "/sbin/ldconfig"
+        try XCTSkipUnless(ElfInterpreter.isStaticallyLinked(executable), "\(executable) is not a static binary here")
+        let report = try Shake.run(command: [executable, "-p"], RunConfiguration(processes: 2, jitter: JitterPlan(mode: .syscalls)))
+        XCTAssertTrue(report.isClean, "\(report)")
+        let note = try XCTUnwrap(report.notes.first { $0.hasPrefix("syscalls: ") }, "\(report.notes)")
+        let count = Int(note.dropFirst("syscalls: ".count).prefix { $0.isNumber }) ?? 0
+        XCTAssertGreaterThan(count, 10, note)
+    }
+
+    /// A failing run's replay line names everything that decides the schedule: seed, copies, mode, PCT depth.
+    func testTheReplayLineNamesTheModeAndDepth() throws {
+        let (output, exitCode) = try run(Fixtures.path("shakedown"),
+                                         ["run", "-n", "2", "--seed", "7", "--jitter", "pct", "--pct-depth", "4", "--", "/bin/false"])
+        XCTAssertEqual(exitCode, 1, output)
+        let replay = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("replay: ") }, output)
+        XCTAssertTrue(replay.contains("-n 2 --seed 0x7"), String(replay))
+        XCTAssertTrue(replay.contains("--jitter pct --pct-depth 4"), String(replay))
     }
 
     func testBadSchedulesAreRefused() throws {
