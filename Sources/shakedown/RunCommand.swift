@@ -110,8 +110,13 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(TerminalText.escaped("\(error)"))
         }
         guard !command.isEmpty else { throw ValidationError("name a command after --, e.g. shakedown run -n 4 -- ./my-tool") }
-        if let replay {  // a bad schedule file is a usage error, before anything runs
-            do { _ = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
+        if let replay {  // a bad schedule file, or one for another run, is a usage error before anything runs
+            let schedule: SyscallSchedule
+            do { schedule = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
+            guard schedule.mode == jitterPlan.mode, schedule.processes == copies else {
+                throw ValidationError(TerminalText.escaped("--replay: \(replay) is a \(schedule.mode) schedule of \(schedule.processes) copies: "
+                                                           + "replay it with --jitter \(schedule.mode) -n \(schedule.processes)"))
+            }
         }
     }
 
