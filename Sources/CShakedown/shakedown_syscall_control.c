@@ -169,7 +169,7 @@ int shakedown_syscall_number(const char *name) {
         {"fdatasync", SYS_fdatasync}, {"flock", SYS_flock}, {"fcntl", SYS_fcntl}, {"openat", SYS_openat},
         {"renameat", SYS_renameat}, {"renameat2", SYS_renameat2}, {"unlinkat", SYS_unlinkat},
         {"faccessat", SYS_faccessat}, {"faccessat2", SYS_faccessat2}, {"newfstatat", SYS_newfstatat},
-        {"ftruncate", SYS_ftruncate},
+        {"ftruncate", SYS_ftruncate}, {"seccomp", SYS_seccomp}, {"getppid", SYS_getppid},
 #ifdef SYS_open
         {"open", SYS_open}, {"rename", SYS_rename}, {"unlink", SYS_unlink}, {"access", SYS_access},
         {"stat", SYS_stat},

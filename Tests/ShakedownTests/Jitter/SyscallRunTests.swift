@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import CShakedown
 import XCTest
 @testable import Shakedown
 
@@ -255,6 +256,31 @@ final class SyscallRunTests: XCTestCase {
         let replay = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("replay: ") }, output)
         XCTAssertTrue(replay.contains("-n 2 --seed 0x7"), String(replay))
         XCTAssertTrue(replay.contains("--jitter pct --pct-depth 4"), String(replay))
+    }
+
+    /// A real sandbox, not the switch: a forked child of this test puts `seccomp(2)` itself under a filter whose
+    /// listener it closes at once, so every later `seccomp` call fails with ENOSYS (as in a container whose profile
+    /// lacks it). A run there must find out by itself, fall back to `preempt`, and say so.
+    func testASandboxWithoutSeccompMakesTheRunFallBack() throws {
+        let number = shakedown_syscall_number("seccomp")
+        try XCTSkipIf(number < 0, "no seccomp system call number here")
+        fflush(nil)
+        let child = fork()
+        if child == 0 {
+            var numbers = [number]
+            let listener = shakedown_seccomp_install_listener(&numbers, 1)
+            guard listener >= 0 else { _exit(3) }
+            close(listener)
+            let report = try? Shake.run(command: ["/bin/true"], RunConfiguration(processes: 2, jitter: JitterPlan(mode: .syscalls)))
+            guard let report else { _exit(4) }
+            let fellBack = report.configuration.jitter.mode == .preempt
+                && report.notes.contains { $0.hasPrefix("jitter mode syscalls fell back to preempt: installing a seccomp listener failed") }
+            _exit(report.isClean && fellBack ? 0 : 5)
+        }
+        XCTAssertGreaterThan(child, 0)
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        XCTAssertEqual(status, 0, "exit \((status >> 8) & 0xFF): 3 the sandbox filter failed, 4 the run threw, 5 no fallback note")
     }
 
     func testBadSchedulesAreRefused() throws {
