@@ -13,7 +13,7 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// library (dynamically linked commands only); closure workers from an in-process timer.
     case preempt
     /// Control of the system calls through which processes interact (seccomp user notification): the run leader
-    /// releases one copy's call at a time, chosen by the seed (``SyscallRunControl``). Falls back to ``preempt``
+    /// releases one copy's call at a time, chosen by the seed (``ScheduleOptions``). Falls back to ``preempt``
     /// where the kernel or a sandbox has no seccomp user notification, and says so in the report.
     case syscalls
     /// PCT priorities over the controlled system calls of ``syscalls`` (``ScheduleOptions/pctDepth``); the same

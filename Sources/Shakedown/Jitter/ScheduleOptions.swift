@@ -22,7 +22,13 @@ public struct ScheduleOptions: Hashable, Sendable {
     /// The schedule a replay follows, read from ``replayFile`` in the test process before anything is forked.
     package var replay: SyscallSchedule?
 
-    /// - Parameters: see the properties; nothing is checked until a run starts (``RunConfiguration/validate()``).
+    /// Options for one run; nothing is checked until the run starts.
+    /// - Parameters:
+    ///   - traceFile: where to write the schedule (``traceFile``).
+    ///   - replayFile: a schedule to follow (``replayFile``).
+    ///   - pctDepth: PCT's depth d (``pctDepth``), 1...100.
+    ///   - pctSteps: PCT's step estimate k (``pctSteps``); `nil` estimates it.
+    ///   - boundedWait: processor time a copy may spend outside controlled calls (``boundedWait``).
     public init(traceFile: String? = nil, replayFile: String? = nil, pctDepth: Int = 3, pctSteps: Int? = nil,
                 boundedWait: Duration = .milliseconds(20)) {
         self.traceFile = traceFile

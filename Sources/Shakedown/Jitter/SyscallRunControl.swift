@@ -13,8 +13,11 @@ import Synchronization
 /// until every started worker has registered (or is gone), then schedules them in worker order with a
 /// ``SyscallScheduler``: `syscalls` picks uniformly among the parked copies, `pct` by PCT priorities.
 ///
-/// Cost: one notification round trip through the leader per controlled call (docs/benchmarks.md, "Controlled
-/// system calls"), and the copies run one at a time between controlled calls.
+/// Cost: one notification round trip through the leader per controlled call, about 5 µs (docs/benchmarks.md,
+/// "Controlled system calls"), and the copies run one at a time between controlled calls.
+///
+/// `@unchecked Sendable`: the leader's thread touches `notes` and `thread` only before `pthread_create` and after
+/// `pthread_join`, which order every access of the scheduler thread; the stop flag is an atomic.
 package final class SyscallRunControl: @unchecked Sendable {
     /// Whether `mode` schedules system calls.
     package static func controls(_ mode: JitterMode) -> Bool { mode == .syscalls || mode == .pct }
@@ -159,6 +162,8 @@ package final class SyscallRunControl: @unchecked Sendable {
     private struct Registered {
         var pid: pid_t
         var listener: CInt
+        /// A closure worker (it registered its own pid), not a command about to exec.
+        var isWorker: Bool
     }
 
     private func schedule() {
@@ -183,7 +188,7 @@ package final class SyscallRunControl: @unchecked Sendable {
             for worker in workers { if let copy = registered[worker] { kill(copy.pid, SIGKILL); close(copy.listener) } }
             return
         }
-        for worker in workers { if let copy = registered[worker] { scheduler.add(pid: copy.pid, listener: copy.listener) } }
+        for worker in workers { if let copy = registered[worker] { scheduler.add(pid: copy.pid, listener: copy.listener, started: copy.isWorker) } }
         let finished = scheduler.run(until: .max) { stopping.load(ordering: .acquiring) }
         report(scheduler, workers: workers, steps: steps, finished: finished)
     }
@@ -205,7 +210,7 @@ package final class SyscallRunControl: @unchecked Sendable {
             if got == 1, let index = expected[workerPid], !settled.contains(index) {
                 settled.insert(index)
                 if listener >= 0 {
-                    registered[index] = Registered(pid: pid, listener: listener)
+                    registered[index] = Registered(pid: pid, listener: listener, isWorker: pid == workerPid)
                 } else {
                     uncontrolled.append("worker \(index) (\(ShakedownError.systemCall("seccomp", errno: .init(rawValue: error))))")
                 }

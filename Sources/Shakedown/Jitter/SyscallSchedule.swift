@@ -16,7 +16,9 @@ public struct SyscallSchedule: Hashable, Sendable {
         /// The system call's number on this architecture.
         public let syscall: Int32
 
-        /// - Parameters: the worker index and system call number.
+        /// - Parameters:
+        ///   - worker: the worker's index in the run.
+        ///   - syscall: the system call's number on this architecture.
         public init(worker: Int, syscall: Int32) {
             self.worker = worker
             self.syscall = syscall
@@ -50,6 +52,14 @@ public struct SyscallSchedule: Hashable, Sendable {
     public var blockedReleases: Int
 
     /// A schedule; ``write(to:)`` stores it.
+    /// - Parameters:
+    ///   - mode: `syscalls` or `pct`.
+    ///   - seed: the run's seed.
+    ///   - processes: the run's worker processes.
+    ///   - pct: PCT depth and step estimate, for `pct`.
+    ///   - events: the released calls in order.
+    ///   - timeoutReleases: releases forced by the bounded wait.
+    ///   - blockedReleases: releases made while the other copies slept outside controlled calls.
     public init(mode: JitterMode, seed: Seed, processes: Int, pct: (depth: Int, steps: Int)? = nil,
                 events: [Event], timeoutReleases: Int = 0, blockedReleases: Int = 0) {
         self.mode = mode
@@ -72,6 +82,9 @@ public struct SyscallSchedule: Hashable, Sendable {
     }
 
     /// Parses ``text``.
+    /// - Parameters:
+    ///   - text: the text form.
+    ///   - name: what errors call the input (a file's path).
     /// - Throws: `.invalidArgument(name)` saying which line is wrong.
     public init(parsing text: String, name: String = "schedule") throws(ShakedownError) {
         var mode: JitterMode?
@@ -122,6 +135,7 @@ public struct SyscallSchedule: Hashable, Sendable {
     }
 
     /// Reads a schedule file.
+    /// - Parameter path: the file, as written by ``write(to:)`` or `--trace`.
     /// - Throws: `.systemCall("open"/"read")` with errno, or `.invalidArgument(path)` for a file that is not one.
     public static func load(from path: String) throws(ShakedownError) -> SyscallSchedule {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -143,6 +157,7 @@ public struct SyscallSchedule: Hashable, Sendable {
     }
 
     /// Writes ``text`` to `path` (created or truncated, mode 0644).
+    /// - Parameter path: the file to write.
     /// - Throws: `.systemCall("open"/"write")` with errno.
     public func write(to path: String) throws(ShakedownError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

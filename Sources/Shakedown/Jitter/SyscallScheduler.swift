@@ -96,9 +96,11 @@ package final class SyscallScheduler {
 
     /// Adds a copy started by ``SyscallControl/spawn(_:environment:syscalls:)``; the scheduler owns the listener.
     /// Returns the copy's index in ``events``.
+    /// `started`: the copy is past exec and loading already (a closure worker), so a sleep before its first
+    /// controlled call is a block too.
     @discardableResult
-    package func add(pid: pid_t, listener: CInt) -> Int {
-        copies.append(Copy(pid: pid, listener: listener))
+    package func add(pid: pid_t, listener: CInt, started: Bool = false) -> Int {
+        copies.append(Copy(pid: pid, listener: listener, started: started))
         // PCT: initial priorities above every change-point priority (1...depth-1), distinct, in random order.
         if case let .pct(depth, _) = strategy {
             let index = copies.count - 1
