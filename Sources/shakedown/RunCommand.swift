@@ -99,6 +99,11 @@ struct RunCommand: ParsableCommand {
             transform: { try OptionValue.integer($0, within: 1...100) })
     var pctDepth = 3
 
+    @Option(parsing: .unconditional,
+            help: "pct: the expected number of controlled calls k, change points drawn from 1...k (default 100 per copy and round).",
+            transform: { try OptionValue.integer($0, within: 1...100_000_000) })
+    var pctSteps: Int?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -148,7 +153,8 @@ struct RunCommand: ParsableCommand {
             var configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
                 jitter: jitterPlan, seed: nil, teardown: teardown)
-            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth)
+            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth,
+                                                     pctSteps: pctSteps)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")

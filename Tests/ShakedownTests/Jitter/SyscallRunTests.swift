@@ -252,11 +252,12 @@ final class SyscallRunTests: XCTestCase {
     /// A failing run's replay line names everything that decides the schedule: seed, copies, mode, PCT depth.
     func testTheReplayLineNamesTheModeAndDepth() throws {
         let (output, exitCode) = try run(Fixtures.path("shakedown"),
-                                         ["run", "-n", "2", "--seed", "7", "--jitter", "pct", "--pct-depth", "4", "--", "/bin/false"])
+                                         ["run", "-n", "2", "--seed", "7", "--jitter", "pct", "--pct-depth", "4", "--pct-steps", "90",
+                                          "--", "/bin/false"])
         XCTAssertEqual(exitCode, 1, output)
         let replay = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("replay: ") }, output)
         XCTAssertTrue(replay.contains("-n 2 --seed 0x7"), String(replay))
-        XCTAssertTrue(replay.contains("--jitter pct --pct-depth 4"), String(replay))
+        XCTAssertTrue(replay.contains("--jitter pct --pct-depth 4 --pct-steps 90"), String(replay))
     }
 
     /// A real sandbox, not the switch: a forked child of this test puts `seccomp(2)` itself under a filter whose
