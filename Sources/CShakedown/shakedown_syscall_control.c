@@ -170,6 +170,7 @@ int shakedown_syscall_number(const char *name) {
         {"renameat", SYS_renameat}, {"renameat2", SYS_renameat2}, {"unlinkat", SYS_unlinkat},
         {"faccessat", SYS_faccessat}, {"faccessat2", SYS_faccessat2}, {"newfstatat", SYS_newfstatat},
         {"ftruncate", SYS_ftruncate}, {"seccomp", SYS_seccomp}, {"getppid", SYS_getppid},
+        {"sched_yield", SYS_sched_yield},
 #ifdef SYS_open
         {"open", SYS_open}, {"rename", SYS_rename}, {"unlink", SYS_unlink}, {"access", SYS_access},
         {"stat", SYS_stat},

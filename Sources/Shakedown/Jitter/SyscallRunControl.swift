@@ -43,6 +43,13 @@ package final class SyscallRunControl: @unchecked Sendable {
             configuration.jitter.mode = .preempt
             return "jitter mode \(mode) fell back to preempt: \(reason)"
         }
+        // Points only yield: a yield is a controlled call, so each acting point is a decision of the scheduler; a
+        // sleep or a spin would only add time, never change the order.
+        if configuration.jitter.yieldWeight + configuration.jitter.sleepWeight + configuration.jitter.spinWeight > 0 {
+            configuration.jitter.yieldWeight = 1
+            configuration.jitter.sleepWeight = 0
+            configuration.jitter.spinWeight = 0
+        }
         return nil
     }
 

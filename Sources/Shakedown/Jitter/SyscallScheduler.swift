@@ -50,6 +50,13 @@ package final class SyscallScheduler {
     private let strategy: Strategy
     private var priorities: [Int: Int] = [:]
     private var changePoints: [Int] = []
+    /// PCT's guard against a yield loop: how often in a row the same copy was released from `sched_yield` while
+    /// others were parked, and the priority below every other one handed out next.
+    private var yieldStreak = (copy: -1, count: 0)
+    private var lowestPriority = 0
+    private static let yieldNumber = shakedown_syscall_number("sched_yield")
+    /// Releases of one copy's `sched_yield` in a row (others parked) after which PCT lowers it below all others.
+    package static let yieldStreakLimit = 64
     /// The longest wait for a copy that is neither parked nor asleep before releasing a parked one anyway.
     package let boundedWait: Duration
     /// Every released call, in order.
@@ -203,7 +210,21 @@ package final class SyscallScheduler {
         case .random:
             chosen = parked[Int(generator.next() % UInt64(parked.count))]
         case .pct:
-            chosen = parked.max { (priorities[$0] ?? 0) < (priorities[$1] ?? 0) } ?? parked[0]
+            var highest = parked.max { (priorities[$0] ?? 0) < (priorities[$1] ?? 0) } ?? parked[0]
+            // A copy that waits by yielding (a spin with sched_yield, a jitter point in a loop) for something a
+            // lower-priority copy must do would be released forever: after a streak it drops below every copy.
+            if parked.count > 1, copies[highest].pending.first?.syscall == Self.yieldNumber {
+                yieldStreak = yieldStreak.copy == highest ? (highest, yieldStreak.count + 1) : (highest, 1)
+                if yieldStreak.count >= Self.yieldStreakLimit {
+                    lowestPriority -= 1
+                    priorities[highest] = lowestPriority
+                    yieldStreak = (-1, 0)
+                    highest = parked.max { (priorities[$0] ?? 0) < (priorities[$1] ?? 0) } ?? parked[0]
+                }
+            } else {
+                yieldStreak = (-1, 0)
+            }
+            chosen = highest
             // A change point at this step: the running copy drops below every other, including those lowered by
             // earlier change points.
             let step = events.count + 1

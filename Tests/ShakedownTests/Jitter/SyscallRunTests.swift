@@ -224,6 +224,55 @@ final class SyscallRunTests: XCTestCase {
         XCTAssertEqual(schedules[0].events, schedules[1].events, "same seed, same order across rounds")
     }
 
+    /// Shared memory makes no system call; in these modes each acting jitter point is a `sched_yield`, which is
+    /// controlled, so the scheduler decides at the point between `racyIncrement`'s read and write.
+    private func sharedMemoryLosses(_ mode: JitterMode, trials: Int, schedule: ScheduleOptions = ScheduleOptions()) throws -> Int {
+        var lossy = 0
+        for seed in 0..<trials {
+            let counter = try SharedCounter()
+            var configuration = RunConfiguration(processes: 4, jitter: JitterPlan(mode: mode), seed: Seed(UInt64(500 + seed)))
+            configuration.schedule = schedule
+            let report = try Shake.fork(configuration) { _ in
+                for _ in 0..<10 { counter.racyIncrement() }
+            }
+            XCTAssertTrue(report.isClean, "\(report)")
+            if counter.value != 40 { lossy += 1 }
+        }
+        return lossy
+    }
+
+    func testJitterPointsAreSchedulingPointsForTheSharedMemoryRace() throws {
+        let syscalls = try sharedMemoryLosses(.syscalls, trials: 30)
+        let pct = try sharedMemoryLosses(.pct, trials: 30, schedule: ScheduleOptions(pctDepth: 10))
+        let none = try sharedMemoryLosses(.none, trials: 30)
+        print("closure workers, 4 × 10 racy increments: syscalls lost updates in \(syscalls) of 30 runs, pct (depth 10) in \(pct), none in \(none)")
+        XCTAssertGreaterThanOrEqual(syscalls, 20)
+        XCTAssertGreaterThanOrEqual(pct, 10)
+        XCTAssertLessThanOrEqual(none, min(syscalls, pct) - 8)
+    }
+
+    /// A copy that waits by yielding for a lower-priority copy: PCT's streak guard lets the other one go on.
+    func testAYieldLoopDoesNotStarvePCT() throws {
+        for seed in 0..<4 {
+            let flag = try SharedValue<Int64>(0)
+            let configuration = RunConfiguration(processes: 2, timeout: .seconds(60), jitter: JitterPlan(mode: .pct),
+                                                 seed: Seed(UInt64(seed)))
+            let started = monotonicNanoseconds()
+            let report = try Shake.fork(configuration) { worker in
+                if worker.index == 0 {
+                    while flag.value == 0 { sched_yield() }
+                } else {
+                    for _ in 0..<5 { sched_yield() }
+                    flag.value = 1
+                }
+            }
+            let seconds = Double(monotonicNanoseconds() - started) / 1e9
+            XCTAssertTrue(report.isClean, "\(report)")
+            XCTAssertLessThan(seconds, 5, "seed \(seed)")
+            XCTAssertTrue(report.notes.contains { $0.hasPrefix("pct: ") && !$0.contains("bounded wait") }, "\(report.notes)")
+        }
+    }
+
     func testWithoutSeccompNotificationTheRunFallsBackAndSaysSo() throws {
         setenv(SyscallRunControl.disableVariable, "off", 1)
         defer { unsetenv(SyscallRunControl.disableVariable) }
