@@ -162,6 +162,10 @@ int shakedown_notify_continue(int listener, uint64_t id) {
     return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &response);
 }
 
+int shakedown_notify_id_valid(int listener, uint64_t id) {
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 0 : -1;
+}
+
 int shakedown_syscall_number(const char *name) {
     static const struct { const char *name; int number; } table[] = {
         {"read", SYS_read}, {"write", SYS_write}, {"pread64", SYS_pread64}, {"pwrite64", SYS_pwrite64},

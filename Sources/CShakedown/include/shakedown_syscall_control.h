@@ -36,6 +36,10 @@ int shakedown_notify_receive(int listener, uint64_t *id, int *syscall_number, in
 /// or -1 with errno (ENOENT: the caller died or was interrupted meanwhile).
 int shakedown_notify_continue(int listener, uint64_t id);
 
+/// Whether notification `id` still waits for an answer (SECCOMP_IOCTL_NOTIF_ID_VALID): 0 yes; -1 with errno
+/// (ENOENT: its caller died, or a signal interrupted the call, which the caller then makes again).
+int shakedown_notify_id_valid(int listener, uint64_t id);
+
 /// System call numbers by name for this architecture, or -1 when it has no such call.
 int shakedown_syscall_number(const char *name);
 

@@ -197,12 +197,25 @@ package final class SyscallScheduler {
         return changed
     }
 
-    /// Releases the oldest pending call of one of `parked`, chosen by the seeded generator.
+    /// Releases the oldest pending call of one of `parked`, chosen by the seeded generator. Decides nothing when a
+    /// parked call was withdrawn meanwhile (a signal interrupted its caller, which runs its handler and makes the
+    /// call again, notified anew): the copy is not parked, and releasing a stale call would record a step that never
+    /// happened.
     private func release(from parked: [Int]) {
+        var withdrawn = false
+        for index in parked {
+            while let call = copies[index].pending.first,
+                  shakedown_notify_id_valid(copies[index].listener, call.id) != 0 {
+                copies[index].pending.removeFirst()
+                withdrawn = true
+            }
+        }
+        if withdrawn { return }
         if let chosen = replayed(parked) {
             let call = copies[chosen].pending.removeFirst()
-            events.append(Event(copy: chosen, syscall: call.syscall))
-            _ = shakedown_notify_continue(copies[chosen].listener, call.id)
+            if shakedown_notify_continue(copies[chosen].listener, call.id) == 0 {
+                events.append(Event(copy: chosen, syscall: call.syscall))
+            }
             return
         }
         let chosen: Int
@@ -235,9 +248,11 @@ package final class SyscallScheduler {
             }
         }
         let call = copies[chosen].pending.removeFirst()
-        events.append(Event(copy: chosen, syscall: call.syscall))
-        // ENOENT: the caller died or was interrupted meanwhile; nothing to release.
-        _ = shakedown_notify_continue(copies[chosen].listener, call.id)
+        // ENOENT: the caller died, or a signal withdrew the call after the check above (it makes the call again):
+        // nothing was released, so nothing is recorded.
+        if shakedown_notify_continue(copies[chosen].listener, call.id) == 0 {
+            events.append(Event(copy: chosen, syscall: call.syscall))
+        }
     }
 
     /// The copy the replayed schedule names for this release, when it is parked in the named call; otherwise marks

@@ -273,6 +273,46 @@ final class SyscallRunTests: XCTestCase {
         }
     }
 
+    /// A signal interrupts a parked call (the kernel withdraws its notification; SA_RESTART makes the call again):
+    /// the stale notification must not count as a released call, so each pwrite appears exactly once. (The order
+    /// need not repeat: when the withdrawal lands relative to a decision is a matter of timing.)
+    func testSignalsInterruptingParkedCallsAreNotCountedAsReleases() throws {
+        let path = "/tmp/shakedown-signals-\(getpid())"
+        let trace = "/tmp/shakedown-signals-trace-\(getpid())"
+        defer {
+            unlink(path)
+            unlink(trace)
+        }
+        let file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        defer { close(file) }
+        let pwrite64 = shakedown_syscall_number("pwrite64")
+        var schedules: [SyscallSchedule] = []
+        for _ in 0..<2 {
+            let target = try SharedValue<Int32>(0)
+            var configuration = RunConfiguration(processes: 2, jitter: JitterPlan(mode: .syscalls), seed: Seed(9))
+            configuration.schedule.traceFile = trace
+            let report = try Shake.fork(configuration) { worker in
+                var byte: UInt8 = 1
+                if worker.index == 0 {
+                    signal(SIGUSR2) { _ in }
+                    target.value = getpid()
+                    for offset in 0..<30 { _ = pwrite(file, &byte, 1, off_t(offset)) }
+                } else {
+                    for offset in 30..<60 {
+                        if target.value > 0 { kill(target.value, SIGUSR2) }
+                        _ = pwrite(file, &byte, 1, off_t(offset))
+                    }
+                }
+            }
+            XCTAssertTrue(report.isClean, "\(report)")
+            schedules.append(try SyscallSchedule.load(from: trace))
+        }
+        for schedule in schedules {
+            XCTAssertEqual(schedule.events.filter { $0.syscall == pwrite64 }.count, 60, "each pwrite released once")
+        }
+    }
+
     func testWithoutSeccompNotificationTheRunFallsBackAndSaysSo() throws {
         setenv(SyscallRunControl.disableVariable, "off", 1)
         defer { unsetenv(SyscallRunControl.disableVariable) }
