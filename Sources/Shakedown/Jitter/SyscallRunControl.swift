@@ -13,8 +13,8 @@ import Synchronization
 /// until every started worker has registered (or is gone), then schedules them in worker order with a
 /// ``SyscallScheduler``: `syscalls` picks uniformly among the parked copies, `pct` by PCT priorities.
 ///
-/// Cost: one notification round trip through the leader per controlled call, about 6 µs on a loaded 2-core host (docs/benchmarks.md,
-/// "Controlled system calls"), and the copies run one at a time between controlled calls.
+/// Cost: one notification round trip through the leader per controlled call, about 6 µs on a loaded 2-core host
+/// (docs/benchmarks.md, "Controlled system calls"), and the copies run one at a time between controlled calls.
 ///
 /// `@unchecked Sendable`: the leader's thread touches `notes` and `thread` only before `pthread_create` and after
 /// `pthread_join`, which order every access of the scheduler thread; the stop flag is an atomic.
