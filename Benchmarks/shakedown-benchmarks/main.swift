@@ -28,6 +28,12 @@ if CommandLine.arguments.dropFirst().first == "detection" {
     exit(0)
 }
 
+// Overhead per controlled system call of the syscalls/pct modes (SyscallOverhead.swift).
+if CommandLine.arguments.dropFirst().first == "syscalls" {
+    runSyscallOverheadBenchmark(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
+
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case let .success(parsed):

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "shakedown_process.h"
+#include "shakedown_syscall_control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,7 +155,8 @@ static int spawn_child(void *argument) {
         request->failure_step = SHAKEDOWN_SPAWN_SIGMASK;
         if (sigprocmask(SIG_SETMASK, &none, NULL) == 0) {
             request->failure_step = SHAKEDOWN_SPAWN_EXEC;
-            execve(request->path, request->argv, request->envp);
+            // syscalls/pct modes: the seccomp filter goes in right before exec, its listener to the run leader.
+            if ((errno = shakedown_syscall_control_enter(1)) == 0) execve(request->path, request->argv, request->envp);
         }
     }
     request->failure_errno = errno;

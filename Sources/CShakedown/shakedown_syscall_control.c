@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -161,6 +162,10 @@ int shakedown_notify_continue(int listener, uint64_t id) {
     return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &response);
 }
 
+int shakedown_notify_id_valid(int listener, uint64_t id) {
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 0 : -1;
+}
+
 int shakedown_syscall_number(const char *name) {
     static const struct { const char *name; int number; } table[] = {
         {"read", SYS_read}, {"write", SYS_write}, {"pread64", SYS_pread64}, {"pwrite64", SYS_pwrite64},
@@ -168,7 +173,8 @@ int shakedown_syscall_number(const char *name) {
         {"fdatasync", SYS_fdatasync}, {"flock", SYS_flock}, {"fcntl", SYS_fcntl}, {"openat", SYS_openat},
         {"renameat", SYS_renameat}, {"renameat2", SYS_renameat2}, {"unlinkat", SYS_unlinkat},
         {"faccessat", SYS_faccessat}, {"faccessat2", SYS_faccessat2}, {"newfstatat", SYS_newfstatat},
-        {"ftruncate", SYS_ftruncate},
+        {"ftruncate", SYS_ftruncate}, {"seccomp", SYS_seccomp}, {"getppid", SYS_getppid},
+        {"sched_yield", SYS_sched_yield},
 #ifdef SYS_open
         {"open", SYS_open}, {"rename", SYS_rename}, {"unlink", SYS_unlink}, {"access", SYS_access},
         {"stat", SYS_stat},
@@ -177,4 +183,157 @@ int shakedown_syscall_number(const char *name) {
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].name, name) == 0) return table[i].number;
     return -1;
+}
+
+// MARK: runs
+
+// Written once by the run leader before it forks; read by workers, shepherds and their CLONE_VM children.
+static struct {
+    int socket;
+    int count;
+    int numbers[MAX_CONTROLLED];
+} run_control = {-1, 0, {0}};
+
+int shakedown_syscall_control_configure(int socket, const int *syscalls, int count) {
+    if (count < 0 || count > MAX_CONTROLLED || (count > 0 && (socket < 0 || syscalls == NULL))) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int i = 0; i < count; i++) run_control.numbers[i] = syscalls[i];
+    run_control.socket = count > 0 ? socket : -1;
+    run_control.count = count;
+    return 0;
+}
+
+int shakedown_syscall_control_configured(void) { return run_control.count > 0; }
+
+// One registration: who, and either the listener (SCM_RIGHTS) or the errno of the failed installation.
+struct registration {
+    int32_t worker_pid;
+    int32_t pid;
+    int32_t error;
+};
+
+static int send_registration(int socket, struct registration record, int fd) {
+    struct iovec vector = {&record, sizeof record};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    if (fd >= 0) {
+        message.msg_control = control.buffer;
+        message.msg_controllen = sizeof control.buffer;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    long sent;
+    do {
+        sent = syscall(SYS_sendmsg, socket, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent == (long)sizeof record ? 0 : -1;
+}
+
+int shakedown_syscall_control_enter(int exec_child) {
+    if (run_control.count <= 0) return 0;
+    struct registration record;
+    record.pid = (int32_t)syscall(SYS_getpid);
+    record.worker_pid = exec_child ? (int32_t)syscall(SYS_getppid) : record.pid;
+    record.error = 0;
+    int fd = shakedown_seccomp_install_listener(run_control.numbers, run_control.count);
+    if (fd < 0) {
+        // No filter went in: the copy runs uncontrolled, and the leader says so.
+        record.error = errno != 0 ? errno : EINVAL;
+        send_registration(run_control.socket, record, -1);
+        return 0;
+    }
+    int sent = send_registration(run_control.socket, record, fd);
+    int error = sent == 0 ? 0 : (errno != 0 ? errno : EIO);
+    // Our copy is not needed: the leader holds the listener now. When the send failed nobody does, and the kernel
+    // fails every controlled call with ENOSYS: the copy must not run (the caller reports the errno).
+    syscall(SYS_close, fd);
+    return error;
+}
+
+int shakedown_syscall_control_receive(int socket, int timeout_ms, int *worker_pid, int *pid, int *listener,
+                                      int *error) {
+    struct pollfd ready = {socket, POLLIN, 0};
+    int polled = poll(&ready, 1, timeout_ms);
+    if (polled < 0) return -1;
+    if (polled == 0) return 0;
+    struct registration record;
+    struct iovec vector = {&record, sizeof record};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    ssize_t received;
+    do {
+        received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    int fd = -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (header && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+        memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    }
+    if (received != (ssize_t)sizeof record) {
+        if (fd >= 0) close(fd);
+        errno = EPROTO;
+        return -1;
+    }
+    *worker_pid = record.worker_pid;
+    *pid = record.pid;
+    *error = record.error;
+    *listener = record.error == 0 ? fd : -1;
+    if (record.error != 0 && fd >= 0) close(fd);
+    if (record.error == 0 && fd < 0) *error = EPROTO;
+    return 1;
+}
+
+int shakedown_seccomp_user_notif_available(void) {
+    int fd = open("/proc/sys/kernel/seccomp/actions_avail", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char text[512];
+    ssize_t length = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (length <= 0) return 0;
+    text[length] = 0;
+    return strstr(text, "user_notif") != NULL;
+}
+
+int shakedown_seccomp_listener_probe(void) {
+    // One probe per process (a fork of a large test process costs most of a millisecond); a forked child probes
+    // again, since it may run under a filter its parent does not have.
+    static pid_t probed_in = 0;
+    static int result = 0;
+    pid_t self = getpid();
+    if (probed_in == self) return result;
+    pid_t child = fork();
+    if (child < 0) return errno;
+    if (child == 0) {
+        int number = SYS_getppid;
+        int fd = shakedown_seccomp_install_listener(&number, 1);
+        syscall(SYS_exit_group, fd < 0 ? (errno & 0xFF ? errno & 0xFF : EINVAL) : 0);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) return errno;
+    }
+    result = WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
+    probed_in = self;
+    return result;
 }

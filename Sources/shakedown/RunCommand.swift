@@ -102,6 +102,23 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Go on after a failed check or a failed run instead of stopping at the first.")
     var keepGoing = false
 
+    // syscalls/pct schedules (ScheduleOptions).
+    @Option(help: ArgumentHelp("syscalls/pct: write the schedule of controlled calls to FILE (with --repeat, the last repetition's).",
+                               valueName: "FILE"))
+    var trace: String?
+
+    @Option(help: ArgumentHelp("syscalls/pct: follow the schedule in FILE (written by --trace).", valueName: "FILE"))
+    var replay: String?
+
+    @Option(parsing: .unconditional, help: "pct: the bug depth d, giving d-1 priority change points (1-100).",
+            transform: { try OptionValue.integer($0, within: 1...100) })
+    var pctDepth = 3
+
+    @Option(parsing: .unconditional,
+            help: "pct: the expected number of controlled calls k, change points drawn from 1...k (default 100 per copy and round).",
+            transform: { try OptionValue.integer($0, within: 1...100_000_000) })
+    var pctSteps: Int?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -130,6 +147,14 @@ struct RunCommand: ParsableCommand {
         if junit != nil, plannedRepetitions.count > JUnitReport.maximumCases {
             throw ValidationError("--junit: \(plannedRepetitions.count) repetitions would be as many test cases; "
                 + "at most \(JUnitReport.maximumCases) per report (split the run with --shard)")
+        }
+        if let replay {  // a bad schedule file, or one for another run, is a usage error before anything runs
+            let schedule: SyscallSchedule
+            do { schedule = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
+            guard schedule.mode == jitterPlan.mode, schedule.processes == copies else {
+                throw ValidationError(TerminalText.escaped("--replay: \(replay) is a \(schedule.mode) schedule of \(schedule.processes) copies: "
+                                                           + "replay it with --jitter \(schedule.mode) -n \(schedule.processes)"))
+            }
         }
     }
 
@@ -164,9 +189,11 @@ struct RunCommand: ParsableCommand {
     private func prepare() throws -> PreparedCommandRun {
         do {
             let teardown = try Teardown([.signal(.terminate), .wait(OptionValue.duration(seconds: grace)), .signal(.kill)])
-            let configuration = RunConfiguration(
+            var configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
                 jitter: jitterPlan, seed: nil, teardown: teardown)
+            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth,
+                                                     pctSteps: pctSteps)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")

@@ -37,8 +37,43 @@ int shakedown_notify_receive(int listener, uint64_t *id, int *syscall_number, in
 /// or -1 with errno (ENOENT: the caller died or was interrupted meanwhile).
 int shakedown_notify_continue(int listener, uint64_t id);
 
+/// Whether notification `id` still waits for an answer (SECCOMP_IOCTL_NOTIF_ID_VALID): 0 yes; -1 with errno
+/// (ENOENT: its caller died, or a signal interrupted the call, which the caller then makes again).
+int shakedown_notify_id_valid(int listener, uint64_t id);
+
 /// System call numbers by name for this architecture, or -1 when it has no such call.
 int shakedown_syscall_number(const char *name);
+
+
+// MARK: syscalls and pct modes in runs: the filter goes in where each copy starts, the listener to the run leader
+
+/// Sets (count 1...64) or clears (count 0) what ``shakedown_syscall_control_enter`` installs: the controlled system
+/// call numbers and the leader's registration socket (a unix datagram socket). Called in the run leader before it
+/// forks the workers, so every worker, shepherd and spawned command inherits it. Returns 0, or -1 with EINVAL.
+int shakedown_syscall_control_configure(int socket, const int *_Nullable syscalls, int count);
+/// Whether a configuration is set.
+int shakedown_syscall_control_configured(void);
+
+/// Where a copy starts (a closure worker after fork, with `exec_child` 0; a shepherd's spawned child right before
+/// execve, with `exec_child` 1): when configured, sets no_new_privs, installs the filter and sends the listener with
+/// the worker's pid (the shepherd's for an exec child) and this process's pid to the registration socket. On
+/// failure it sends the errno instead, so the leader knows this copy runs uncontrolled, and returns 0. Returns the
+/// errno only when the filter is in but its listener could not be sent: then every controlled call would fail with
+/// ENOSYS, so the copy must not run. Raw system calls only (async-signal-safe; safe in a CLONE_VM child).
+int shakedown_syscall_control_enter(int exec_child);
+
+/// Receives one registration from the leader's socket, waiting at most `timeout_ms`. Returns 1 and fills
+/// worker_pid, pid and either *listener (close-on-exec) with *error 0, or *listener -1 with the copy's errno; 0 on
+/// timeout; -1 with errno.
+int shakedown_syscall_control_receive(int socket, int timeout_ms, int *worker_pid, int *pid, int *listener,
+                                      int *error);
+
+/// Whether this kernel offers seccomp user notification: 1 yes, 0 no (`/proc/sys/kernel/seccomp/actions_avail`
+/// lacks user_notif, or no seccomp at all).
+int shakedown_seccomp_user_notif_available(void);
+/// Installs a listener filter in a short-lived child (fork, raw system calls, exit): 0 when it works, else the errno
+/// (a sandbox that forbids seccomp or no_new_privs). Cached per process.
+int shakedown_seccomp_listener_probe(void);
 
 #pragma clang assume_nonnull end
 

@@ -12,12 +12,12 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// (``JitterPlan/preemptionSignal``) whose handler yields, sleeps or spins. Exec'd commands get it from a preload
     /// library (dynamically linked commands only); closure workers from an in-process timer.
     case preempt
-    /// Control of the system calls through which processes interact (seccomp user notification). Until the
-    /// scheduler is wired into runs this mode runs as ``preempt`` plus ``points`` and says so
-    /// (``JitterPlan/fallbackNote``).
+    /// Control of the system calls through which processes interact (seccomp user notification): the run leader
+    /// releases one copy's call at a time, chosen by the seed (``ScheduleOptions``). Falls back to ``preempt``
+    /// where the kernel or a sandbox has no seccomp user notification, and says so in the report.
     case syscalls
-    /// PCT priorities over controlled points. Until the scheduler is wired into runs this mode runs as ``preempt``
-    /// plus ``points`` and says so (``JitterPlan/fallbackNote``).
+    /// PCT priorities over the controlled system calls of ``syscalls`` (``ScheduleOptions/pctDepth``); the same
+    /// fallback.
     case pct
     /// Jitter points, as before preemption existed. Preemption finds far more races in uninstrumented code
     /// (docs/guide.md, "Jitter modes") but is opt-in (``preempt``, `--jitter preempt`, `SHAKEDOWN_JITTER=preempt`)
@@ -36,8 +36,8 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Whether threads are preempted by timer signals in this mode.
     public var usesPreemption: Bool {
         switch self {
-        case .preempt, .syscalls, .pct: true
-        case .none, .points, .default: false
+        case .preempt: true
+        case .none, .points, .default, .syscalls, .pct: false
         }
     }
 

@@ -113,12 +113,8 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
 
     /// What this plan does where its mode is not available yet, or `nil` when it runs as asked.
     public var fallbackNote: String? {
-        switch mode {
-        case .syscalls, .pct:
-            "jitter mode \(mode) is not wired into runs yet: ran as preempt + points"
-        case .none, .points, .preempt, .default:
-            nil
-        }
+        // syscalls and pct are wired into runs; where they fall back, SyscallRunControl.prepare says so.
+        nil
     }
 
     /// The mode, then `none` or the pressure of each mechanism it uses.

@@ -12,11 +12,13 @@ import CShakedown
 /// user notification (Linux 5.5+ for CONTINUE).
 package enum SyscallControl {
     /// The calls through which processes interact with files and each other: the read/write family, seeks, syncs,
-    /// locks, opens, renames, unlinks and existence checks.
+    /// locks, opens, renames, unlinks and existence checks; and `sched_yield`, which is what a jitter point does in
+    /// the `syscalls` and `pct` modes, so every acting point is a scheduling decision too (and a copy spinning
+    /// with `sched_yield` parks instead of burning the bounded wait).
     package static let defaultSyscalls = [
         "read", "write", "pread64", "pwrite64", "readv", "writev", "lseek", "fsync", "fdatasync", "flock", "fcntl",
         "openat", "renameat", "renameat2", "unlinkat", "faccessat", "faccessat2", "ftruncate",
-        "open", "rename", "unlink", "access",
+        "open", "rename", "unlink", "access", "sched_yield",
     ]
 
     /// The numbers of `names` on this architecture; names it does not have are left out.

@@ -21,6 +21,8 @@ public struct RunConfiguration: Hashable, Sendable {
     /// teardown's SIGKILL ends them where they stood, and its SIGTERM never reaches a handler. `true` by default;
     /// `false` lets a hung worker's SIGTERM handler run (and, if it does not exit, the worker run on until SIGKILL).
     public var freezesHungWorkers = true
+    /// How the `syscalls` and `pct` modes schedule, trace and replay the run (other modes ignore it).
+    public var schedule = ScheduleOptions()
     /// System-call failures to inject (tests of Shakedown's own error paths); empty by default.
     package var faults = FaultPlan()
 

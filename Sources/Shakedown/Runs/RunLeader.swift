@@ -94,6 +94,8 @@ package struct RunLeader {
         // Empty unless a setpgid fails: nothing is allocated (or copied into the next worker) in the common case.
         var groupFailures: [(index: Int, errno: Int32)] = []
         let startGate = commandStartGate()
+        let (syscallRun, syscallNote) = SyscallRunControl.leaderPrepare(configuration, control: control)  // syscalls/pct
+        if let syscallNote { send(.leaderNote(syscallNote)) }
         for index in 0..<configuration.processes {
             let pid = state.faults.call(.fork) { fork() }
             if pid == 0 {
@@ -129,10 +131,12 @@ package struct RunLeader {
             }
         }
         writeAll(plumbing.events.writeEnd, started)
+        syscallRun?.start()  // syscalls/pct: the scheduler thread
 
         checkGroups(state, groupFailures)
         superviseWorkers(state, signals: signals, testProcess: testProcess)
         tearDownLeftovers(state, signals: signals)
+        for note in syscallRun?.finish() ?? [] { send(.leaderNote(note)) }  // syscalls/pct: summary, trace
         finish(state)
     }
 

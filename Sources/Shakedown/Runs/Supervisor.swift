@@ -81,6 +81,7 @@ package struct Supervisor {
         resolved.seed = seed
         // SHAKEDOWN_JITTER overrides every run's plan, so a CI job can switch a whole suite.
         resolved.jitter = try JitterPlan.resolve(configuration.jitter)
+        let scheduleNote = try SyscallRunControl.prepare(&resolved)  // syscalls/pct: fallback, replay file
         let faults = FaultInjector(configuration.faults)
         let control = try RunControl(processes: configuration.processes, rounds: configuration.rounds, seed: seed,
                                      observedCount: observed.count + runOwnedCounters)
@@ -108,6 +109,7 @@ package struct Supervisor {
             },
             started: started, deadline: started + configuration.timeout.nanoseconds,
             nextProgress: started + Self.progressInterval)
+        if let scheduleNote { progress.notes.append(scheduleNote) }
         if leader.handle.descriptor < 0 {
             progress.notes.append("pidfd_open of the run leader failed (errno \(leader.handle.openError)); watching it through its event pipe")
         }

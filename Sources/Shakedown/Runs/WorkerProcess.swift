@@ -34,6 +34,7 @@ package struct WorkerProcess {
         }
         switch launch {
         case let .closure(work):
+            if let problem = SyscallRunControl.enterClosureWorker() { leave(worker, notStarted: problem) }  // syscalls/pct
             WorkerAsyncSupport.installAfterFork()  // Tasks run after fork only on an executor of its own.
             let preemption = JitterRuntime.installInWorker(plan: plan, seed: worker.seed)
             if let note = preemption.note { worker.send(.workerNote(note)) }
