@@ -293,13 +293,23 @@ package struct Supervisor {
     /// one. The deadline moves once, by ``crashReportGrace``, so the crash is reported as a crash.
     private func postponeForCrashReport(_ run: inout Progress, now: Int64) -> Bool {
         guard !run.crashGrace,
-              run.workers.contains(where: { $0.status == nil && $0.output.isPrintingCrashReport }) else { return false }
+              run.workers.contains(where: { $0.status == nil && Self.isCrashing($0) }) else { return false }
         run.crashGrace = true
         run.deadline = now + Self.crashReportGrace.nanoseconds
         return true
     }
 
     private static let crashReportGrace = Duration.seconds(10)
+
+    /// It printed the start of a crash report, or the runtime's backtracer (`swift-backtrace`, started as a child
+    /// of the crashing process) is running: on a loaded machine the first line can come seconds after the crash.
+    private static func isCrashing(_ worker: WorkerState) -> Bool {
+        if worker.output.isPrintingCrashReport { return true }
+        guard worker.pid > 0 else { return false }
+        return ProcessTable.descendants(of: worker.pid).contains { pid in
+            ProcessTable.status(of: pid)?.name.hasPrefix("swift-backtrac") ?? false
+        }
+    }
 
     /// The leader did not finish its teardown in time (wedged, stopped, or stuck before it set anything up):
     /// SIGKILL it through its pidfd; its workers die with it (PR_SET_PDEATHSIG), the containment cleanup after the

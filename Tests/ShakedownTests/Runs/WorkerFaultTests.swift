@@ -6,6 +6,19 @@ import XCTest
 
 /// Whatever a worker does, the test process survives, the report says what happened, and nothing is left.
 final class WorkerFaultTests: XCTestCase {
+    /// A crash just before the deadline: the runtime's backtracer is still at work when the deadline passes, so the
+    /// worker is crashing, not hung; the run waits for the crash (once) instead of freezing it.
+    func testCrashJustBeforeTheDeadlineIsACrashNotAHang() throws {
+        let run = try assertLeavesNothingBehind {
+            try Shake.fork(processes: 1, timeout: .milliseconds(500), jitter: .none) { _ in
+                usleep(450_000)
+                writeToUnmappedMemory()
+            }
+        }
+        XCTAssertEqual(run.workers[0].outcome, .crashed(.segmentationFault), run.summary)
+        XCTAssertTrue(run.hungWorkers.isEmpty, run.summary)
+    }
+
     func testCrashingWorkerIsReportedWithItsSignal() throws {
         let run = try assertLeavesNothingBehind {
             try Shake.fork(processes: 3, rounds: 5, jitter: .none) { worker in
