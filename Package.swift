@@ -90,6 +90,9 @@ let package = Package(
         fixture("race-append", dependencies: []),
         fixture("race-double-init", dependencies: []),
         fixture("race-threads", dependencies: []),
+        fixture("race-lost-wakeup", dependencies: []),
+        fixture("race-pipe-order", dependencies: []),
+        fixture("race-aba", dependencies: []),
         fixture("signal-owner", dependencies: []),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),

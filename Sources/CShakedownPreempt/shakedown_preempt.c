@@ -5,12 +5,13 @@
 // started with pthread_create is armed before its start routine runs; a fork child is re-armed. When the command
 // installs its own handler for the timer signal (sigaction or signal), every timer is disarmed first and the
 // command's handler goes in unchanged: Shakedown steps aside. SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per
-// process at exit: "pid fired=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
+// process at exit: "pid fired=N blocked=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
 //
 // SHAKEDOWN_PREEMPT_GATE="fd,parties" (independent of SHAKEDOWN_PREEMPT) is a start gate: an inherited descriptor of
 // a shared 4 KiB file whose first word counts arrivals. Each copy arrives in the constructor, after the dynamic
 // loader's work, and waits (futex, at most 2 s) until `parties` copies arrived, so copies of a short program run
-// their main() at the same time instead of milliseconds apart. The descriptor is closed and the variable removed
+// their main() at the same time instead of milliseconds apart; then each counts itself out on a second word and yields
+// until all have woken (at most 2 ms more), so they leave the gate together. The descriptor is closed and the variable removed
 // before main(), so the command and its children never see them.
 #define _GNU_SOURCE
 #include "../CShakedown/shakedown_preempt_core.h"
@@ -57,6 +58,26 @@ static void child_after_fork(void) { sp_after_fork_in_child(); }
 
 static void arm_preemption(void);
 
+static int64_t elapsed_ns(const struct timespec *start) {
+    struct timespec current;
+    clock_gettime(CLOCK_MONOTONIC, &current);
+    return (int64_t)(current.tv_sec - start->tv_sec) * 1000000000 + (current.tv_nsec - start->tv_nsec);
+}
+
+// The futex wake-up releases the copies one by one: the waker runs on at once, a woken copy only after the kernel
+// scheduled it (tens of microseconds on this VM), so a racy loop of 10,000 iterations (≈ 20 µs) was over before the
+// next copy began, and the copies ran one after the other. Each copy therefore counts itself out on a second word
+// (its own cache line) and yields until every copy has, at most 2 ms: they leave the gate within a scheduler pass of
+// each other, as many at once as there are CPUs.
+static void leave_together(uint32_t *departed, unsigned parties) {
+    __atomic_add_fetch(departed, 1, __ATOMIC_ACQ_REL);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (__atomic_load_n(departed, __ATOMIC_ACQUIRE) < parties && elapsed_ns(&start) < 2000000) {
+        syscall(SYS_sched_yield);
+    }
+}
+
 static void pass_start_gate(void) {
     const char *text = getenv("SHAKEDOWN_PREEMPT_GATE");
     if (!text) return;
@@ -84,6 +105,7 @@ static void pass_start_gate(void) {
             syscall(SYS_futex, arrived, FUTEX_WAIT, seen, &remaining, 0, 0);
         }
     }
+    leave_together(arrived + 16, parties);
     munmap(arrived, 4096);
 }
 
@@ -122,8 +144,9 @@ __attribute__((destructor)) static void shakedown_preempt_finish(void) {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return;
     char line[160];
-    int length = snprintf(line, sizeof line, "%d fired=%llu threads=%u status=%s", (int)getpid(),
+    int length = snprintf(line, sizeof line, "%d fired=%llu blocked=%llu threads=%u status=%s", (int)getpid(),
                           (unsigned long long)__atomic_load_n(&sp_fired, __ATOMIC_RELAXED),
+                          (unsigned long long)__atomic_load_n(&sp_fired_blocked, __ATOMIC_RELAXED),
                           __atomic_load_n(&sp_thread_order, __ATOMIC_RELAXED), status);
     if (failure && length > 0 && length < (int)sizeof line)
         length += snprintf(line + length, sizeof line - (size_t)length, ":%d", failure);
