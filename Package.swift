@@ -86,6 +86,7 @@ let package = Package(
         // Race catalogue: plain programs without jitter points, each with its fixed twin behind --fixed.
         fixture("race-shm-counter", dependencies: []),
         fixture("race-shm-counter-swift", dependencies: []),
+        fixture("race-shm-tickets", dependencies: []),
         fixture("race-file-counter", dependencies: []),
         fixture("race-append", dependencies: []),
         fixture("race-double-init", dependencies: []),

@@ -32,7 +32,7 @@ struct DetectionBug: Sendable {
     func scaled(_ factor: Int) -> DetectionBug {
         let iterations = self.iterations * factor
         switch fixture {
-        case "race-shm-counter", "race-shm-counter-swift", "race-file-counter": return .counter(fixture, iterations)
+        case "race-shm-counter", "race-shm-counter-swift", "race-shm-tickets", "race-file-counter": return .counter(fixture, iterations)
         case "race-append":
             return DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/log", "\(iterations)"] },
                                 showsBug: { detectionFileSize("\($0)/log") != 4 * iterations * 16 })
@@ -51,6 +51,7 @@ struct DetectionBug: Sendable {
     static let all: [DetectionBug] = [
         .counter("race-shm-counter", 10_000),
         .counter("race-shm-counter-swift", 10_000),
+        .counter("race-shm-tickets", 10_000),
         .counter("race-file-counter", 50),
         DetectionBug(fixture: "race-append", iterations: 200, arguments: { ["\($0)/log", "200"] },
                      showsBug: { detectionFileSize("\($0)/log") != 4 * 200 * 16 }),

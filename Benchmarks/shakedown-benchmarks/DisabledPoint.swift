@@ -1,7 +1,7 @@
 // The cost of a disabled jitter point (outside a worker, or a plan whose points do not act): a loop of N
-// `Jitter.point()` calls next to the same loop without them, to be counted by callgrind (instructions, not time:
-// time on a shared 2-core VM is noise at this scale). scripts/benchmark-disabled-point.sh runs it and prints the
-// instructions per point.
+// `Jitter.point()` calls. scripts/benchmark-disabled-point.sh runs it under callgrind and prints the instructions of
+// `Jitter.point()` itself per call (instructions, not time: time on a shared 2-core VM is noise at this scale); this
+// mode also prints the median wall time per loop iteration over 5 passes, for scale.
 // Usage: shakedown-benchmarks disabled-point [N]
 #if canImport(Glibc)
 import Glibc
@@ -14,17 +14,7 @@ func disabledPointLoop(_ count: Int) -> Int {
     var sum = 0
     for index in 0..<count {
         Jitter.point()
-        sum &+= index  // the same work as the empty loop, so the difference is the point alone
-    }
-    return sum
-}
-
-/// The same loop without the point.
-@inline(never)
-func emptyPointLoop(_ count: Int) -> Int {
-    var sum = 0
-    for index in 0..<count {
-        sum &+= index
+        sum &+= index  // a result to print, so the loop is not removed
     }
     return sum
 }
@@ -37,8 +27,16 @@ func runDisabledPointBenchmark(_ arguments: [String]) {
         }
         count = value
     }
-    // Opaque to the optimizer: the result is printed, so neither loop is removed.
-    let a = disabledPointLoop(count)
-    let b = emptyPointLoop(count)
-    print("disabled-point: \(count) points (checksums \(a) \(b))")
+    var perIteration: [Double] = []
+    var checksum = 0
+    for _ in 0..<5 {
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        checksum &+= disabledPointLoop(count)
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        let nanoseconds = Double(end.tv_sec - start.tv_sec) * 1e9 + Double(end.tv_nsec - start.tv_nsec)
+        perIteration.append(nanoseconds / Double(count))
+    }
+    perIteration.sort()
+    print("disabled-point: \(count) points × 5 passes, median \((perIteration[2] * 100).rounded() / 100) ns per loop iteration (checksum \(checksum))")
 }

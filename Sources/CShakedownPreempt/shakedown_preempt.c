@@ -17,6 +17,8 @@
 #include "../CShakedown/shakedown_preempt_core.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <fcntl.h>
@@ -112,7 +114,53 @@ static void pass_start_gate(void) {
 // The handler and the timer are set up before the gate (tens of microseconds, longer than a short racy loop, which
 // would skew the start the gate aligned), but the timer starts only after it: a copy must not be asleep in the
 // handler at the moment the gate opens.
+// MARK: the Swift runtime this library brings along
+
+// SwiftPM links every dynamic library product with the Swift driver, so this library needs libswiftCore.so, and
+// preloading it loads the Swift runtime into every command. Its crash backtracer installs handlers for SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT and SIGQUIT when it loads: a plain C command that crashed printed a Swift
+// crash report and was judged as one. When the command itself is not a Swift program (its executable does not need
+// libswiftCore), the handlers that live in libswiftCore go back to the default action the command started with.
+static int main_program_needs(const char *library) {
+    struct link_map *main_map = 0;
+    void *self = dlopen(0, RTLD_NOW | RTLD_NOLOAD);
+    if (!self || dlinfo(self, RTLD_DI_LINKMAP, &main_map) != 0 || !main_map) return 1;  // unsure: leave all alone
+    const char *strings = 0;
+    for (const ElfW(Dyn) *entry = main_map->l_ld; entry->d_tag != DT_NULL; entry++) {
+        if (entry->d_tag == DT_STRTAB) {
+            ElfW(Addr) address = entry->d_un.d_ptr;
+            // glibc's loader rewrites it to an absolute address; an offset below the load address was not rewritten.
+            if (address < main_map->l_addr) address += main_map->l_addr;
+            strings = (const char *)address;
+        }
+    }
+    if (!strings) return 1;
+    for (const ElfW(Dyn) *entry = main_map->l_ld; entry->d_tag != DT_NULL; entry++) {
+        if (entry->d_tag == DT_NEEDED && strstr(strings + entry->d_un.d_val, library)) return 1;
+    }
+    return 0;
+}
+
+static void drop_swift_crash_handlers(void) {
+    if (!sp_real_sigaction || main_program_needs("libswiftCore")) return;
+    static const int signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGQUIT};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction current;
+        if (sp_real_sigaction(signals[i], 0, &current) != 0) continue;
+        void *handler = (current.sa_flags & SA_SIGINFO) ? (void *)current.sa_sigaction : (void *)current.sa_handler;
+        if (handler == (void *)SIG_DFL || handler == (void *)SIG_IGN) continue;
+        Dl_info where;
+        if (!dladdr(handler, &where) || !where.dli_fname || !strstr(where.dli_fname, "libswiftCore")) continue;
+        struct sigaction restored;
+        memset(&restored, 0, sizeof restored);
+        restored.sa_handler = SIG_DFL;
+        sigemptyset(&restored.sa_mask);
+        sp_real_sigaction(signals[i], &restored, 0);
+    }
+}
+
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
+    if (resolve_real_functions()) drop_swift_crash_handlers();
     sp_defer_first = 1;
     arm_preemption();
     pass_start_gate();

@@ -75,11 +75,11 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         spinWeight = spin
         maximumSleep = .microseconds(50)
         maximumSpin = 2_000
-        preemptInterval = mode == .default ? .microseconds(100) : .microseconds(10)
+        preemptInterval = .microseconds(10)
     }
 
-    /// The standard plan of `mode`: every point acts, timers fire within 10 µs (100 µs for `.default`), actions mix
-    /// yields, sleeps below 50 µs and spins below 2,000 iterations. `.none` does nothing.
+    /// The standard plan of `mode`: every point acts, timers fire within 10 µs, actions mix yields, sleeps below
+    /// 50 µs and spins below 2,000 iterations. `.none` does nothing.
     public init(mode: JitterMode) {
         self.init(unchecked: mode, probability: mode == .none ? 0 : 1, yield: mode == .none ? 0 : 1,
                   sleep: mode == .none ? 0 : 1, spin: mode == .none ? 0 : 1)
