@@ -1,11 +1,12 @@
 // Detection power: how often each race-catalogue bug (Fixtures/race-*, plain programs without jitter points) is
 // found per mode, and how often its fixed twin is wrongly flagged.
-// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--scale K] [--build-dir DIR]
+// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--twin-runs N] [--scale K]
+//        [--interval-us N] [--only FIXTURE,...] [--build-dir DIR]
 // --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds).
 // A run = 4 copies started back to back with posix_spawn, waited for, judged from the state they share. Columns:
 // plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (the preload library holds each
-// copy before main until all 4 arrived, no timers), and preempt (gate + timers). For these plain programs `default`
-// is preempt (they have no jitter points) and `points` is plain stress.
+// copy before main until all 4 arrived and leave together, no timers), and preempt (gate + timers). For these plain
+// programs `default` and `points` are plain stress (they have no jitter points; preemption is opt-in).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,6 +80,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
     var buildDirectory = (ProcessEnvironment.executableDirectory ?? "")
     var plan = JitterPlan.preempt
     var only: Set<String> = []
+    var twinRuns: Int?
     var rest = arguments[...]
     while let flag = rest.popFirst() {
         switch flag {
@@ -97,6 +99,11 @@ func runDetectionBenchmark(_ arguments: [String]) {
                 fail("--interval-us takes a number within 2...1000000")
             }
             plan.preemptInterval = .microseconds(value)
+        case "--twin-runs":
+            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 100_000 else {
+                fail("--twin-runs takes a number within 1...100000")
+            }
+            twinRuns = value
         case "--only":
             guard let text = rest.popFirst() else { fail("--only takes fixture names, comma-separated") }
             only = Set(text.split(separator: ",").map(String.init))
@@ -104,7 +111,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
             guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
             buildDirectory = text
         default:
-            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] [--only a,b] [--build-dir DIR]")
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] [--only a,b] [--twin-runs N] [--build-dir DIR]")
         }
     }
     enum Column { case plain, gateOnly, preempt }
@@ -131,10 +138,12 @@ func runDetectionBenchmark(_ arguments: [String]) {
         }
         let twin = bug.fixture == "race-threads" ? bug.withIterations(5_000) : bug
         var flagged = 0
-        for run in 0..<runs where detectionTrial(twin, fixed: true, plan: plan, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
+        let twinCount = twinRuns ?? runs
+        for run in 0..<twinCount where detectionTrial(twin, fixed: true, plan: plan, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
             flagged += 1
         }
-        print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(runs) |")
+        print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(twinCount) |")
+        fflush(nil)  // row by row, so an interrupted run keeps what it measured
     }
 }
 
