@@ -97,10 +97,14 @@ let package = Package(
         // Race catalogue: plain programs without jitter points, each with its fixed twin behind --fixed.
         fixture("race-shm-counter", dependencies: []),
         fixture("race-shm-counter-swift", dependencies: []),
+        fixture("race-shm-tickets", dependencies: []),
         fixture("race-file-counter", dependencies: []),
         fixture("race-append", dependencies: []),
         fixture("race-double-init", dependencies: []),
         fixture("race-threads", dependencies: []),
+        fixture("race-lost-wakeup", dependencies: []),
+        fixture("race-pipe-order", dependencies: []),
+        fixture("race-aba", dependencies: []),
         fixture("signal-owner", dependencies: []),
         // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
         fixture("jitter-only", dependencies: ["ShakedownJitter"]),

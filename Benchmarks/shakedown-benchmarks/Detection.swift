@@ -1,11 +1,12 @@
 // Detection power: how often each race-catalogue bug (Fixtures/race-*, plain programs without jitter points) is
 // found per mode, and how often its fixed twin is wrongly flagged.
-// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--scale K] [--build-dir DIR]
+// Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--twin-runs N] [--scale K]
+//        [--interval-us N] [--only FIXTURE,...] [--build-dir DIR]
 // --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds).
 // A run = 4 copies started back to back with posix_spawn, waited for, judged from the state they share. Columns:
 // plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (the preload library holds each
-// copy before main until all 4 arrived, no timers), and preempt (gate + timers). For these plain programs `default`
-// is preempt (they have no jitter points) and `points` is plain stress.
+// copy before main until all 4 arrived and leave together, no timers), and preempt (gate + timers). For these plain
+// programs `default` and `points` are plain stress (they have no jitter points; preemption is opt-in).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,10 +33,13 @@ struct DetectionBug: Sendable {
     func scaled(_ factor: Int) -> DetectionBug {
         let iterations = self.iterations * factor
         switch fixture {
-        case "race-shm-counter", "race-shm-counter-swift", "race-file-counter": return .counter(fixture, iterations)
+        case "race-shm-counter", "race-shm-counter-swift", "race-shm-tickets", "race-file-counter": return .counter(fixture, iterations)
         case "race-append":
             return DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/log", "\(iterations)"] },
                                 showsBug: { detectionFileSize("\($0)/log") != 4 * iterations * 16 })
+        case "race-aba":
+            return DetectionBug(fixture: fixture, iterations: iterations, arguments: { ["\($0)/slots", "\(iterations)"] },
+                                showsBug: { _ in false })
         case "race-double-init":
             return DetectionBug(fixture: fixture, iterations: iterations, arguments: { [$0, "\(iterations)"] },
                                 showsBug: { detectionLineCount("\($0)/log") != iterations })
@@ -48,6 +52,7 @@ struct DetectionBug: Sendable {
     static let all: [DetectionBug] = [
         .counter("race-shm-counter", 10_000),
         .counter("race-shm-counter-swift", 10_000),
+        .counter("race-shm-tickets", 10_000),
         .counter("race-file-counter", 50),
         DetectionBug(fixture: "race-append", iterations: 200, arguments: { ["\($0)/log", "200"] },
                      showsBug: { detectionFileSize("\($0)/log") != 4 * 200 * 16 }),
@@ -56,7 +61,16 @@ struct DetectionBug: Sendable {
         // Judges itself: exit 1 when its two threads lost an update. Twins run 5,000 iterations (a preempted mutex
         // holder makes the twin slow).
         DetectionBug(fixture: "race-threads", iterations: 200_000, arguments: { _ in ["200000"] }, showsBug: { _ in false }),
+        // Judge themselves too (exit 1): a hand-off that timed out, a message out of sequence, a slot held twice.
+        .selfJudging("race-lost-wakeup", 2_000),
+        .selfJudging("race-pipe-order", 2_000),
+        DetectionBug(fixture: "race-aba", iterations: 20_000, arguments: { ["\($0)/slots", "20000"] }, showsBug: { _ in false }),
     ]
+
+    /// A bug whose program judges itself (exit 1) and takes only its iteration count.
+    static func selfJudging(_ fixture: String, _ iterations: Int) -> DetectionBug {
+        DetectionBug(fixture: fixture, iterations: iterations, arguments: { _ in ["\(iterations)"] }, showsBug: { _ in false })
+    }
 }
 
 /// Runs the detection table and prints it as Markdown.
@@ -64,6 +78,9 @@ func runDetectionBenchmark(_ arguments: [String]) {
     var runs = 100
     var scale = 1
     var buildDirectory = (ProcessEnvironment.executableDirectory ?? "")
+    var plan = JitterPlan.preempt
+    var only: Set<String> = []
+    var twinRuns: Int?
     var rest = arguments[...]
     while let flag = rest.popFirst() {
         switch flag {
@@ -77,18 +94,31 @@ func runDetectionBenchmark(_ arguments: [String]) {
                 fail("--scale takes a number within 1...1000")
             }
             scale = value
+        case "--interval-us":
+            guard let text = rest.popFirst(), let value = Int(text), value >= 2, value <= 1_000_000 else {
+                fail("--interval-us takes a number within 2...1000000")
+            }
+            plan.preemptInterval = .microseconds(value)
+        case "--twin-runs":
+            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 100_000 else {
+                fail("--twin-runs takes a number within 1...100000")
+            }
+            twinRuns = value
+        case "--only":
+            guard let text = rest.popFirst() else { fail("--only takes fixture names, comma-separated") }
+            only = Set(text.split(separator: ",").map(String.init))
         case "--build-dir":
             guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
             buildDirectory = text
         default:
-            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--build-dir DIR]")
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] [--only a,b] [--twin-runs N] [--build-dir DIR]")
         }
     }
     enum Column { case plain, gateOnly, preempt }
     let modes: [(String, Column)] = [("plain stress (none)", .plain), ("start gate only", .gateOnly), ("preempt (gate + timers)", .preempt)]
     print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under preempt |")
     print("|---|" + String(repeating: "---|", count: modes.count + 1))
-    for bug in DetectionBug.all.map({ $0.scaled(scale) }) {
+    for bug in DetectionBug.all.map({ $0.scaled(scale) }) where only.isEmpty || only.contains(bug.fixture) {
         var cells: [String] = []
         for (name, column) in modes {
             progress("\(bug.fixture) \(name): ")
@@ -96,7 +126,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
             var durations: [Double] = []
             for run in 0..<runs {
                 let start = monotonicSeconds()
-                let found1 = detectionTrial(bug, fixed: false, plan: column == .plain ? .none : .preempt,
+                let found1 = detectionTrial(bug, fixed: false, plan: column == .plain ? .none : plan,
                                             timers: column == .preempt, seed: Seed(UInt64(run)), in: buildDirectory)
                 if found1 { found += 1 }
                 durations.append(monotonicSeconds() - start)
@@ -106,12 +136,14 @@ func runDetectionBenchmark(_ arguments: [String]) {
             progress("\(found)/\(runs)\n")
             cells.append("\(found)/\(runs) (\(Int((Double(found) * 100 / Double(runs)).rounded())) %), median \(Int((median * 1000).rounded())) ms/run")
         }
-        let twin = bug.fixture == "race-threads" ? DetectionBug.all[5].scaled(1).withIterations(5_000) : bug
+        let twin = bug.fixture == "race-threads" ? bug.withIterations(5_000) : bug
         var flagged = 0
-        for run in 0..<runs where detectionTrial(twin, fixed: true, plan: .preempt, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
+        let twinCount = twinRuns ?? runs
+        for run in 0..<twinCount where detectionTrial(twin, fixed: true, plan: plan, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
             flagged += 1
         }
-        print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(runs) |")
+        print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(twinCount) |")
+        fflush(nil)  // row by row, so an interrupted run keeps what it measured
     }
 }
 

@@ -34,6 +34,12 @@ if CommandLine.arguments.dropFirst().first == "syscalls" {
     exit(0)
 }
 
+// Instructions of a disabled jitter point (DisabledPoint.swift; run under callgrind by scripts/benchmark-disabled-point.sh).
+if CommandLine.arguments.dropFirst().first == "disabled-point" {
+    runDisabledPointBenchmark(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
+
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case let .success(parsed):

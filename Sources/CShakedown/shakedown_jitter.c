@@ -19,3 +19,5 @@ int shakedown_preempt_arm_current_thread(void) { return sp_arm_thread(); }
 void shakedown_preempt_stop(void) { sp_step_aside(); }
 
 uint64_t shakedown_preempt_fired(void) { return __atomic_load_n(&sp_fired, __ATOMIC_RELAXED); }
+
+uint64_t shakedown_preempt_fired_blocked(void) { return __atomic_load_n(&sp_fired_blocked, __ATOMIC_RELAXED); }

@@ -15,9 +15,15 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define SP_MAX_TIMERS 4096
+// A thread found blocked in the kernel is not preempted again before 2^k intervals (k consecutive blocked
+// expiries), at most SP_MAX_BACKOFF_SHIFT doublings: a timer on CLOCK_MONOTONIC keeps firing while its thread sleeps
+// in a futex, poll or read, and at 1-10 µs that was a signal storm (hundreds of thousands of wake-ups a second per
+// waiting thread, each a VM exit here) that starved the threads that held the locks.
+#define SP_MAX_BACKOFF_SHIFT 5
 
 typedef struct sp_config {
     uint64_t seed;
@@ -37,6 +43,7 @@ static uint32_t sp_thread_order;       // atomic: order of first arming
 static int sp_timers[SP_MAX_TIMERS];   // kernel timer ids, so stepping aside can disarm every thread's timer
 static uint32_t sp_timer_count;        // atomic
 static uint64_t sp_fired;              // atomic: signals handled
+static uint64_t sp_fired_blocked;      // atomic: of those, found the thread blocked in a system call (no action)
 static pthread_key_t sp_key;
 static int sp_defer_first;             // 1: arming creates the timer but does not start it (the preload's start gate)
 
@@ -44,6 +51,7 @@ static __thread __attribute__((tls_model("initial-exec"))) struct {
     uint64_t state;
     int timer;
     int armed;
+    uint32_t backoff;  // consecutive expiries that found the thread blocked in a system call
 } sp_thread;
 
 static inline uint64_t sp_next(uint64_t *state) {
@@ -64,7 +72,38 @@ static inline void sp_set_timer(int timer, uint64_t ns) {
 
 static inline void sp_rearm(void) {
     uint64_t span = sp_cfg.max_interval_ns > 1000 ? sp_cfg.max_interval_ns - 1000 : 1;
-    sp_set_timer(sp_thread.timer, 1000 + sp_next(&sp_thread.state) % span);
+    uint32_t shift = sp_thread.backoff < SP_MAX_BACKOFF_SHIFT ? sp_thread.backoff : SP_MAX_BACKOFF_SHIFT;
+    sp_set_timer(sp_thread.timer, (1000 + sp_next(&sp_thread.state) % span) << shift);
+}
+
+/// Whether the signal interrupted a system call rather than user code: the thread was blocked (a futex, poll, read,
+/// sleep) or about to enter the kernel. The kernel leaves the instruction pointer on the `syscall` instruction when it
+/// restarts the call (SA_RESTART), or just past it with -EINTR in the result register when it does not (poll, futex
+/// with a timeout, nanosleep). A call that completed (pread returned its bytes) is not blocked: preempting right
+/// after it is what finds read-modify-write races through files, so it gets the action.
+static inline int sp_interrupted_blocked(const void *context) {
+#if defined(__x86_64__)
+    const ucontext_t *uc = (const ucontext_t *)context;
+    const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
+    long long result = (long long)uc->uc_mcontext.gregs[REG_RAX];
+    if (!ip) return 0;
+    // ip[0] is the start of a valid instruction, so when it is 0x0f its second byte is mapped too.
+    if (ip[0] == 0x0f && ip[1] == 0x05) return 1;
+    // ip[-2] is read only within ip's page (the bytes before a function's first page may not be mapped).
+    if (((uintptr_t)ip & 4095) >= 2 && ip[-2] == 0x0f && ip[-1] == 0x05 && result == -EINTR) return 1;
+    return 0;
+#elif defined(__aarch64__)
+    const ucontext_t *uc = (const ucontext_t *)context;
+    const uint32_t *pc = (const uint32_t *)uc->uc_mcontext.pc;
+    long long result = (long long)uc->uc_mcontext.regs[0];
+    if (!pc || ((uintptr_t)pc & 3)) return 0;
+    if (pc[0] == 0xd4000001u) return 1;  // svc #0, restarted
+    if (((uintptr_t)pc & 4095) >= 4 && pc[-1] == 0xd4000001u && result == -EINTR) return 1;
+    return 0;
+#else
+    (void)context;
+    return 0;
+#endif
 }
 
 static inline void sp_act(void) {
@@ -86,12 +125,20 @@ static inline void sp_act(void) {
 
 static void sp_handler(int signal, siginfo_t *info, void *context) {
     (void)signal;
-    (void)context;
     // Only our own timer's expiry: anything else sent on this signal is ignored rather than misread.
     if (info->si_code != SI_TIMER || !sp_thread.armed || info->si_timerid != sp_thread.timer) return;
     int saved = errno;
     __atomic_fetch_add(&sp_fired, 1, __ATOMIC_RELAXED);
-    sp_act();
+    // A blocked thread was off the processor already: acting (sleeping) would only delay it once it is woken, and
+    // re-arming at full rate would wake it again and again. Back off instead; the first expiry that finds it running
+    // user code acts and returns to the full rate.
+    if (sp_interrupted_blocked(context)) {
+        __atomic_fetch_add(&sp_fired_blocked, 1, __ATOMIC_RELAXED);
+        if (sp_thread.backoff < SP_MAX_BACKOFF_SHIFT) sp_thread.backoff++;
+    } else {
+        sp_thread.backoff = 0;
+        sp_act();
+    }
     if (__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) sp_rearm();
     errno = saved;
 }

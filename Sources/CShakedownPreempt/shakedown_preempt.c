@@ -5,17 +5,20 @@
 // started with pthread_create is armed before its start routine runs; a fork child is re-armed. When the command
 // installs its own handler for the timer signal (sigaction or signal), every timer is disarmed first and the
 // command's handler goes in unchanged: Shakedown steps aside. SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per
-// process at exit: "pid fired=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
+// process at exit: "pid fired=N blocked=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
 //
 // SHAKEDOWN_PREEMPT_GATE="fd,parties" (independent of SHAKEDOWN_PREEMPT) is a start gate: an inherited descriptor of
 // a shared 4 KiB file whose first word counts arrivals. Each copy arrives in the constructor, after the dynamic
 // loader's work, and waits (futex, at most 2 s) until `parties` copies arrived, so copies of a short program run
-// their main() at the same time instead of milliseconds apart. The descriptor is closed and the variable removed
+// their main() at the same time instead of milliseconds apart; then each counts itself out on a second word and yields
+// until all have woken (at most 2 ms more), so they leave the gate together. The descriptor is closed and the variable removed
 // before main(), so the command and its children never see them.
 #define _GNU_SOURCE
 #include "../CShakedown/shakedown_preempt_core.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <fcntl.h>
@@ -57,6 +60,26 @@ static void child_after_fork(void) { sp_after_fork_in_child(); }
 
 static void arm_preemption(void);
 
+static int64_t elapsed_ns(const struct timespec *start) {
+    struct timespec current;
+    clock_gettime(CLOCK_MONOTONIC, &current);
+    return (int64_t)(current.tv_sec - start->tv_sec) * 1000000000 + (current.tv_nsec - start->tv_nsec);
+}
+
+// The futex wake-up releases the copies one by one: the waker runs on at once, a woken copy only after the kernel
+// scheduled it (tens of microseconds on this VM), so a racy loop of 10,000 iterations (≈ 20 µs) was over before the
+// next copy began, and the copies ran one after the other. Each copy therefore counts itself out on a second word
+// (its own cache line) and yields until every copy has, at most 2 ms: they leave the gate within a scheduler pass of
+// each other, as many at once as there are CPUs.
+static void leave_together(uint32_t *departed, unsigned parties) {
+    __atomic_add_fetch(departed, 1, __ATOMIC_ACQ_REL);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (__atomic_load_n(departed, __ATOMIC_ACQUIRE) < parties && elapsed_ns(&start) < 2000000) {
+        syscall(SYS_sched_yield);
+    }
+}
+
 static void pass_start_gate(void) {
     const char *text = getenv("SHAKEDOWN_PREEMPT_GATE");
     if (!text) return;
@@ -84,13 +107,60 @@ static void pass_start_gate(void) {
             syscall(SYS_futex, arrived, FUTEX_WAIT, seen, &remaining, 0, 0);
         }
     }
+    leave_together(arrived + 16, parties);
     munmap(arrived, 4096);
 }
 
 // The handler and the timer are set up before the gate (tens of microseconds, longer than a short racy loop, which
 // would skew the start the gate aligned), but the timer starts only after it: a copy must not be asleep in the
 // handler at the moment the gate opens.
+// MARK: the Swift runtime this library brings along
+
+// SwiftPM links every dynamic library product with the Swift driver, so this library needs libswiftCore.so, and
+// preloading it loads the Swift runtime into every command. Its crash backtracer installs handlers for SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT and SIGQUIT when it loads: a plain C command that crashed printed a Swift
+// crash report and was judged as one. When the command itself is not a Swift program (its executable does not need
+// libswiftCore), the handlers that live in libswiftCore go back to the default action the command started with.
+static int main_program_needs(const char *library) {
+    struct link_map *main_map = 0;
+    void *self = dlopen(0, RTLD_NOW | RTLD_NOLOAD);
+    if (!self || dlinfo(self, RTLD_DI_LINKMAP, &main_map) != 0 || !main_map) return 1;  // unsure: leave all alone
+    const char *strings = 0;
+    for (const ElfW(Dyn) *entry = main_map->l_ld; entry->d_tag != DT_NULL; entry++) {
+        if (entry->d_tag == DT_STRTAB) {
+            ElfW(Addr) address = entry->d_un.d_ptr;
+            // glibc's loader rewrites it to an absolute address; an offset below the load address was not rewritten.
+            if (address < main_map->l_addr) address += main_map->l_addr;
+            strings = (const char *)address;
+        }
+    }
+    if (!strings) return 1;
+    for (const ElfW(Dyn) *entry = main_map->l_ld; entry->d_tag != DT_NULL; entry++) {
+        if (entry->d_tag == DT_NEEDED && strstr(strings + entry->d_un.d_val, library)) return 1;
+    }
+    return 0;
+}
+
+static void drop_swift_crash_handlers(void) {
+    if (!sp_real_sigaction || main_program_needs("libswiftCore")) return;
+    static const int signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGQUIT};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction current;
+        if (sp_real_sigaction(signals[i], 0, &current) != 0) continue;
+        void *handler = (current.sa_flags & SA_SIGINFO) ? (void *)current.sa_sigaction : (void *)current.sa_handler;
+        if (handler == (void *)SIG_DFL || handler == (void *)SIG_IGN) continue;
+        Dl_info where;
+        if (!dladdr(handler, &where) || !where.dli_fname || !strstr(where.dli_fname, "libswiftCore")) continue;
+        struct sigaction restored;
+        memset(&restored, 0, sizeof restored);
+        restored.sa_handler = SIG_DFL;
+        sigemptyset(&restored.sa_mask);
+        sp_real_sigaction(signals[i], &restored, 0);
+    }
+}
+
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
+    if (resolve_real_functions()) drop_swift_crash_handlers();
     sp_defer_first = 1;
     arm_preemption();
     pass_start_gate();
@@ -122,8 +192,9 @@ __attribute__((destructor)) static void shakedown_preempt_finish(void) {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return;
     char line[160];
-    int length = snprintf(line, sizeof line, "%d fired=%llu threads=%u status=%s", (int)getpid(),
+    int length = snprintf(line, sizeof line, "%d fired=%llu blocked=%llu threads=%u status=%s", (int)getpid(),
                           (unsigned long long)__atomic_load_n(&sp_fired, __ATOMIC_RELAXED),
+                          (unsigned long long)__atomic_load_n(&sp_fired_blocked, __ATOMIC_RELAXED),
                           __atomic_load_n(&sp_thread_order, __ATOMIC_RELAXED), status);
     if (failure && length > 0 && length < (int)sizeof line)
         length += snprintf(line + length, sizeof line - (size_t)length, ":%d", failure);

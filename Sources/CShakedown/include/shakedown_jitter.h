@@ -28,6 +28,8 @@ int shakedown_preempt_arm_current_thread(void);
 void shakedown_preempt_stop(void);
 /// Timer signals handled so far in this process.
 uint64_t shakedown_preempt_fired(void);
+/// Of those, the ones that found their thread blocked in a system call: no action, the next interval doubled.
+uint64_t shakedown_preempt_fired_blocked(void);
 
 #pragma clang assume_nonnull end
 

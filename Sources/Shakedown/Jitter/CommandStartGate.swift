@@ -5,9 +5,12 @@ import CShakedown
 
 /// A start gate for exec'd commands, passed by the preload library: every copy arrives after the dynamic loader is
 /// done and waits (at most 2 s) until all have arrived, so copies of a short program run `main` at the same moment
-/// instead of milliseconds apart (exec and loading take about a millisecond each, longer than many racy loops).
+/// instead of milliseconds apart (exec and loading take about a millisecond each, longer than many racy loops). Then
+/// each copy counts itself out on a second word and yields until all have woken (at most 2 ms more): a futex wake-up
+/// lets the waker run on at once and the others only when scheduled, which alone left short loops running one after
+/// the other.
 ///
-/// It is a 4 KiB memfd whose first word counts arrivals; its descriptor is inheritable (it must survive `exec`) and
+/// It is a 4 KiB memfd whose first word counts arrivals (the second count is 64 bytes further, on its own cache line); its descriptor is inheritable (it must survive `exec`) and
 /// closed by the library before `main`. One gate serves one start of `parties` copies.
 package final class CommandStartGate {
     /// The inheritable descriptor.

@@ -60,6 +60,10 @@ package enum JitterRuntime {
     /// Timer signals handled in this process so far.
     package static var preemptions: Int { Int(truncatingIfNeeded: shakedown_preempt_fired()) }
 
+    /// Of ``preemptions``, those that found their thread blocked in a system call: they take no action and double
+    /// the thread's next interval (up to 32×), so a waiting thread is not woken hundreds of thousands of times a second.
+    package static var preemptionsWhileBlocked: Int { Int(truncatingIfNeeded: shakedown_preempt_fired_blocked()) }
+
     /// The environment variable that carries the preemption settings into a command's preload library.
     package static let preemptVariable = "SHAKEDOWN_PREEMPT"
     /// Overrides where the preload library is looked for.

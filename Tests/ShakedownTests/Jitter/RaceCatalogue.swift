@@ -27,6 +27,8 @@ enum RaceCatalogue {
 
         static let sharedMemory = counter("race-shm-counter", iterations: 10_000)
         static let sharedMemorySwift = counter("race-shm-counter-swift", iterations: 10_000)
+        /// Load and store as separate instructions (race-shm-counter's `+=` is one `incq` at -O).
+        static let sharedMemoryTickets = counter("race-shm-tickets", iterations: 10_000)
         static let fileCounter = counter("race-file-counter", iterations: 50)
         static let append = Bug(fixture: "race-append", iterations: 200, judge: { directory, copies, iterations in
             fileSize("\(directory)/log") != copies * iterations * 16
@@ -37,6 +39,15 @@ enum RaceCatalogue {
         /// Two threads in one process: the program judges itself (exit 1 on a lost update).
         static let threads = Bug(fixture: "race-threads", iterations: 200_000, judge: { _, _, _ in false },
                                  arguments: { _, iterations in ["\(iterations)"] })
+        /// A consumer and a producer thread; the program judges itself (exit 1 on a hand-off that timed out).
+        static let lostWakeup = Bug(fixture: "race-lost-wakeup", iterations: 2_000, judge: { _, _, _ in false },
+                                    arguments: { _, iterations in ["\(iterations)"] })
+        /// Two sender threads and a pipe; the program judges itself (exit 1 on a message out of sequence).
+        static let pipeOrder = Bug(fixture: "race-pipe-order", iterations: 2_000, judge: { _, _, _ in false },
+                                   arguments: { _, iterations in ["\(iterations)"] })
+        /// A free list shared by the copies; each copy judges itself (exit 1 on a slot held twice or lost).
+        static let aba = Bug(fixture: "race-aba", iterations: 20_000, judge: { _, _, _ in false },
+                             arguments: { directory, iterations in ["\(directory)/slots", "\(iterations)"] })
     }
 
     /// What one trial saw.
