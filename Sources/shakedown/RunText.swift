@@ -100,7 +100,6 @@ enum ReplayLine {
         if options.jitter != "default" { words += ["--jitter", options.jitter] }
         if options.timeout != 60 { words += ["--timeout", OptionValue.format(options.timeout)] }
         if options.rounds != 1 { words += ["--rounds", String(options.rounds)] }
-        if options.jitter != "default" { words += ["--jitter", options.jitter] }
         if options.pctDepth != 3 { words += ["--pct-depth", String(options.pctDepth)] }
         if let steps = options.pctSteps { words += ["--pct-steps", String(steps)] }
         if options.counters != 0 { words += ["--counters", String(options.counters)] }
