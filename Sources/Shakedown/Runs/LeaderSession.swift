@@ -51,6 +51,12 @@ package final class LeaderSession: @unchecked Sendable {
         leader.handle.close()
     }
 
+    /// The supervisor reaped the leader and cleaned up after it (a run that did not keep it): nothing is left to
+    /// close, and the leader's pid and pidfd must not be used again.
+    func ended() {
+        closed = true
+    }
+
     deinit { close() }
 }
 

@@ -109,6 +109,7 @@ package struct Supervisor {
         }
         // An idle leader that is not kept leaves on this byte; then it is reaped and judged like any other.
         if progress.leaderIdle { _ = writeAllWithoutSIGPIPE(plumbing.commands.writeEnd, [RunLeader.quit]) }
+        session.ended()
         defer { plumbing.closeSupervisorEnds() }
         defer { leader.handle.close() }
         finishLeader(&progress, leader)
