@@ -107,6 +107,7 @@ package struct RunLeader {
         // Empty unless a setpgid fails: nothing is allocated (or copied into the next worker) in the common case.
         var groupFailures: [(index: Int, errno: Int32)] = []
         let startGate = commandStartGate()
+        let spawnPlans = commandSpawnPlans(startGate)
         for index in 0..<configuration.processes {
             let pid = state.faults.call(.fork) { fork() }
             if pid == 0 {
@@ -114,7 +115,8 @@ package struct RunLeader {
                 closeQuietly(testProcess)
                 WorkerProcess(index: index, launch: launch, control: control, plumbing: plumbing,
                               plan: configuration.jitter, observed: observed, leaderPid: getppid(),
-                              originalSignalMask: originalMask, startGate: startGate).main()
+                              originalSignalMask: originalMask, startGate: startGate,
+                              spawnPlan: spawnPlans.isEmpty ? nil : spawnPlans[index]).main()
             }
             if pid > 0 {
                 if setpgid(pid, pid) != 0 { groupFailures.append((index, errno)) }
@@ -520,6 +522,17 @@ package struct RunLeader {
         }
         _ = controlGroup?.remove()
         shakedown_exit_now(Exit.ok)
+    }
+
+    /// For commands: each copy's argv and environment, built here once per run rather than in every shepherd.
+    private func commandSpawnPlans(_ startGate: CommandStartGate?) -> [CommandSpawnPlan] {
+        guard case let .command(commandLine) = launch else { return [] }
+        let inherited = WorkerProcess.inheritedEnvironment()
+        return (0..<configuration.processes).map { index in
+            CommandSpawnPlan(arguments: commandLine.arguments, environment: WorkerProcess.commandEnvironment(
+                inherited: inherited, index: index, control: control, channel: plumbing.results[index].writeEnd,
+                plan: configuration.jitter, gate: startGate))
+        }
     }
 
     /// For commands under a preempting plan: the gate the preload library holds every copy at until all have
