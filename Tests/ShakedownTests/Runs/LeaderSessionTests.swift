@@ -110,6 +110,31 @@ final class LeaderSessionTests: XCTestCase {
         XCTAssertNotEqual(access(try groupPath(leaking), F_OK), 0, "the leaking run's cgroup was removed")
     }
 
+    /// A run that hangs under a kept leader is torn down at its deadline as always (the teardown request reaches
+    /// the leader during the run, never while idle), reported hung, and the next run gets a new leader.
+    func testHungRunUnderAKeptLeaderIsTornDownAndTheNextGetsANewLeader() throws {
+        let flag = directory + "/hang"
+        var configuration = RunConfiguration(processes: 2, timeout: .milliseconds(500), jitter: .none,
+                                             teardown: (try? Teardown([.signal(.terminate), .wait(.milliseconds(200))])) ?? .default)
+        configuration.diagnosesHangs = false  // Only the verdict and the teardown matter here.
+        let prepared = try PreparedCommandRun(
+            command: ["/bin/sh", "-c", "if [ -e '\(flag)' ]; then exec sleep 300; fi; exit 0"], configuration)
+        defer { prepared.close() }
+        let first = try prepared.run(seed: Seed(11))
+        XCTAssertTrue(first.isClean, first.summary)
+        XCTAssertTrue(FileManager.default.createFile(atPath: flag, contents: nil))
+        let hanging = try prepared.run(seed: Seed(12))
+        XCTAssertFalse(hanging.isClean, hanging.summary)
+        XCTAssertEqual(hanging.hungWorkers.count, 2, hanging.summary)
+        try FileManager.default.removeItem(atPath: flag)
+        let after = try prepared.run(seed: Seed(13))
+        XCTAssertTrue(after.isClean, after.summary)
+        XCTAssertEqual(try groupPath(first), try groupPath(hanging), "the clean first run kept its leader")
+        XCTAssertNotEqual(try groupPath(hanging), try groupPath(after), "the hung run's leader did not serve again")
+        // A cgroup can be removed only when empty: nothing of the hung run is left.
+        XCTAssertNotEqual(access(try groupPath(hanging), F_OK), 0, "the hung run's cgroup was not removed")
+    }
+
     /// A kept leader killed while idle is replaced: the next run is clean, with a new leader, and nothing is lost.
     func testLeaderKilledWhileIdleIsReplaced() throws {
         let prepared = try PreparedCommandRun(command: ["/bin/true"],
