@@ -16,6 +16,7 @@ package final class CommandSpawnPlan {
     /// NULL-terminated.
     package let envp: [UnsafeMutablePointer<CChar>?]
 
+    /// Copies every string into C memory this object frees (the shepherds' inherited copies are never freed).
     package init(arguments: [String], environment: [String]) {
         argv = arguments.map { strdup($0) } + [nil]
         envp = environment.map { strdup($0) } + [nil]

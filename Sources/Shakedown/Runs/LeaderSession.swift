@@ -65,6 +65,7 @@ package final class LeaderSession: @unchecked Sendable {
 package final class LeaderSessions: Sendable {
     private let idle = Mutex<LeaderSession?>(nil)
 
+    /// Empty: the first run forks a leader, and a run that ends cleanly leaves it here.
     package init() {}
 
     /// The idle session, now owned by the caller; nil when there is none.
