@@ -53,6 +53,18 @@ enum Measure {
         return Double(bench_now_ns() - start) / 1_000 / Double(runs)
     }
 
+    /// µs per `PreparedCommandRun.run(seed:)` of `prepared`, averaged over `runs` runs: one repetition of
+    /// `shakedown run --repeat` as the CLI makes it (after the first, a kept run leader: a shepherd per copy, exec,
+    /// reaps, report). Every run must be clean.
+    static func preparedCommandRun(_ prepared: PreparedCommandRun, runs: Int) throws -> Double {
+        let start = bench_now_ns()
+        for index in 0..<runs {
+            let report = try prepared.run(seed: Seed(UInt64(index)))
+            guard report.isClean else { throw BenchmarkError("repeated command run was not clean:\n\(report.summary)") }
+        }
+        return Double(bench_now_ns() - start) / 1_000 / Double(runs)
+    }
+
     /// µs per go of: posix_spawn (or, with `forkExec`, fork + execve) `copies` copies of `argv` (argv[0] a path)
     /// from this process, then waitpid each; averaged over `runs` goes. Every copy must exit 0.
     static func spawnAndWait(_ argv: [String], copies: Int, runs: Int, forkExec: Bool = false) throws -> Double {

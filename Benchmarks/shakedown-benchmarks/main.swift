@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import CShakedownBenchmarks
+import Shakedown
 
 /// Writes to standard error with write(2) (Swift 6 rejects the C `stderr` global as shared mutable state).
 func progress(_ text: String) {
@@ -78,17 +79,26 @@ let cliPath = Machine.cliPath
 let cliCommand = cliPath.map { [$0, "run", "-n", "\(copies)", "--", "/bin/true"] }
 
 var commandRun = Samples("`Shake.run(command: [\"/bin/true\"], …)`, 4 copies, in this process", unit: "ms")
+var repeatRun = Samples("one repetition of `PreparedCommandRun.run(seed:)` (what `--repeat` pays: kept run leader), 4 copies", unit: "ms")
 var spawnTrue = Samples("posix_spawn `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
 var forkExecTrue = Samples("fork + execve `/bin/true` × 4, then waitpid × 4, same process", unit: "ms")
 var shellTrue = Samples("`/bin/sh -c '/bin/true & /bin/true & /bin/true & /bin/true & wait'`", unit: "ms")
 var shellBuiltinTrue = Samples("`/bin/sh -c 'true & true & true & true & wait'` (dash's builtin `true`: no exec)", unit: "ms")
 var cliRun = Samples("`shakedown run -n 4 -- /bin/true`, whole invocation (release CLI next to this executable)", unit: "ms")
 if cliCommand == nil { cliRun.unavailable = "no `shakedown` next to this executable: `swift build -c release`" }
+let preparedTrue: PreparedCommandRun
+do {
+    preparedTrue = try PreparedCommandRun(command: trueCommand,
+                                          RunConfiguration(processes: copies, timeout: .seconds(30), jitter: .none))
+} catch {
+    fail("could not prepare the repeated command run: \(error)")
+}
 
 let commandLoadBefore = Machine.loadAverage
 if options.runsCommands {
     do {
         _ = try Measure.shakedownCommandRun(trueCommand, copies: copies, runs: 3)
+        _ = try Measure.preparedCommandRun(preparedTrue, runs: 3)
         _ = try Measure.spawnAndWait(trueCommand, copies: copies, runs: 3)
         _ = try Measure.spawnAndWait(shellWithTrue, copies: 1, runs: 3)
         if let cliCommand { _ = try? Measure.spawnAndWait(cliCommand, copies: 1, runs: 1) }
@@ -110,8 +120,9 @@ let commandRows: [(inout Samples) -> Void] = [
         guard let cliCommand else { return }
         sample(&samples, optional: true) { try Measure.spawnAndWait(cliCommand, copies: 1, runs: 1) / 1_000 }
     },
+    { sample(&$0) { try Measure.preparedCommandRun(preparedTrue, runs: 1) / 1_000 } },
 ]
-var commandSamples = [commandRun, spawnTrue, forkExecTrue, shellTrue, shellBuiltinTrue, cliRun]
+var commandSamples = [commandRun, spawnTrue, forkExecTrue, shellTrue, shellBuiltinTrue, cliRun, repeatRun]
 for round in 0..<commandRounds {
     if round % options.commandRuns == 0 { progress("commands: round \(round + 1)/\(commandRounds)…\n") }
     for step in 0..<commandRows.count {
@@ -119,9 +130,39 @@ for round in 0..<commandRounds {
         commandRows[row](&commandSamples[row])
     }
 }
-(commandRun, spawnTrue, forkExecTrue, shellTrue, shellBuiltinTrue, cliRun) =
-    (commandSamples[0], commandSamples[1], commandSamples[2], commandSamples[3], commandSamples[4], commandSamples[5])
+(commandRun, spawnTrue, forkExecTrue, shellTrue, shellBuiltinTrue, cliRun, repeatRun) =
+    (commandSamples[0], commandSamples[1], commandSamples[2], commandSamples[3], commandSamples[4], commandSamples[5],
+     commandSamples[6])
+preparedTrue.close()
 let commandLoadAfter = Machine.loadAverage
+
+// Whole processes: `shakedown run --repeat L` against one shell running the same L loops, so each side pays its
+// own process start once. Per repetition = the process's wall time ÷ L. Alternated, the order swapped each round.
+let loops = options.quick ? 50 : 200
+let cliRepeat = cliPath.map { [$0, "run", "-n", "\(copies)", "--repeat", "\(loops)", "--", "/bin/true"] }
+let shellLoops = ["/bin/sh", "-c", "i=0; while [ $i -lt \(loops) ]; do /bin/true & /bin/true & /bin/true & /bin/true & wait; i=$((i + 1)); done"]
+var wholeRepeat = Samples("`shakedown run -n 4 --repeat \(loops) -- /bin/true`, whole process, **per repetition**", unit: "ms")
+var wholeShell = Samples("`sh -c` running \(loops) × `/bin/true & /bin/true & /bin/true & /bin/true & wait`, **per loop**", unit: "ms")
+if cliRepeat == nil { wholeRepeat.unavailable = cliRun.unavailable }
+let wholeLoadBefore = Machine.loadAverage
+for round in 0..<(options.runsCommands ? options.repetitions : 0) {
+    progress("whole processes: round \(round + 1)/\(options.repetitions)…\n")
+    let steps: [(inout Samples) -> Void] = [
+        { samples in
+            guard let cliRepeat else { return }
+            sample(&samples, optional: true) { try Measure.spawnAndWait(cliRepeat, copies: 1, runs: 1) / 1_000 / Double(loops) }
+        },
+        { sample(&$0) { try Measure.spawnAndWait(shellLoops, copies: 1, runs: 1) / 1_000 / Double(loops) } },
+    ]
+    if round % 2 == 0 {
+        steps[0](&wholeRepeat)
+        steps[1](&wholeShell)
+    } else {
+        steps[1](&wholeShell)
+        steps[0](&wholeRepeat)
+    }
+}
+let wholeLoadAfter = Machine.loadAverage
 
 // MARK: phase 2, forks and rounds, from a process the size of a test process
 
@@ -237,6 +278,7 @@ every copy must exit 0, or the benchmark fails. Load average (1 min) before / af
 
 | Measurement (per run of 4 copies) | Median | Min | Max | Unit |
 |---|---:|---:|---:|---|
+\(row(repeatRun, decimals: 2))
 \(row(commandRun, decimals: 2))
 \(row(spawnTrue, decimals: 2))
 \(row(forkExecTrue, decimals: 2))
@@ -245,11 +287,27 @@ every copy must exit 0, or the benchmark fails. Load average (1 min) before / af
 \(row(cliRun, decimals: 2))
 
 \(ratioHeader)
-\(ratioRow("`Shake.run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(commandRun, shellTrue), target: "≤ 2×", meets: { $0 <= 2 }))
+\(ratioRow("one `--repeat` repetition ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(repeatRun, shellTrue), target: "≤ 2×", meets: { $0 <= 2 }))
+\(ratioRow("one `--repeat` repetition ÷ `sh -c 'true & … & wait'` (builtin)", PairedRatio(repeatRun, shellBuiltinTrue)))
+\(ratioRow("one `--repeat` repetition ÷ posix_spawn × 4 + waitpid", PairedRatio(repeatRun, spawnTrue)))
+\(ratioRow("`Shake.run` (a leader per run) ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(commandRun, shellTrue)))
 \(ratioRow("`Shake.run` ÷ `sh -c 'true & … & wait'` (builtin)", PairedRatio(commandRun, shellBuiltinTrue)))
 \(ratioRow("`Shake.run` ÷ posix_spawn × 4 + waitpid", PairedRatio(commandRun, spawnTrue)))
 \(ratioRow("fork + execve × 4 ÷ posix_spawn × 4 (what a full fork per command costs)", PairedRatio(forkExecTrue, spawnTrue)))
 \(ratioRow("whole `shakedown run` ÷ `sh -c '/bin/true & … & wait'`", PairedRatio(cliRun, shellTrue)))
+
+#### Whole processes: `--repeat \(loops)` against a shell running \(loops) loops
+
+\(options.repetitions) rounds, one process of each per round, alternating which goes first. Load average (1 min) \
+before / after: \(wholeLoadBefore) / \(wholeLoadAfter).
+
+| Measurement | Median | Min | Max | Unit |
+|---|---:|---:|---:|---|
+\(row(wholeRepeat, decimals: 2))
+\(row(wholeShell, decimals: 2))
+
+\(ratioHeader)
+\(ratioRow("`shakedown run --repeat \(loops)` ÷ the shell's \(loops) loops, whole processes", PairedRatio(wholeRepeat, wholeShell), target: "≤ 2×", meets: { $0 <= 2 }))
 """)
 }
 if options.runsForks {

@@ -50,6 +50,9 @@ final class RepeatLoop {
     private var lastProgress: Int64 = 0
 
     init(prepared: PreparedCommandRun, baseSeed: Seed, options: RunCommand) {
+        var prepared = prepared
+        // The steps' leftover sweep kills every child of this process, and a kept run leader is one.
+        prepared.keepsLeader = options.before == nil && options.check == nil
         self.prepared = prepared
         self.baseSeed = baseSeed
         self.options = options
@@ -60,6 +63,7 @@ final class RepeatLoop {
 
     func run() throws -> RepeatSummary {
         let started = ContinuousClock.now
+        defer { prepared.close() }
         var last: (report: RunReport, check: ShellStep.Result?, repetitions: Int)?
         var failures: [RepetitionFailure] = []
         var checkFailures = 0

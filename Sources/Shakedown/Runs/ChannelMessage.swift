@@ -27,6 +27,9 @@ package enum ChannelMessage: Equatable, Sendable {
     case workerNotStarted(index: Int64, reason: String)
     case leaderNote(String)
     case leaderDone
+    /// Like ``leaderDone``, but the leader stays for the next repetition (``LeaderSession``) instead of exiting:
+    /// it reaped every process of the run, adopted none, and nothing it relies on failed.
+    case leaderIdle
 
     package static let maximumFrame = 4000
     private static let headerSize = 5
@@ -49,6 +52,7 @@ package enum ChannelMessage: Equatable, Sendable {
         case .orphan: 22
         case .leaderNote: 23
         case .leaderDone: 24
+        case .leaderIdle: 26
         case .workerNotStarted: 25
         }
     }
@@ -89,7 +93,7 @@ package enum ChannelMessage: Equatable, Sendable {
             payload.int(index); payload.string(reason, limit: 3500)
         case let .leaderNote(text):
             payload.string(text, limit: 3500)
-        case .leaderDone:
+        case .leaderDone, .leaderIdle:
             break
         }
         let length = UInt32(payload.bytes.count)
@@ -137,6 +141,7 @@ package enum ChannelMessage: Equatable, Sendable {
                               cleanup: cleanup, status: status)
         case 23: message = .leaderNote(try reader.string())
         case 24: message = .leaderDone
+        case 26: message = .leaderIdle
         case 25:
             let index = try reader.int()
             message = .workerNotStarted(index: index, reason: try reader.string())

@@ -1,5 +1,7 @@
 /// A command run set up once and started many times (`shakedown run --repeat`): the configuration is checked
-/// and the command resolved in ``init(command:_:counters:)``, and each ``run(seed:progress:)`` only forks.
+/// and the command resolved in ``init(command:_:counters:)``, and each ``run(seed:progress:)`` only forks. After a
+/// run that left nothing behind, the next one reuses its run leader, control block, pipes and cgroup
+/// (``LeaderSession``): a repetition then costs the copies' shepherds and commands, and their reaping.
 ///
 /// It is what ``Shake/run(command:_:counters:progress:)`` does, split so that a loop of thousands of
 /// repetitions does not search `PATH` and re-check the same numbers every time.
@@ -11,6 +13,12 @@ package struct PreparedCommandRun {
     /// Run-owned counters (0...8).
     package let counters: Int
     private let commandLine: WorkerLaunch.CommandLine
+    /// Whether a run leader is kept for the next run (``LeaderSession``). Turn it off when something else reaps
+    /// or kills this process's children between runs (the CLI's `--before`/`--check` leftover sweep): the idle
+    /// leader is a child of this process.
+    package var keepsLeader = true
+    /// The run leader kept between runs, shared by copies of this value.
+    private let sessions = LeaderSessions()
 
     /// - Throws: `.invalidArgument` for a bad configuration, counter count or empty command;
     ///   `.executableNotFound` when the command cannot be started. Nothing is started.
@@ -33,6 +41,15 @@ package struct PreparedCommandRun {
         var supervisor = Supervisor(configuration: configuration, launch: .command(commandLine), observed: [],
                                     runOwnedCounters: counters, command: command, diagnoseHang: HangCapture.diagnose)
         supervisor.progress = progress
+        // Fault plans count calls per process: a leader serving several runs would shift every count.
+        if keepsLeader && configuration.faults.isEmpty { supervisor.sessions = sessions }
         return try supervisor.run()
+    }
+
+    /// Ends the run leader kept for the next run, if any, and removes its cgroup. Call it when done repeating;
+    /// otherwise it happens when the last copy of this value goes away, or, if the process exits first, the
+    /// leader sees it die (its pidfd) and cleans up after itself.
+    package func close() {
+        sessions.close()
     }
 }

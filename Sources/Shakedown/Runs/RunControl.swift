@@ -16,6 +16,28 @@ package final class RunControl: @unchecked Sendable {
         region = try SharedRegion(size: size, name: "shakedown-run")
         control = try region.allocate(byteCount: size, alignment: 64)
             .bindMemory(to: shakedown_run_control.self, capacity: 1)
+        shape = (processes, rounds, observedCount)
+        try initialize(processes: processes, rounds: rounds, seed: seed, observedCount: observedCount)
+    }
+
+    /// Makes the block what a fresh one for `seed` would be: every slot, barrier, counter and histogram zeroed
+    /// and set up again. For a run leader kept across repetitions (``LeaderSession``); call it only while no
+    /// process of the run is alive (the leader idle, every worker reaped), or a worker would see a torn block.
+    /// Costs one `memset` of the block.
+    /// - Throws: `.systemCall("pthread_mutex_init")` when the run lock cannot be set up again.
+    package func reset(seed: Seed) throws(ShakedownError) {
+        // The shape as made, never as read back: a command of the run may have scribbled over the block.
+        guard let shape else {
+            throw .invalidArgument("reset", "only the control block's creator can reset it")
+        }
+        memset(control, 0, Int(shakedown_run_control_size(UInt32(shape.processes))))
+        try initialize(processes: shape.processes, rounds: shape.rounds, seed: seed, observedCount: shape.observedCount)
+    }
+
+    /// What the block was made for; nil for a block attached through a descriptor.
+    private let shape: (processes: Int, rounds: Int, observedCount: Int)?
+
+    private func initialize(processes: Int, rounds: Int, seed: Seed, observedCount: Int) throws(ShakedownError) {
         control.pointee.magic = SHAKEDOWN_RUN_MAGIC
         control.pointee.processes = UInt32(processes)
         control.pointee.rounds = UInt64(rounds)
@@ -31,6 +53,7 @@ package final class RunControl: @unchecked Sendable {
     package init(attaching fd: CInt) throws(ShakedownError) {
         region = try SharedRegion(attaching: fd)
         control = region.base.bindMemory(to: shakedown_run_control.self, capacity: 1)
+        shape = nil
         guard control.pointee.magic == SHAKEDOWN_RUN_MAGIC,
               region.size >= Int(shakedown_run_control_size(control.pointee.processes))
         else {

@@ -28,6 +28,8 @@ package struct RunLeader {
     package let controlGroup: ControlGroup?
     /// `cgroup.procs` of ``controlGroup``, open for writing; -1 without a group. The leader closes it.
     package let cgroupProcesses: CInt
+    /// After a run that left nothing behind, wait for the next one (``LeaderSession``) instead of exiting.
+    package var staysForNextRun = false
 
     private final class State {
         var workers: [pid_t] = []
@@ -75,7 +77,7 @@ package struct RunLeader {
     }
 
     package func main() -> Never {
-        let state = State(processes: configuration.processes, faults: FaultInjector(configuration.faults))
+        var state = State(processes: configuration.processes, faults: FaultInjector(configuration.faults))
         // A leader wedged at its very start (a tested fault): the test process must still get out.
         if configuration.faults.stallsLeaderAtStart { kill(getpid(), SIGSTOP) }
         joinControlGroup(state)
@@ -86,6 +88,17 @@ package struct RunLeader {
         // Died already, before this first look (nothing was started yet): then the pid may name another process.
         if getppid() != supervisor { shakedown_exit_now(Exit.testProcessGone) }
         let testProcess = watchTestProcess(state)
+        while true {
+            runWorkers(state, signals: signals, testProcess: testProcess, originalMask: originalMask)
+            guard staysForNextRun, canStay(state) else { finish(state) }
+            send(.leaderIdle)
+            awaitNextRun(signals: signals, testProcess: testProcess, state)
+            state = State(processes: configuration.processes, faults: state.faults)
+        }
+    }
+
+    /// One run: forks the workers, supervises them to their exits, tears down what they left.
+    private func runWorkers(_ state: State, signals: CInt, testProcess: CInt, originalMask: sigset_t) {
         // The fork loop does as little as it can between forks: after each fork every page the leader writes
         // (stack, heap, malloc state) is copied, because the new worker shares it. So the loop writes pids only to
         // the workers' slots (shared memory, never copied) and the bookkeeping waits until all workers exist.
@@ -96,6 +109,7 @@ package struct RunLeader {
         let startGate = commandStartGate()
         let (syscallRun, syscallNote) = SyscallRunControl.leaderPrepare(configuration, control: control)  // syscalls/pct
         if let syscallNote { send(.leaderNote(syscallNote)) }
+        let spawnPlans = commandSpawnPlans(startGate)
         for index in 0..<configuration.processes {
             let pid = state.faults.call(.fork) { fork() }
             if pid == 0 {
@@ -103,7 +117,8 @@ package struct RunLeader {
                 closeQuietly(testProcess)
                 WorkerProcess(index: index, launch: launch, control: control, plumbing: plumbing,
                               plan: configuration.jitter, observed: observed, leaderPid: getppid(),
-                              originalSignalMask: originalMask, startGate: startGate).main()
+                              originalSignalMask: originalMask, startGate: startGate,
+                              spawnPlan: spawnPlans.isEmpty ? nil : spawnPlans[index]).main()
             }
             if pid > 0 {
                 if setpgid(pid, pid) != 0 { groupFailures.append((index, errno)) }
@@ -137,8 +152,43 @@ package struct RunLeader {
         superviseWorkers(state, signals: signals, testProcess: testProcess)
         tearDownLeftovers(state, signals: signals)
         for note in syscallRun?.finish() ?? [] { send(.leaderNote(note)) }  // syscalls/pct: summary, trace
-        finish(state)
     }
+
+    /// Whether the run left the leader exactly as it found it: nothing adopted, nothing torn down, no child
+    /// left, nothing failed. Only then may it serve another run; otherwise it reports and exits as usual.
+    private func canStay(_ state: State) -> Bool {
+        !state.degraded && state.adopted.isEmpty && !state.tearingDown && hasNoChildren()
+    }
+
+    /// Idle between runs of a ``LeaderSession``: `G` on the command pipe starts the next run (the test process has
+    /// reset the control block); `Q`, any other byte or end of file ends the leader; the test process's death
+    /// kills everything as during a run.
+    private func awaitNextRun(signals: CInt, testProcess: CInt, _ state: State) {
+        while true {
+            var fds = [
+                pollfd(fd: plumbing.lifeline.readEnd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: plumbing.commands.readEnd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: testProcess, events: Int16(POLLIN), revents: 0),  // fd -1 is ignored by poll
+            ]
+            if poll(&fds, 3, -1) < 0 {
+                if errno == EINTR { continue }
+                shakedown_exit_now(Exit.ok)  // Nothing of a run is alive: leaving loses nothing.
+            }
+            if fds[0].revents != 0 || fds[2].revents != 0 { killEverything(state, signals: signals) }
+            if fds[1].revents != 0 {
+                var byte: UInt8 = 0
+                let got = read(plumbing.commands.readEnd, &byte, 1)
+                if got < 0 && errno == EINTR { continue }
+                if got == 1 && byte == Self.nextRun { return }
+                shakedown_exit_now(Exit.ok)
+            }
+        }
+    }
+
+    /// The command byte that starts the next run of a kept leader.
+    package static let nextRun = UInt8(ascii: "G")
+    /// The command byte that ends a kept leader between runs.
+    package static let quit = UInt8(ascii: "Q")
 
     /// Exit statuses of the leader, read by the test process.
     package enum Exit {
@@ -482,6 +532,17 @@ package struct RunLeader {
         }
         _ = controlGroup?.remove()
         shakedown_exit_now(Exit.ok)
+    }
+
+    /// For commands: each copy's argv and environment, built here once per run rather than in every shepherd.
+    private func commandSpawnPlans(_ startGate: CommandStartGate?) -> [CommandSpawnPlan] {
+        guard case let .command(commandLine) = launch else { return [] }
+        let inherited = WorkerProcess.inheritedEnvironment()
+        return (0..<configuration.processes).map { index in
+            CommandSpawnPlan(arguments: commandLine.arguments, environment: WorkerProcess.commandEnvironment(
+                inherited: inherited, index: index, control: control, channel: plumbing.results[index].writeEnd,
+                plan: configuration.jitter, gate: startGate))
+        }
     }
 
     /// For commands under a preempting plan: the gate the preload library holds every copy at until all have

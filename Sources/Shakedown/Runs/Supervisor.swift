@@ -31,8 +31,11 @@ package struct Supervisor {
         var notStarted: String?
     }
 
+    /// Where a run leader kept across runs waits (``PreparedCommandRun``); nil: a leader per run.
+    package var sessions: LeaderSessions? = nil
+
     /// The run leader as the test process holds it.
-    private struct Leader {
+    struct Leader {
         let pid: pid_t
         /// Its pidfd (when the kernel gives one): polled to notice its death, used to kill it without a pid race.
         let handle: ProcessHandle
@@ -53,6 +56,8 @@ package struct Supervisor {
         var hangMembers: Set<Int32> = []
         var hang: HangDiagnosis?
         var leaderDone = false
+        /// The leader is done and stays for the next run (``ChannelMessage/leaderIdle``).
+        var leaderIdle = false
         var eventsOpen = true
         /// The leader exited (its pidfd turned readable) without saying it was done.
         var leaderGone = false
@@ -82,6 +87,54 @@ package struct Supervisor {
         // SHAKEDOWN_JITTER overrides every run's plan, so a CI job can switch a whole suite.
         resolved.jitter = try JitterPlan.resolve(configuration.jitter)
         let scheduleNote = try SyscallRunControl.prepare(&resolved)  // syscalls/pct: fallback, replay file
+        let (session, started) = try startLeader(resolved, seed: seed)
+        let control = session.control, plumbing = session.plumbing, group = session.group, leader = session.leader
+
+        var progress = Progress(
+            workers: (0..<configuration.processes).map { _ in
+                WorkerState(output: OutputCapture(tailLimit: configuration.outputTailBytes))
+            },
+            started: started, deadline: started + configuration.timeout.nanoseconds,
+            nextProgress: started + Self.progressInterval)
+        if let scheduleNote { progress.notes.append(scheduleNote) }
+        if leader.handle.descriptor < 0 {
+            progress.notes.append("pidfd_open of the run leader failed (errno \(leader.handle.openError)); watching it through its event pipe")
+        }
+        collect(&progress, leader: leader, plumbing: plumbing, group: group, control: control)
+        let containment = containment(of: leader, in: group)
+        if let sessions, mayKeep(progress, leader: leader, group: group, containment: containment) {
+            let finished = monotonicNanoseconds()
+            drainWorkers(&progress, plumbing: plumbing)
+            if progress.leaderProblem == nil { sessions.keep(session) } else { session.close() }
+            return assembleReport(progress, seed: seed, resolved: resolved, control: control, observed: session.observed,
+                                  containment: containment, duration: .nanoseconds(finished - started))
+        }
+        // An idle leader that is not kept leaves on this byte; then it is reaped and judged like any other.
+        if progress.leaderIdle { _ = writeAllWithoutSIGPIPE(plumbing.commands.writeEnd, [RunLeader.quit]) }
+        session.ended()
+        defer { plumbing.closeSupervisorEnds() }
+        defer { leader.handle.close() }
+        finishLeader(&progress, leader)
+        cleanUp(&progress, containment: containment, group: try? group.get())
+        let finished = monotonicNanoseconds()
+        drainWorkers(&progress, plumbing: plumbing)
+        return assembleReport(progress, seed: seed, resolved: resolved, control: control, observed: session.observed,
+                              containment: containment, duration: .nanoseconds(finished - started))
+    }
+
+    /// The kept leader of the previous run, told to start the next one; else a new control block, pipes, cgroup
+    /// and leader. Returns it with the moment the run started.
+    private func startLeader(_ resolved: RunConfiguration, seed: Seed) throws(ShakedownError) -> (LeaderSession, Int64) {
+        if let kept = sessions?.take() {
+            // Nothing of the previous run is alive (the leader said so, the cgroup showed it alone). One that died
+            // while idle (its pidfd is readable; its pipe refuses the byte) is replaced: no run was going on.
+            if !kept.leader.handle.waitForExit(within: .zero) {
+                try kept.control.reset(seed: seed)
+                let started = monotonicNanoseconds()
+                if writeAllWithoutSIGPIPE(kept.plumbing.commands.writeEnd, [RunLeader.nextRun]) { return (kept, started) }
+            }
+            kept.close()
+        }
         let faults = FaultInjector(configuration.faults)
         let control = try RunControl(processes: configuration.processes, rounds: configuration.rounds, seed: seed,
                                      observedCount: observed.count + runOwnedCounters)
@@ -100,27 +153,25 @@ package struct Supervisor {
         let leader = try launchLeader(resolved, control: control, plumbing: plumbing, observed: observed,
                                       group: group, faults: faults)
         plumbing.keepSupervisorEnds()
-        defer { plumbing.closeSupervisorEnds() }
-        defer { leader.handle.close() }
+        let session = LeaderSession(control: control, plumbing: plumbing, group: group, leader: leader, observed: observed)
+        return (session, started)
+    }
 
-        var progress = Progress(
-            workers: (0..<configuration.processes).map { _ in
-                WorkerState(output: OutputCapture(tailLimit: configuration.outputTailBytes))
-            },
-            started: started, deadline: started + configuration.timeout.nanoseconds,
-            nextProgress: started + Self.progressInterval)
-        if let scheduleNote { progress.notes.append(scheduleNote) }
-        if leader.handle.descriptor < 0 {
-            progress.notes.append("pidfd_open of the run leader failed (errno \(leader.handle.openError)); watching it through its event pipe")
+    /// Whether the leader may serve the next run (``LeaderSession``): it said it is idle, the run did not time
+    /// out, nothing was noted, the leader is in the run's cgroup and nothing else is.
+    private func mayKeep(_ run: Progress, leader: Leader, group: Result<ControlGroup, ContainmentUnavailable>,
+                         containment: RunContainment) -> Bool {
+        guard run.leaderIdle, !run.timedOut, run.notes.isEmpty, run.leaderProblem == nil, run.events.problem == nil,
+              !run.events.messages.contains(where: { if case .leaderNote = $0 { true } else { false } })
+        else { return false }
+        switch containment {
+        case .controlGroup:
+            guard let controlGroup = try? group.get() else { return false }
+            return controlGroup.members() == [leader.pid]
+        case .processGroups:
+            // The leader, the subreaper of the run, said it has no child left: nothing of the run is alive.
+            return true
         }
-        collect(&progress, leader: leader, plumbing: plumbing, group: group, control: control)
-        let containment = containment(of: leader, in: group)
-        finishLeader(&progress, leader)
-        cleanUp(&progress, containment: containment, group: try? group.get())
-        let finished = monotonicNanoseconds()
-        drainWorkers(&progress, plumbing: plumbing)
-        return assembleReport(progress, seed: seed, resolved: resolved, control: control, observed: observed,
-                              containment: containment, duration: .nanoseconds(finished - started))
     }
 
     /// Forks the run leader (which moves itself into `group` first, when there is one).
@@ -129,6 +180,7 @@ package struct Supervisor {
                               faults: FaultInjector) throws(ShakedownError) -> Leader {
         let controlGroup = try? group.get()
         let cgroupProcesses = controlGroup?.openProcesses() ?? -1
+        let staysForNextRun = sessions != nil
         // Buffered output would be written twice: once by us, once by each child at its exit.
         fflush(nil)
         let supervisorPid = getpid()
@@ -136,7 +188,8 @@ package struct Supervisor {
         if leaderPid == 0 {
             RunLeader(configuration: resolved, launch: launch, control: control, plumbing: plumbing,
                       observed: observed, supervisor: supervisorPid, supervisorGroup: getpgid(supervisorPid),
-                      controlGroup: controlGroup, cgroupProcesses: cgroupProcesses).main()
+                      controlGroup: controlGroup, cgroupProcesses: cgroupProcesses,
+                      staysForNextRun: staysForNextRun).main()
         }
         let forkError = ShakedownError.systemCall("fork")
         closeQuietly(cgroupProcesses)
@@ -256,6 +309,10 @@ package struct Supervisor {
         for message in run.events.messages[run.handledEvents...] {
             apply(message, to: &run.workers)
             if message == .leaderDone { run.leaderDone = true }
+            if message == .leaderIdle {
+                run.leaderDone = true
+                run.leaderIdle = true
+            }
         }
         run.handledEvents = run.events.messages.count
     }

@@ -19,6 +19,8 @@ package struct WorkerProcess {
     package let originalSignalMask: sigset_t
     /// The preload library's start gate, shared by every copy of a command run under a preempting plan.
     package var startGate: CommandStartGate? = nil
+    /// The command's argv and environment, built by the leader (``CommandSpawnPlan``); nil for closure runs.
+    package var spawnPlan: CommandSpawnPlan? = nil
 
     package func main() -> Never {
         // Die with the leader, and be the subreaper of everything the body starts, so at exit the worker can
@@ -124,22 +126,16 @@ package struct WorkerProcess {
             worker.send(.notStarted(reason: "copy \(by) failed before the copies were released together"))
             return Self.notStartedExitCode
         }
-        // Descriptors without close-on-exec for the command (dup clears the flag).
-        let controlCopy = dup(control.region.descriptor)
-        let channelCopy = dup(channel)
-        if controlCopy < 0 || channelCopy < 0 { leave(worker, notStarted: failure("dup")) }
-        let environment = plan.commandEnvironment(
-            seed: worker.seed, merging: commandEnvironment(control: controlCopy, channel: channelCopy), gate: startGate)
+        guard let spawnPlan else { leave(worker, notStarted: "the run leader prepared no argv and environment for this copy") }
+        // The command inherits the control block and its result channel under the numbers its environment names
+        // (the shepherd's own copies: the shepherd itself execs nothing).
+        for descriptor in [control.region.descriptor, channel] where fcntl(descriptor, F_SETFD, 0) != 0 {
+            leave(worker, notStarted: failure("fcntl(F_SETFD)"))
+        }
         if let note = plan.commandFallbackNote(executable: commandLine.executable) { worker.send(.workerNote(note)) }
         var failedErrno: CInt = 0
         var failedStep: CInt = 0
-        let pid = withCStrings(commandLine.arguments) { argv in
-            withCStrings(environment) { envp in
-                shakedown_spawn(commandLine.executable, argv, envp, &failedErrno, &failedStep)
-            }
-        }
-        closeQuietly(controlCopy)
-        closeQuietly(channelCopy)
+        let pid = shakedown_spawn(commandLine.executable, spawnPlan.argv, spawnPlan.envp, &failedErrno, &failedStep)
         guard pid > 0 else {
             leave(worker, notStarted: Self.spawnFailure(commandLine.executable, step: failedStep, errno: failedErrno))
         }
@@ -172,17 +168,23 @@ package struct WorkerProcess {
     /// A shepherd that did not start its command.
     private static let notStartedExitCode: Int32 = 126
 
-    /// The command's environment: the caller's, less any Shakedown variables, plus this run's.
-    private func commandEnvironment(control controlDescriptor: CInt, channel: CInt) -> [String] {
+    /// The caller's environment less any Shakedown variables: what every copy's environment starts from.
+    package static func inheritedEnvironment() -> [String] {
         let ours = ["SHAKEDOWN_RUN_FD=", "SHAKEDOWN_RESULT_FD=", "SHAKEDOWN_WORKER=", "SHAKEDOWN_SEED=", "SHAKEDOWN_JITTER="]
-        let environment = ProcessEnvironment.current().filter { variable in !ours.contains { variable.hasPrefix($0) } }
-        return environment + [
-            "\(WorkerEnvironment.controlDescriptor)=\(controlDescriptor)",
+        return ProcessEnvironment.current().filter { variable in !ours.contains { variable.hasPrefix($0) } }
+    }
+
+    /// Copy `index`'s environment: `inherited` plus this run's variables (the control block's and the result
+    /// channel's descriptors, the copy's index, the run's seed and jitter plan), merged with the plan's own.
+    package static func commandEnvironment(inherited: [String], index: Int, control: RunControl, channel: CInt,
+                                           plan: JitterPlan, gate: CommandStartGate?) -> [String] {
+        plan.commandEnvironment(seed: control.seed.derived(for: index), merging: inherited + [
+            "\(WorkerEnvironment.controlDescriptor)=\(control.region.descriptor)",
             "\(WorkerEnvironment.resultDescriptor)=\(channel)",
             "\(WorkerEnvironment.workerIndex)=\(index)",
             "\(Seed.environmentVariable)=\(control.seed.value)",
             "\(WorkerEnvironment.jitterPlan)=\(plan.encoded)",
-        ]
+        ], gate: gate)
     }
 
     /// Why a command could not be started, in words: the step, the errno, and what it usually means.
