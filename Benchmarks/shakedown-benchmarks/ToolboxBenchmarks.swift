@@ -42,6 +42,10 @@ enum ToolboxBenchmarks {
             Measurement(name: "\(1_000 / scale) tasks of 10 ms (sleep), default pool, Python's default chunking", unit: "s", pythonMetric: "sleepy",
                         size: 1_000 / scale, higherIsBetter: false, swift: { try sleepyPool(1_000 / scale) }),
         ]
+        if let index = arguments.firstIndex(of: "--only"), index + 1 < arguments.count {
+            let wanted = arguments[index + 1].split(separator: ",").map(String.init)
+            measurements.removeAll { !wanted.contains($0.pythonMetric) }
+        }
         let loadBefore = Machine.loadAverage
         for repetition in 1...repetitions {
             progress("toolbox repetition \(repetition)/\(repetitions)…\n")
@@ -56,8 +60,9 @@ enum ToolboxBenchmarks {
         }
         // Serial sleeps cost the same in any language; one sample each, for the speed-up column.
         let serialSize = 1_000 / scale
-        let serial = (try? sleepySerial(serialSize)) ?? .nan
-        let pythonSerial = (try? python(script, "serial", serialSize)) ?? .nan
+        let withSleeps = measurements.contains { $0.pythonMetric == "sleepy" }
+        let serial = withSleeps ? (try? sleepySerial(serialSize)) ?? .nan : .nan
+        let pythonSerial = withSleeps ? (try? python(script, "serial", serialSize)) ?? .nan : .nan
         print("| What | Swift toolbox (median) | Python multiprocessing (median) | Swift ÷ Python |")
         print("|---|---:|---:|---:|")
         for measurement in measurements {
@@ -66,7 +71,9 @@ enum ToolboxBenchmarks {
             let decimals = measurement.unit == "s" ? 2 : 0
             print("| \(measurement.name) | \(Format.number(swift, decimals: decimals)) \(measurement.unit) | \(Format.number(python, decimals: decimals)) \(measurement.unit) | \(Format.ratio(ratio)) |")
         }
-        print("| the same \(serialSize) sleeps one after another (one sample each) | \(Format.number(serial, decimals: 2)) s | \(Format.number(pythonSerial, decimals: 2)) s | — |")
+        if withSleeps {
+            print("| the same \(serialSize) sleeps one after another (one sample each) | \(Format.number(serial, decimals: 2)) s | \(Format.number(pythonSerial, decimals: 2)) s | — |")
+        }
         print("")
         print("\(repetitions) interleaved repetitions, medians; \(AvailableCPUs.count) usable CPUs; load average \(loadBefore) before, \(Machine.loadAverage) after.")
     }

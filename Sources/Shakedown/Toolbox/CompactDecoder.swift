@@ -10,15 +10,19 @@ public struct CompactDecoder: Sendable {
     /// Decodes a `Value` from `bytes`.
     /// - Throws: `DecodingError` when the bytes are not a complete encoding of a `Value`.
     public func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
-        try bytes.withUnsafeBytes { raw throws -> Value in
-            let reader = CompactReader(raw)
-            let value = try reader.decodeValue(type, at: 0, codingPath: [])
-            let end = try reader.skip(0, codingPath: [])
-            guard end == raw.count else {
-                throw reader.corrupt("\(raw.count - end) bytes after the value", [])
-            }
-            return value
+        try bytes.withUnsafeBytes { raw throws -> Value in try decode(type, from: raw) }
+    }
+
+    /// Decodes a `Value` from the bytes `raw` points to (read only during the call; nothing keeps a reference).
+    /// - Throws: `DecodingError` when the bytes are not a complete encoding of a `Value`.
+    public func decode<Value: Decodable>(_ type: Value.Type, from raw: UnsafeRawBufferPointer) throws -> Value {
+        let reader = CompactReader(raw)
+        let value = try reader.decodeValue(type, at: 0, codingPath: [])
+        let end = try reader.skip(0, codingPath: [])
+        guard end == raw.count else {
+            throw reader.corrupt("\(raw.count - end) bytes after the value", [])
         }
+        return value
     }
 }
 

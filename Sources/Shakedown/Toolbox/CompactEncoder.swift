@@ -43,6 +43,15 @@ final class CompactWriter {
 
     func tag(_ tag: CompactTag) { bytes.append(tag.rawValue) }
 
+    /// Starts another encoding in the same buffer after `prefix` zero bytes (room for a frame header), keeping
+    /// the capacity so that a writer reused per message allocates nothing once warm; a buffer grown past
+    /// `keptCapacity` by one large value is released.
+    func restart(prefix: Int, keptCapacity: Int) {
+        if bytes.capacity > keptCapacity { bytes = [] } else { bytes.removeAll(keepingCapacity: true) }
+        open.removeAll(keepingCapacity: true)
+        for _ in 0..<prefix { bytes.append(0) }
+    }
+
     func raw64(_ value: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
