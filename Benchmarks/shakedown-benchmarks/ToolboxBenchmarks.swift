@@ -35,6 +35,8 @@ enum ToolboxBenchmarks {
                         size: 5_000 / scale, higherIsBetter: true, swift: { try applyRoundTrips(5_000 / scale) }),
             Measurement(name: "pipe ping-pong (Int)", unit: "round trips/s", pythonMetric: "pipe",
                         size: 20_000 / scale, higherIsBetter: true, swift: { try pipePingPong(20_000 / scale) }),
+            Measurement(name: "pipe ping-pong (Int), `spinBeforeSleeping: .zero`", unit: "round trips/s", pythonMetric: "pipe",
+                        size: 20_000 / scale, higherIsBetter: true, swift: { try pipePingPong(20_000 / scale, spin: .zero) }),
             Measurement(name: "queue relay, producer process → parent", unit: "items/s", pythonMetric: "queue",
                         size: 100_000 / scale, higherIsBetter: true, swift: { try queueRelay(100_000 / scale) }),
             Measurement(name: "locked shared value increments, 2 processes", unit: "increments/s", pythonMetric: "locked",
@@ -126,8 +128,8 @@ enum ToolboxBenchmarks {
         return Double(count) / seconds
     }
 
-    static func pipePingPong(_ count: Int) throws -> Double {
-        let pipe = try MessagePipe()
+    static func pipePingPong(_ count: Int, spin: Duration = MessagePipe.defaultSpinBeforeSleeping) throws -> Double {
+        let pipe = try MessagePipe(spinBeforeSleeping: spin)
         let child = try ForkedChild {
             let end = try pipe.childEnd()
             while case let .message(value) = try end.receive(Int.self, timeout: .seconds(60)) { try end.send(value) }

@@ -78,6 +78,26 @@ final class CompactWriter {
         }
     }
 
+    /// Appends `.int` elements, formatted in blocks on the stack and appended a block at a time (one copy per
+    /// block rather than two appends per element).
+    private func appendIntegers(_ integers: [Int]) {
+        let block = 512
+        withUnsafeTemporaryAllocation(byteCount: block * 9, alignment: 8) { scratch in
+            var start = 0
+            while start < integers.count {
+                let end = min(start + block, integers.count)
+                var offset = 0
+                for index in start..<end {
+                    scratch.storeBytes(of: CompactTag.int.rawValue, toByteOffset: offset, as: UInt8.self)
+                    scratch.storeBytes(of: Int64(integers[index]).littleEndian, toByteOffset: offset + 1, as: Int64.self)
+                    offset += 9
+                }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<offset]))
+                start = end
+            }
+        }
+    }
+
     /// Starts a container and returns the offset of its count field.
     func openContainer(_ kind: CompactTag) -> Int {
         tag(kind)
@@ -129,7 +149,7 @@ final class CompactWriter {
             tag(.unkeyed)
             raw32(UInt32(truncatingIfNeeded: integers.count))
             bytes.reserveCapacity(bytes.count + integers.count * 9)
-            for integer in integers { int(Int64(integer)) }
+            appendIntegers(integers)
             return true
         }
         return false

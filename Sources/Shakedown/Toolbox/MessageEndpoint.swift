@@ -31,7 +31,8 @@ extension Received: Equatable where Value: Equatable {}
 ///
 /// Cost per message: one `send(2)` of header and payload together; on the receiving side one `recv(2)` takes
 /// everything that has arrived (several messages at once when the sender is ahead, each then taken without a
-/// system call), and a receive that has to wait adds one `poll(2)`. Once warm, the encoding and receive buffers
+/// system call), and a receive that has to wait adds one `poll(2)`, after a short adaptive busy wait when the
+/// pipe was created with one (``MessagePipe/init(maximumMessageBytes:spinBeforeSleeping:)``). Once warm, the encoding and receive buffers
 /// are reused: nothing is allocated per message beyond what decoding the value itself needs.
 public final class MessageEndpoint: @unchecked Sendable {
     /// The socket descriptor (close-on-exec), -1 once closed.
@@ -43,10 +44,14 @@ public final class MessageEndpoint: @unchecked Sendable {
     private let decoder = CompactDecoder()
     /// `recv(2)` calls that brought bytes: how tests see that one read took several messages.
     private(set) var reads = 0
+    private var spin: AdaptiveSpin
 
-    init(descriptor: CInt, maximumMessageBytes: Int) {
+    /// - Parameter spinNanoseconds: how long a receive that finds nothing polls without sleeping first (see
+    ///   ``AdaptiveSpin``); 0: sleep at once.
+    init(descriptor: CInt, maximumMessageBytes: Int, spinNanoseconds: Int64 = 0) {
         self.descriptor = descriptor
         self.maximumMessageBytes = maximumMessageBytes
+        spin = AdaptiveSpin(limit: spinNanoseconds)
     }
 
     deinit { closeQuietly(descriptor) }
@@ -130,6 +135,7 @@ public final class MessageEndpoint: @unchecked Sendable {
         // With nothing buffered the peer has usually not answered yet (request and reply): waiting first saves a
         // `recv` that would only say EAGAIN. With part of a frame buffered, the rest is usually in flight.
         var wait = inbox.bufferedBytes == 0 && !deadline.hasPassed
+        if wait, spin.spinUntilReadable(descriptor, deadline: deadline) { wait = false }
         while true {
             if wait, try !waitReadable(descriptor, until: deadline) { return nil }
             let space = try inbox.freeSpace(limit: maximumMessageBytes, source: source)

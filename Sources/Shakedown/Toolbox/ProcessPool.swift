@@ -94,6 +94,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         while start < inputs.count {
             let end = min(start + chunkSize, inputs.count)
             ids += try enqueue(Array(inputs[start..<end]))
+            try dispatch()  // idle workers start on this chunk while the next ones are encoded
             start = end
         }
         // Results arrive in order per chunk: checking from the first missing id keeps this linear overall.
@@ -119,6 +120,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         while start < inputs.count {
             let end = min(start + chunkSize, inputs.count)
             chunks.append(try enqueue(Array(inputs[start..<end]), bulk: true))
+            try dispatch()  // idle workers start on this chunk while the next ones are encoded
             start = end
         }
         var firstOpen = 0
@@ -345,7 +347,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
     }
 
     private func spawn(index: Int) throws(ShakedownError) -> PoolWorkerState<Input> {
-        let pipe = try MessagePipe(maximumMessageBytes: maximumMessageBytes)
+        let pipe = try MessagePipe(maximumMessageBytes: maximumMessageBytes, spinBeforeSleeping: .zero)
         let inherited = workers.map(\.endpoint.descriptor)
         fflush(nil)
         let parent = getpid()
@@ -356,7 +358,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
             if getppid() != parent { shakedown_exit_now(125) }
             for fd in inherited where fd >= 0 { _ = Glibc.close(fd) }  // the other workers' sockets are not ours
             guard let endpoint = try? pipe.childEnd() else { shakedown_exit_now(126) }
-            PoolWorkerLoop.run(index: index, endpoint: endpoint, progress: progress, work: work)
+            PoolWorkerLoop.run(index: index, endpoint: endpoint, progress: progress, timed: taskTimeout != nil, work: work)
         }
         return PoolWorkerState(pid: pid, endpoint: try pipe.parentEnd())
     }
