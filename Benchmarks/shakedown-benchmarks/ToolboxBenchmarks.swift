@@ -53,8 +53,14 @@ enum ToolboxBenchmarks {
             progress("toolbox repetition \(repetition)/\(repetitions)…\n")
             for index in measurements.indices {
                 do {
-                    measurements[index].swiftSamples.add(try measurements[index].swift())
-                    measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                    // Alternating which side goes first, so neither always runs right after the other's warm-up.
+                    if repetition % 2 == 1 {
+                        measurements[index].swiftSamples.add(try measurements[index].swift())
+                        measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                    } else {
+                        measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                        measurements[index].swiftSamples.add(try measurements[index].swift())
+                    }
                 } catch {
                     fail("\(measurements[index].name): \(error)")
                 }
@@ -65,19 +71,26 @@ enum ToolboxBenchmarks {
         let withSleeps = measurements.contains { $0.pythonMetric == "sleepy" }
         let serial = withSleeps ? (try? sleepySerial(serialSize)) ?? .nan : .nan
         let pythonSerial = withSleeps ? (try? python(script, "serial", serialSize)) ?? .nan : .nan
-        print("| What | Swift toolbox (median) | Python multiprocessing (median) | Swift ÷ Python |")
+        print("| What | Swift toolbox, median (range) | Python multiprocessing, median (range) | Swift ÷ Python, median (range) |")
         print("|---|---:|---:|---:|")
         for measurement in measurements {
-            let swift = measurement.swiftSamples.median, python = measurement.pythonSamples.median
-            let ratio = measurement.higherIsBetter ? swift.flatMap { s in python.map { s / $0 } } : swift.flatMap { s in python.map { $0 / s } }
+            let swift = measurement.swiftSamples, python = measurement.pythonSamples
+            // Each repetition measured both sides back to back: the ratio per repetition, then its median and range.
+            let ratio = measurement.higherIsBetter ? PairedRatio(swift, python) : PairedRatio(python, swift)
             let decimals = measurement.unit == "s" ? 2 : 0
-            print("| \(measurement.name) | \(Format.number(swift, decimals: decimals)) \(measurement.unit) | \(Format.number(python, decimals: decimals)) \(measurement.unit) | \(Format.ratio(ratio)) |")
+            func cell(_ samples: Samples) -> String {
+                "\(Format.number(samples.median, decimals: decimals)) \(measurement.unit) (\(Format.number(samples.min, decimals: decimals))–\(Format.number(samples.max, decimals: decimals)))"
+            }
+            print("| \(measurement.name) | \(cell(swift)) | \(cell(python)) | \(Format.ratio(ratio.median)) (\(Format.ratio(ratio.min))–\(Format.ratio(ratio.max))) |")
         }
         if withSleeps {
             print("| the same \(serialSize) sleeps one after another (one sample each) | \(Format.number(serial, decimals: 2)) s | \(Format.number(pythonSerial, decimals: 2)) s | — |")
+            let floor = Double(serialSize) * 0.010 / Double(AvailableCPUs.count)
+            print("")
+            print("Floor for \(serialSize) sleeps of 10 ms on a pool of \(AvailableCPUs.count) workers (the CPU count): \(serialSize) × 10 ms ÷ \(AvailableCPUs.count) = \(Format.number(floor, decimals: 2)) s on either side.")
         }
         print("")
-        print("\(repetitions) interleaved repetitions, medians; \(AvailableCPUs.count) usable CPUs; load average \(loadBefore) before, \(Machine.loadAverage) after.")
+        print("\(repetitions) interleaved repetitions (which side goes first alternates), medians and (min–max); the ratio is taken per repetition; \(AvailableCPUs.count) usable CPUs; load average \(loadBefore) before, \(Machine.loadAverage) after.")
     }
 
     // MARK: Swift measurements
