@@ -9,11 +9,11 @@ import Glibc
 /// each in turn without another system call, and a frame split across reads (at any byte) waits for its rest; a
 /// length above the limit is refused before anything is allocated for it. Cost: no allocation per frame; the
 /// payload handed out is a view into the buffer (no copy). The buffer starts at 64 KiB, grows to fit the largest
-/// frame seen, and goes back to 64 KiB once a frame over 1 MiB has been taken and nothing else is buffered.
+/// frame seen, and goes back to 64 KiB once a frame over 4 MiB has been taken and nothing else is buffered.
 struct FrameInbox: ~Copyable {
     static let initialCapacity = 64 << 10
     /// Above this, an emptied buffer is released rather than kept for the next message.
-    static let keptCapacity = 1 << 20
+    static let keptCapacity = 4 << 20
 
     private var storage: UnsafeMutableRawBufferPointer
     private var start = 0

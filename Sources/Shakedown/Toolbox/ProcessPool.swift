@@ -245,20 +245,19 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
 
     private func receive(from index: Int) throws(ShakedownError) {
         let now = try Deadline(after: .zero)
-        switch try workers[index].endpoint.receiveFrame(until: now) {
-        case let .message(payload):
+        // Decoded straight from the receive buffer: a chunk's reply is not copied out first.
+        switch try workers[index].endpoint.withNextFrame(until: now, { payload throws(ShakedownError) in
+            try? CompactDecoder().decode(PoolReplies<Output>.self, from: payload)
+        }) {
+        case let .message(decoded):
             guard let chunk = workers[index].chunk else { return }
             workers[index].chunk = nil
-            if chunk.bulk, let whole = try? CompactDecoder().decode(PoolReplies<Output>.self, from: payload),
-               whole.failures.isEmpty, whole.outputs.count == chunk.ids.count, let first = chunk.ids.first {
+            if chunk.bulk, let whole = decoded, whole.failures.isEmpty, whole.outputs.count == chunk.ids.count,
+               let first = chunk.ids.first {
                 bulkOutputs[first] = whole.outputs  // one entry per chunk: no per-task bookkeeping in the parent
                 return
             }
-            let replies: [TaskResult<Output>]?
-            do { replies = try CompactDecoder().decode(PoolReplies<Output>.self, from: payload).results(count: chunk.ids.count) } catch {
-                replies = nil
-            }
-            guard let replies else {
+            guard let replies = decoded?.results(count: chunk.ids.count) else {
                 for id in chunk.ids { results[id] = .threw("malformed reply from worker \(workers[index].pid)") }
                 return
             }

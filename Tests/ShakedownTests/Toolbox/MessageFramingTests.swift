@@ -86,7 +86,7 @@ final class MessageFramingTests: XCTestCase {
     func testALargeMessageBetweenSmallOnesCrossesProcessesWhole() throws {
         try assertLeavesNothingBehind {
             let pipe = try MessagePipe()
-            let big = String(repeating: "0123456789abcdef", count: 3 << 16)  // 3 MiB: past the socket buffer and the kept capacity
+            let big = String(repeating: "0123456789abcdef", count: 5 << 16)  // 5 MiB: past the socket buffer and the kept capacity
             let child = try ForkedChild {
                 let end = try pipe.childEnd()
                 for round in 0..<3 {
