@@ -123,11 +123,6 @@ public final class MessageEndpoint: @unchecked Sendable {
         }
     }
 
-    /// The next whole frame's payload, copied out (for callers that keep it).
-    func receiveFrame(until deadline: Deadline) throws(ShakedownError) -> Received<[UInt8]> {
-        try withNextFrame(until: deadline) { payload throws(ShakedownError) in Array(payload) }
-    }
-
     private var source: String { "pipe descriptor \(descriptor)" }
 
     /// Reads what arrives before `deadline`. `true`: got bytes; `false`: end of file; `nil`: timed out.
