@@ -184,11 +184,10 @@ final class CompactReader {
         guard count <= (raw.count - first) / 9 else { throw corrupt("array of \(count) runs past the end", codingPath) }
         var result: [Int] = []
         result.reserveCapacity(count)
-        let base = raw.baseAddress.unsafelyUnwrapped
         var next = first
         for _ in 0..<count {
-            if base.load(fromByteOffset: next, as: UInt8.self) == CompactTag.int.rawValue {
-                result.append(Int(truncatingIfNeeded: Int64(littleEndian: base.loadUnaligned(fromByteOffset: next + 1, as: Int64.self))))
+            if raw[next] == CompactTag.int.rawValue {
+                result.append(Int(truncatingIfNeeded: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: next + 1, as: Int64.self))))
             } else {
                 result.append(try integer(Int.self, at: next, codingPath))
             }

@@ -31,7 +31,7 @@ struct FrameInbox: ~Copyable {
     /// The declared payload length of the frame at the front, once its header is in.
     private var frontLength: Int? {
         guard end - start >= 4 else { return nil }
-        return Int(UInt32(littleEndian: UnsafeRawPointer(storage.baseAddress.unsafelyUnwrapped + start).loadUnaligned(as: UInt32.self)))
+        return Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
     }
 
     /// Takes the next whole frame and passes its payload to `body` (valid only inside `body`); `nil` without
@@ -61,13 +61,13 @@ struct FrameInbox: ~Copyable {
         }
         if storage.count - end < wanted, start > 0 {
             // Moving only the unfinished tail: each byte moves at most once per frame it belongs to.
-            storage.baseAddress.unsafelyUnwrapped.copyMemory(from: storage.baseAddress.unsafelyUnwrapped + start, byteCount: end - start)
+            storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[start..<end]))  // memmove: may overlap
             end -= start
             start = 0
         }
         if storage.count - end < wanted {
             let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: max(storage.count * 2, end + wanted), alignment: 16)
-            grown.baseAddress.unsafelyUnwrapped.copyMemory(from: UnsafeRawPointer(storage.baseAddress.unsafelyUnwrapped), byteCount: end)
+            grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[..<end]))
             storage.deallocate()
             storage = grown
         }

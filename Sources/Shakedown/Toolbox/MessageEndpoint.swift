@@ -82,9 +82,10 @@ public final class MessageEndpoint: @unchecked Sendable {
 
     /// Writes all of `raw`, in one `send(2)` unless the socket buffer is full.
     private func sendAll(_ raw: UnsafeRawBufferPointer) -> ShakedownError? {
+        guard let base = raw.baseAddress else { return nil }
         var offset = 0
         while offset < raw.count {
-            let sent = Glibc.send(descriptor, raw.baseAddress.unsafelyUnwrapped + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            let sent = Glibc.send(descriptor, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
             if sent < 0 {
                 if errno == EINTR { continue }
                 return .systemCall("send")
