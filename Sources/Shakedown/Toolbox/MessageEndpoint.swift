@@ -32,8 +32,9 @@ extension Received: Equatable where Value: Equatable {}
 /// Cost per message: one `send(2)` of header and payload together; on the receiving side one `recv(2)` takes
 /// everything that has arrived (several messages at once when the sender is ahead, each then taken without a
 /// system call), and a receive that has to wait adds one `poll(2)`, after a short adaptive busy wait when the
-/// pipe was created with one (``MessagePipe/init(maximumMessageBytes:spinBeforeSleeping:)``). Once warm, the encoding and receive buffers
-/// are reused: nothing is allocated per message beyond what decoding the value itself needs.
+/// pipe was created with one (``MessagePipe/init(maximumMessageBytes:spinBeforeSleeping:)``). Once warm, the
+/// encoding and receive buffers are reused: nothing is allocated per message beyond what decoding the value
+/// itself needs.
 public final class MessageEndpoint: @unchecked Sendable {
     /// The socket descriptor (close-on-exec), -1 once closed.
     public private(set) var descriptor: CInt
