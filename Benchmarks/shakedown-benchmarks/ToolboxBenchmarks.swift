@@ -35,6 +35,8 @@ enum ToolboxBenchmarks {
                         size: 5_000 / scale, higherIsBetter: true, swift: { try applyRoundTrips(5_000 / scale) }),
             Measurement(name: "pipe ping-pong (Int)", unit: "round trips/s", pythonMetric: "pipe",
                         size: 20_000 / scale, higherIsBetter: true, swift: { try pipePingPong(20_000 / scale) }),
+            Measurement(name: "pipe ping-pong (Int), `spinBeforeSleeping: .zero`", unit: "round trips/s", pythonMetric: "pipe",
+                        size: 20_000 / scale, higherIsBetter: true, swift: { try pipePingPong(20_000 / scale, spin: .zero) }),
             Measurement(name: "queue relay, producer process → parent", unit: "items/s", pythonMetric: "queue",
                         size: 100_000 / scale, higherIsBetter: true, swift: { try queueRelay(100_000 / scale) }),
             Measurement(name: "locked shared value increments, 2 processes", unit: "increments/s", pythonMetric: "locked",
@@ -42,13 +44,23 @@ enum ToolboxBenchmarks {
             Measurement(name: "\(1_000 / scale) tasks of 10 ms (sleep), default pool, Python's default chunking", unit: "s", pythonMetric: "sleepy",
                         size: 1_000 / scale, higherIsBetter: false, swift: { try sleepyPool(1_000 / scale) }),
         ]
+        if let index = arguments.firstIndex(of: "--only"), index + 1 < arguments.count {
+            let wanted = arguments[index + 1].split(separator: ",").map(String.init)
+            measurements.removeAll { !wanted.contains($0.pythonMetric) }
+        }
         let loadBefore = Machine.loadAverage
         for repetition in 1...repetitions {
             progress("toolbox repetition \(repetition)/\(repetitions)…\n")
             for index in measurements.indices {
                 do {
-                    measurements[index].swiftSamples.add(try measurements[index].swift())
-                    measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                    // Alternating which side goes first, so neither always runs right after the other's warm-up.
+                    if repetition % 2 == 1 {
+                        measurements[index].swiftSamples.add(try measurements[index].swift())
+                        measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                    } else {
+                        measurements[index].pythonSamples.add(try python(script, measurements[index].pythonMetric, measurements[index].size))
+                        measurements[index].swiftSamples.add(try measurements[index].swift())
+                    }
                 } catch {
                     fail("\(measurements[index].name): \(error)")
                 }
@@ -56,19 +68,29 @@ enum ToolboxBenchmarks {
         }
         // Serial sleeps cost the same in any language; one sample each, for the speed-up column.
         let serialSize = 1_000 / scale
-        let serial = (try? sleepySerial(serialSize)) ?? .nan
-        let pythonSerial = (try? python(script, "serial", serialSize)) ?? .nan
-        print("| What | Swift toolbox (median) | Python multiprocessing (median) | Swift ÷ Python |")
+        let withSleeps = measurements.contains { $0.pythonMetric == "sleepy" }
+        let serial = withSleeps ? (try? sleepySerial(serialSize)) ?? .nan : .nan
+        let pythonSerial = withSleeps ? (try? python(script, "serial", serialSize)) ?? .nan : .nan
+        print("| What | Swift toolbox, median (range) | Python multiprocessing, median (range) | Swift ÷ Python, median (range) |")
         print("|---|---:|---:|---:|")
         for measurement in measurements {
-            let swift = measurement.swiftSamples.median, python = measurement.pythonSamples.median
-            let ratio = measurement.higherIsBetter ? swift.flatMap { s in python.map { s / $0 } } : swift.flatMap { s in python.map { $0 / s } }
+            let swift = measurement.swiftSamples, python = measurement.pythonSamples
+            // Each repetition measured both sides back to back: the ratio per repetition, then its median and range.
+            let ratio = measurement.higherIsBetter ? PairedRatio(swift, python) : PairedRatio(python, swift)
             let decimals = measurement.unit == "s" ? 2 : 0
-            print("| \(measurement.name) | \(Format.number(swift, decimals: decimals)) \(measurement.unit) | \(Format.number(python, decimals: decimals)) \(measurement.unit) | \(Format.ratio(ratio)) |")
+            func cell(_ samples: Samples) -> String {
+                "\(Format.number(samples.median, decimals: decimals)) \(measurement.unit) (\(Format.number(samples.min, decimals: decimals))–\(Format.number(samples.max, decimals: decimals)))"
+            }
+            print("| \(measurement.name) | \(cell(swift)) | \(cell(python)) | \(Format.ratio(ratio.median)) (\(Format.ratio(ratio.min))–\(Format.ratio(ratio.max))) |")
         }
-        print("| the same \(serialSize) sleeps one after another (one sample each) | \(Format.number(serial, decimals: 2)) s | \(Format.number(pythonSerial, decimals: 2)) s | — |")
+        if withSleeps {
+            print("| the same \(serialSize) sleeps one after another (one sample each) | \(Format.number(serial, decimals: 2)) s | \(Format.number(pythonSerial, decimals: 2)) s | — |")
+            let floor = Double(serialSize) * 0.010 / Double(AvailableCPUs.count)
+            print("")
+            print("Floor for \(serialSize) sleeps of 10 ms on a pool of \(AvailableCPUs.count) workers (the CPU count): \(serialSize) × 10 ms ÷ \(AvailableCPUs.count) = \(Format.number(floor, decimals: 2)) s on either side.")
+        }
         print("")
-        print("\(repetitions) interleaved repetitions, medians; \(AvailableCPUs.count) usable CPUs; load average \(loadBefore) before, \(Machine.loadAverage) after.")
+        print("\(repetitions) interleaved repetitions (which side goes first alternates), medians and (min–max); the ratio is taken per repetition; \(AvailableCPUs.count) usable CPUs; load average \(loadBefore) before, \(Machine.loadAverage) after.")
     }
 
     // MARK: Swift measurements
@@ -119,8 +141,8 @@ enum ToolboxBenchmarks {
         return Double(count) / seconds
     }
 
-    static func pipePingPong(_ count: Int) throws -> Double {
-        let pipe = try MessagePipe()
+    static func pipePingPong(_ count: Int, spin: Duration = MessagePipe.defaultSpinBeforeSleeping) throws -> Double {
+        let pipe = try MessagePipe(spinBeforeSleeping: spin)
         let child = try ForkedChild {
             let end = try pipe.childEnd()
             while case let .message(value) = try end.receive(Int.self, timeout: .seconds(60)) { try end.send(value) }

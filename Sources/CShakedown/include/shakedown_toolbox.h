@@ -19,11 +19,17 @@ int64_t shakedown_high_water_enter(int64_t *holders, int64_t *high_water);
 /// Counts one holder less. Returns the new holder count.
 int64_t shakedown_high_water_leave(int64_t *holders);
 
+/// A release store: a plain store on x86, where the seq_cst store of shakedown_atomic_store is a locked exchange.
+/// For progress words written once per task by a pool worker and read by the parent.
+static inline void shakedown_release_store(int64_t *address, int64_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
 /// The number of CPUs in the calling thread's affinity mask (sched_getaffinity), or -1 with errno.
 int shakedown_affinity_cpu_count(void);
 
 /// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC). Returns 0 or -1 with errno.
-int shakedown_socket_pair(int fds[2]);
+int shakedown_socket_pair(int fds[_Nonnull 2]);
 
 /// fork(2) + execve(2) for a captured command: the child makes only async-signal-safe calls. It becomes the
 /// leader of a new process group (so a timeout can kill the command's whole tree with one kill(-pid)), points

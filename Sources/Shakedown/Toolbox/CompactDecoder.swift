@@ -10,15 +10,25 @@ public struct CompactDecoder: Sendable {
     /// Decodes a `Value` from `bytes`.
     /// - Throws: `DecodingError` when the bytes are not a complete encoding of a `Value`.
     public func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
-        try bytes.withUnsafeBytes { raw throws -> Value in
-            let reader = CompactReader(raw)
-            let value = try reader.decodeValue(type, at: 0, codingPath: [])
-            let end = try reader.skip(0, codingPath: [])
-            guard end == raw.count else {
-                throw reader.corrupt("\(raw.count - end) bytes after the value", [])
-            }
-            return value
+        try bytes.withUnsafeBytes { raw throws -> Value in try decode(type, from: raw) }
+    }
+
+    /// Decodes a `Value` from the bytes `raw` points to (read only during the call; nothing keeps a reference).
+    /// - Throws: `DecodingError` when the bytes are not a complete encoding of a `Value`.
+    public func decode<Value: Decodable>(_ type: Value.Type, from raw: UnsafeRawBufferPointer) throws -> Value {
+        let reader = CompactReader(raw)
+        if Value.self == [Int].self {
+            // The pool's chunks: read in one loop that also finds the end, instead of a second walk to check it.
+            let (integers, end) = try reader.integers(at: 0, [])
+            guard end == raw.count else { throw reader.corrupt("\(raw.count - end) bytes after the value", []) }
+            return unsafeBitCast(integers, to: Value.self)
         }
+        let value = try reader.decodeValue(type, at: 0, codingPath: [])
+        let end = try reader.skip(0, codingPath: [])
+        guard end == raw.count else {
+            throw reader.corrupt("\(raw.count - end) bytes after the value", [])
+        }
+        return value
     }
 }
 
@@ -75,7 +85,14 @@ final class CompactReader {
         case .unkeyed:
             let count = try raw32(at: offset + 1, codingPath)
             var next = offset + 5
-            for _ in 0..<count { next = try skip(next, codingPath: codingPath, depth: depth + 1) }
+            for _ in 0..<count {
+                // Numbers (the usual element) are stepped over here, without a call per element.
+                if next + 9 <= raw.count, (CompactTag.int.rawValue...CompactTag.double.rawValue).contains(raw[next]) {
+                    next += 9
+                } else {
+                    next = try skip(next, codingPath: codingPath, depth: depth + 1)
+                }
+            }
             return next
         case .keyed:
             let count = try raw32(at: offset + 1, codingPath)
@@ -152,24 +169,31 @@ final class CompactReader {
         if T.self == String.self { return try string(at: offset, codingPath) as? T }
         if T.self == Double.self { return try double(at: offset, codingPath) as? T }
         if T.self == Bool.self { return try bool(at: offset, codingPath) as? T }
-        if T.self == [Int].self { return try integers(at: offset, codingPath) as? T }
+        if T.self == [Int].self { return try integers(at: offset, codingPath).values as? T }
         return nil
     }
 
-    /// An unkeyed container of integers, read in one loop (see the encoder's matching fast path).
-    private func integers(at offset: Int, _ codingPath: [any CodingKey]) throws -> [Int] {
+    /// An unkeyed container of integers, read in one loop (see the encoder's matching fast path), and the offset
+    /// after it. The bounds are checked once for the whole array; an element that is not a plain `.int` takes the
+    /// checked path.
+    func integers(at offset: Int, _ codingPath: [any CodingKey]) throws -> (values: [Int], end: Int) {
         let found = try tag(at: offset, codingPath)
         guard found == .unkeyed else { throw corrupt("expected an array, found \(found)", codingPath) }
         let count = try raw32(at: offset + 1, codingPath)
-        guard count <= (raw.count - offset) / 9 + 1 else { throw corrupt("array of \(count) runs past the end", codingPath) }
+        let first = offset + 5
+        guard count <= (raw.count - first) / 9 else { throw corrupt("array of \(count) runs past the end", codingPath) }
         var result: [Int] = []
         result.reserveCapacity(count)
-        var next = offset + 5
+        var next = first
         for _ in 0..<count {
-            result.append(try integer(Int.self, at: next, codingPath))
+            if raw[next] == CompactTag.int.rawValue {
+                result.append(Int(truncatingIfNeeded: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: next + 1, as: Int64.self))))
+            } else {
+                result.append(try integer(Int.self, at: next, codingPath))
+            }
             next += 9
         }
-        return result
+        return (result, next)
     }
 }
 

@@ -43,6 +43,15 @@ final class CompactWriter {
 
     func tag(_ tag: CompactTag) { bytes.append(tag.rawValue) }
 
+    /// Starts another encoding in the same buffer after `prefix` zero bytes (room for a frame header), keeping
+    /// the capacity so that a writer reused per message allocates nothing once warm; a buffer grown past
+    /// `keptCapacity` by one large value is released.
+    func restart(prefix: Int, keptCapacity: Int) {
+        if bytes.capacity > keptCapacity { bytes = [] } else { bytes.removeAll(keepingCapacity: true) }
+        open.removeAll(keepingCapacity: true)
+        for _ in 0..<prefix { bytes.append(0) }
+    }
+
     func raw64(_ value: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -66,6 +75,26 @@ final class CompactWriter {
         copy.withUTF8 { utf8 in
             raw32(UInt32(truncatingIfNeeded: utf8.count))
             bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// Appends `.int` elements, formatted in blocks on the stack and appended a block at a time (one copy per
+    /// block rather than two appends per element).
+    private func appendIntegers(_ integers: [Int]) {
+        let block = 512
+        withUnsafeTemporaryAllocation(byteCount: block * 9, alignment: 8) { scratch in
+            var start = 0
+            while start < integers.count {
+                let end = min(start + block, integers.count)
+                var offset = 0
+                for index in start..<end {
+                    scratch.storeBytes(of: CompactTag.int.rawValue, toByteOffset: offset, as: UInt8.self)
+                    scratch.storeBytes(of: Int64(integers[index]).littleEndian, toByteOffset: offset + 1, as: Int64.self)
+                    offset += 9
+                }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<offset]))
+                start = end
+            }
         }
     }
 
@@ -120,7 +149,7 @@ final class CompactWriter {
             tag(.unkeyed)
             raw32(UInt32(truncatingIfNeeded: integers.count))
             bytes.reserveCapacity(bytes.count + integers.count * 9)
-            for integer in integers { int(Int64(integer)) }
+            appendIntegers(integers)
             return true
         }
         return false

@@ -28,20 +28,31 @@ extension Received: Equatable where Value: Equatable {}
 /// Framing: each message is a 4-byte little-endian length and that many bytes of ``CompactEncoder`` output, so a
 /// partial read never splits or merges messages. Not for use by two threads at once. Closing (or dropping the
 /// last reference) closes the descriptor.
+///
+/// Cost per message: one `send(2)` of header and payload together; on the receiving side one `recv(2)` takes
+/// everything that has arrived (several messages at once when the sender is ahead, each then taken without a
+/// system call), and a receive that has to wait adds one `poll(2)`, after a short adaptive busy wait when the
+/// pipe was created with one (``MessagePipe/init(maximumMessageBytes:spinBeforeSleeping:)``). Once warm, the
+/// encoding and receive buffers are reused: nothing is allocated per message beyond what decoding the value
+/// itself needs.
 public final class MessageEndpoint: @unchecked Sendable {
     /// The socket descriptor (close-on-exec), -1 once closed.
     public private(set) var descriptor: CInt
     /// The largest encoded message this end sends or accepts.
     public let maximumMessageBytes: Int
-    private var buffer: [UInt8] = []
-    private var consumed = 0
-    private var scratch = [UInt8](repeating: 0, count: 64 << 10)
-    private let encoder = CompactEncoder()
+    private var inbox = FrameInbox()
+    private let writer = CompactWriter()
     private let decoder = CompactDecoder()
+    /// `recv(2)` calls that brought bytes: how tests see that one read took several messages.
+    private(set) var reads = 0
+    private var spin: AdaptiveSpin
 
-    init(descriptor: CInt, maximumMessageBytes: Int) {
+    /// - Parameter spinNanoseconds: how long a receive that finds nothing polls without sleeping first (see
+    ///   ``AdaptiveSpin``); 0: sleep at once.
+    init(descriptor: CInt, maximumMessageBytes: Int, spinNanoseconds: Int64 = 0) {
         self.descriptor = descriptor
         self.maximumMessageBytes = maximumMessageBytes
+        spin = AdaptiveSpin(limit: spinNanoseconds)
     }
 
     deinit { closeQuietly(descriptor) }
@@ -57,23 +68,32 @@ public final class MessageEndpoint: @unchecked Sendable {
     ///   ``maximumMessageBytes`` (the message names the limit); `.systemCall("send")` with EPIPE when the peer is
     ///   gone (no SIGPIPE is raised); `.invalidArgument("endpoint")` after ``close()``.
     public func send<Value: Encodable>(_ value: Value) throws(ShakedownError) {
-        let frame = try ToolboxFrame.encode(value, limit: maximumMessageBytes, limitName: "maximumMessageBytes", encoder: encoder)
-        try sendFrame(frame)
+        guard descriptor >= 0 else { throw .invalidArgument("endpoint", "this end of the pipe is closed") }
+        try ToolboxFrame.encode(value, limit: maximumMessageBytes, limitName: "maximumMessageBytes", into: writer)
+        let failure = writer.bytes.withUnsafeBytes { sendAll($0) }
+        if let failure { throw failure }
     }
 
+    /// Sends bytes that are already a frame (or, in tests, any bytes at all).
     func sendFrame(_ frame: [UInt8]) throws(ShakedownError) {
         guard descriptor >= 0 else { throw .invalidArgument("endpoint", "this end of the pipe is closed") }
+        let failure = frame.withUnsafeBytes { sendAll($0) }
+        if let failure { throw failure }
+    }
+
+    /// Writes all of `raw`, in one `send(2)` unless the socket buffer is full.
+    private func sendAll(_ raw: UnsafeRawBufferPointer) -> ShakedownError? {
+        guard let base = raw.baseAddress else { return nil }
         var offset = 0
-        while offset < frame.count {
-            let sent = frame.withUnsafeBytes { raw in
-                Glibc.send(descriptor, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
-            }
+        while offset < raw.count {
+            let sent = Glibc.send(descriptor, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
             if sent < 0 {
                 if errno == EINTR { continue }
-                throw .systemCall("send")
+                return .systemCall("send")
             }
             offset += sent
         }
+        return nil
     }
 
     /// Receives the next message, waiting at most `timeout` (zero: only what has arrived already).
@@ -82,64 +102,52 @@ public final class MessageEndpoint: @unchecked Sendable {
     ///   negative; `.systemCall("recv")`/`("poll")`.
     public func receive<Value: Decodable>(_ type: Value.Type, timeout: Duration) throws(ShakedownError) -> Received<Value> {
         let deadline = try Deadline(after: timeout)
-        switch try receiveFrame(until: deadline) {
-        case let .message(payload):
-            do { return .message(try decoder.decode(type, from: payload)) } catch {
+        let decoder = decoder, descriptor = descriptor
+        return try withNextFrame(until: deadline) { payload throws(ShakedownError) -> Value in
+            do { return try decoder.decode(type, from: payload) } catch {
                 throw ShakedownError(.malformedData(source: "pipe descriptor \(descriptor)", reason: "not a \(Value.self): \(error)"))
             }
-        case .timedOut: return .timedOut
-        case let .endOfFile(partial): return .endOfFile(partialBytes: partial)
         }
     }
 
-    /// The next whole frame's payload.
-    func receiveFrame(until deadline: Deadline) throws(ShakedownError) -> Received<[UInt8]> {
+    /// Waits for the next whole frame (at most until `deadline`) and passes its payload to `body`, which must not
+    /// keep the pointer: it is a view into the receive buffer.
+    func withNextFrame<Result>(until deadline: Deadline, _ body: (UnsafeRawBufferPointer) throws(ShakedownError) -> Result)
+        throws(ShakedownError) -> Received<Result> {
         guard descriptor >= 0 else { throw .invalidArgument("endpoint", "this end of the pipe is closed") }
         while true {
-            if let payload = try nextBufferedFrame() { return .message(payload) }
+            if let result = try inbox.takeFrame(limit: maximumMessageBytes, source: source, body) { return .message(result) }
             switch try readMore(until: deadline) {
             case .some(true): continue
-            case .some(false): return .endOfFile(partialBytes: buffer.count - consumed)
+            case .some(false): return .endOfFile(partialBytes: inbox.bufferedBytes)
             case .none: return .timedOut
             }
         }
     }
 
-    /// A whole frame from the bytes already read, if there is one.
-    private func nextBufferedFrame() throws(ShakedownError) -> [UInt8]? {
-        let available = buffer.count - consumed
-        guard available >= 4 else { return nil }
-        let length = buffer.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: consumed, as: UInt32.self))) }
-        guard length <= maximumMessageBytes else {
-            throw ShakedownError(.malformedData(source: "pipe descriptor \(descriptor)",
-                                                reason: "frame of \(length) bytes exceeds maximumMessageBytes \(maximumMessageBytes)"))
-        }
-        guard available >= 4 + length else { return nil }
-        let payload = Array(buffer[(consumed + 4)..<(consumed + 4 + length)])
-        consumed += 4 + length
-        if consumed == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            consumed = 0
-        }
-        return payload
-    }
+    private var source: String { "pipe descriptor \(descriptor)" }
 
     /// Reads what arrives before `deadline`. `true`: got bytes; `false`: end of file; `nil`: timed out.
     private func readMore(until deadline: Deadline) throws(ShakedownError) -> Bool? {
+        // With nothing buffered the peer has usually not answered yet (request and reply): waiting first saves a
+        // `recv` that would only say EAGAIN. With part of a frame buffered, the rest is usually in flight.
+        var wait = inbox.bufferedBytes == 0 && !deadline.hasPassed
+        if wait, spin.spinUntilReadable(descriptor, deadline: deadline) { wait = false }
         while true {
-            let count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if wait, try !waitReadable(descriptor, until: deadline) { return nil }
+            let space = try inbox.freeSpace(limit: maximumMessageBytes, source: source)
+            let count = recv(descriptor, space.baseAddress, space.count, Int32(MSG_DONTWAIT))
             if count > 0 {
-                if consumed > 0 {
-                    buffer.removeFirst(consumed)
-                    consumed = 0
-                }
-                buffer.append(contentsOf: scratch[0..<count])
+                reads += 1
+                inbox.didRead(count)
                 return true
             }
             if count == 0 { return false }
             switch errno {
             case EINTR: continue
-            case EAGAIN: if try !waitReadable(descriptor, until: deadline) { return nil }
+            case EAGAIN:
+                if deadline.hasPassed { return nil }
+                wait = true
             case ECONNRESET: return false
             default: throw .systemCall("recv")
             }
@@ -164,5 +172,20 @@ enum ToolboxFrame {
         }
         frame.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self) }
         return frame
+    }
+
+    /// Encodes `value` as a frame into `writer`'s reused buffer (``CompactWriter/bytes``): no allocation per
+    /// message once the buffer has grown to the usual message size.
+    /// - Throws: like ``encode(_:limit:limitName:encoder:)``.
+    static func encode<Value: Encodable>(_ value: Value, limit: Int, limitName: String, into writer: CompactWriter) throws(ShakedownError) {
+        writer.restart(prefix: 4, keptCapacity: FrameInbox.keptCapacity)
+        do { try writer.encodeValue(value, codingPath: []) } catch {
+            throw .invalidArgument("value", "\(Value.self) could not be encoded: \(error)")
+        }
+        let length = writer.bytes.count - 4
+        guard length <= limit else {
+            throw .invalidArgument("value", "its encoding is \(length) bytes, more than the \(limitName) limit of \(limit) bytes")
+        }
+        writer.bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self) }
     }
 }

@@ -94,6 +94,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         while start < inputs.count {
             let end = min(start + chunkSize, inputs.count)
             ids += try enqueue(Array(inputs[start..<end]))
+            try dispatch()  // idle workers start on this chunk while the next ones are encoded
             start = end
         }
         // Results arrive in order per chunk: checking from the first missing id keeps this linear overall.
@@ -119,6 +120,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         while start < inputs.count {
             let end = min(start + chunkSize, inputs.count)
             chunks.append(try enqueue(Array(inputs[start..<end]), bulk: true))
+            try dispatch()  // idle workers start on this chunk while the next ones are encoded
             start = end
         }
         var firstOpen = 0
@@ -243,20 +245,19 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
 
     private func receive(from index: Int) throws(ShakedownError) {
         let now = try Deadline(after: .zero)
-        switch try workers[index].endpoint.receiveFrame(until: now) {
-        case let .message(payload):
+        // Decoded straight from the receive buffer: a chunk's reply is not copied out first.
+        switch try workers[index].endpoint.withNextFrame(until: now, { payload throws(ShakedownError) in
+            try? CompactDecoder().decode(PoolReplies<Output>.self, from: payload)
+        }) {
+        case let .message(decoded):
             guard let chunk = workers[index].chunk else { return }
             workers[index].chunk = nil
-            if chunk.bulk, let whole = try? CompactDecoder().decode(PoolReplies<Output>.self, from: payload),
-               whole.failures.isEmpty, whole.outputs.count == chunk.ids.count, let first = chunk.ids.first {
+            if chunk.bulk, let whole = decoded, whole.failures.isEmpty, whole.outputs.count == chunk.ids.count,
+               let first = chunk.ids.first {
                 bulkOutputs[first] = whole.outputs  // one entry per chunk: no per-task bookkeeping in the parent
                 return
             }
-            let replies: [TaskResult<Output>]?
-            do { replies = try CompactDecoder().decode(PoolReplies<Output>.self, from: payload).results(count: chunk.ids.count) } catch {
-                replies = nil
-            }
-            guard let replies else {
+            guard let replies = decoded?.results(count: chunk.ids.count) else {
                 for id in chunk.ids { results[id] = .threw("malformed reply from worker \(workers[index].pid)") }
                 return
             }
@@ -345,7 +346,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
     }
 
     private func spawn(index: Int) throws(ShakedownError) -> PoolWorkerState<Input> {
-        let pipe = try MessagePipe(maximumMessageBytes: maximumMessageBytes)
+        let pipe = try MessagePipe(maximumMessageBytes: maximumMessageBytes, spinBeforeSleeping: .zero)
         let inherited = workers.map(\.endpoint.descriptor)
         fflush(nil)
         let parent = getpid()
@@ -356,7 +357,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
             if getppid() != parent { shakedown_exit_now(125) }
             for fd in inherited where fd >= 0 { _ = Glibc.close(fd) }  // the other workers' sockets are not ours
             guard let endpoint = try? pipe.childEnd() else { shakedown_exit_now(126) }
-            PoolWorkerLoop.run(index: index, endpoint: endpoint, progress: progress, work: work)
+            PoolWorkerLoop.run(index: index, endpoint: endpoint, progress: progress, timed: taskTimeout != nil, work: work)
         }
         return PoolWorkerState(pid: pid, endpoint: try pipe.parentEnd())
     }

@@ -54,4 +54,35 @@ final class CompactCoderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("nested deeper than 512"), "\(error)")
         }
     }
+
+    /// The integer-array fast paths (formatted in blocks of 512 when encoding, read in one loop when decoding)
+    /// agree with the generic path element for element, across block edges and for every element kind.
+    func testIntegerArraysAcrossBlockEdgesAndMixedElements() throws {
+        for count in [0, 1, 511, 512, 513, 1024, 1025, 5000] {
+            let values = (0..<count).map { $0 % 3 == 0 ? -$0 : $0 &* 7_919 }
+            let fast = try CompactEncoder().encode(values)
+            // The same array through the generic (element by element) path: a wrapper the fast path does not know.
+            struct Wrapped: Encodable { let values: [Int]
+                func encode(to encoder: any Encoder) throws {
+                    var container = encoder.unkeyedContainer()
+                    for value in values { try container.encode(value) }
+                }
+            }
+            XCTAssertEqual(fast, try CompactEncoder().encode(Wrapped(values: values)), "count \(count)")
+            XCTAssertEqual(try CompactDecoder().decode([Int].self, from: fast), values, "count \(count)")
+            XCTAssertThrowsError(try CompactDecoder().decode([Int].self, from: fast + [0]), "trailing byte, count \(count)")
+            if count > 0 {
+                XCTAssertThrowsError(try CompactDecoder().decode([Int].self, from: Array(fast.dropLast())), "truncated, count \(count)")
+            }
+        }
+        // Elements the loop does not read itself take the checked path: a UInt that fits, one that does not, a string.
+        let unsigned: [UInt] = [1, 2, 3]
+        XCTAssertEqual(try CompactDecoder().decode([Int].self, from: CompactEncoder().encode(unsigned)), [1, 2, 3])
+        XCTAssertThrowsError(try CompactDecoder().decode([Int].self, from: CompactEncoder().encode([UInt.max])))
+        XCTAssertThrowsError(try CompactDecoder().decode([Int].self, from: CompactEncoder().encode(["x", "y"])))
+        // A keyed value holding a long numeric array is stepped over correctly by the end check.
+        struct Holder: Codable, Equatable { var numbers: [Double]; var tail: String }
+        let holder = Holder(numbers: (0..<2000).map { Double($0) / 4 }, tail: "end")
+        XCTAssertEqual(try CompactDecoder().decode(Holder.self, from: CompactEncoder().encode(holder)), holder)
+    }
 }
