@@ -91,6 +91,8 @@ let package = Package(
         fixture("race-double-init", dependencies: []),
         fixture("race-threads", dependencies: []),
         fixture("signal-owner", dependencies: []),
+        // Async bug catalogue (issue 13): five bugs with fixed twins, on the runtime's or Shakedown's executor.
+        fixture("async-catalogue"),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

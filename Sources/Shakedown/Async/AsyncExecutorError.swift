@@ -10,6 +10,8 @@ public enum AsyncExecutorError: Error, Equatable, CustomStringConvertible, Senda
     case inProcessRunActive
     /// The executor's thread could not be created (the reason, with errno): no job of the body can run.
     case threadNotStarted(String)
+    /// A scheduling parameter (thread count, PCT depth or decisions) outside the range it allows.
+    case invalidSchedulingArgument(name: String, value: Int, allowed: ClosedRange<Int>)
     /// The async body did not finish before the deadline; the seed and decisions made so far replay the order.
     case timedOut(seed: UInt64, decisions: UInt64)
 
@@ -26,6 +28,8 @@ public enum AsyncExecutorError: Error, Equatable, CustomStringConvertible, Senda
             return "another in-process seeded run owns the concurrency runtime's hooks; only one may run at a time"
         case let .threadNotStarted(reason):
             return "Shakedown's executor thread could not be started: \(reason)"
+        case let .invalidSchedulingArgument(name, value, allowed):
+            return "\(name) must be within \(allowed.lowerBound)...\(allowed.upperBound), got \(value)"
         case let .timedOut(seed, decisions):
             return "the async body did not finish before the deadline (scheduling seed \(seed), \(decisions) "
                 + "scheduling decisions so far)"

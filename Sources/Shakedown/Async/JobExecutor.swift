@@ -2,12 +2,13 @@
 import Glibc
 #endif
 
-/// Shakedown's executor: one thread of its own that runs the jobs the concurrency runtime hands it, picking
-/// each next job by its ``SchedulingPolicy``; delayed jobs (`Task.sleep`) run when their time has come, in real
-/// time.
+/// Shakedown's executor: threads of its own (one unless asked) that run the jobs the concurrency runtime hands
+/// it, picking each next job by its ``SchedulingPolicy``; delayed jobs (`Task.sleep`) run when their time has
+/// come, in real time.
 ///
-/// The thread starts with the first job, so a worker that never uses concurrency pays nothing. With one thread
-/// every job runs serially: actor isolation holds trivially, and a seeded order replays.
+/// The threads start with the first job, so a worker that never uses concurrency pays nothing. With one thread
+/// every job runs serially: actor isolation holds trivially, and a seeded order replays. With more, jobs run in
+/// parallel (default actors still serialise themselves) and the order depends on the threads' timing too.
 final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private let lock = ConditionLock()
     private var queue = JobQueue()
@@ -17,15 +18,28 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private var jobsRun: UInt64 = 0
     /// Why the thread could not be started (jobs then never run); read under the lock.
     private var startFailure: String?
+    private let threadCount: Int
+    /// Whether this executor keeps the process's status block current (a worker's: hang reports read it).
+    private let publishes: Bool
+    private var running: UInt64 = 0
 
     /// Why the executor's thread could not be started, if it could not.
     var startProblem: String? { lock.withLock { startFailure } }
 
-    init(policy: SchedulingPolicy = .fifo) { chooser = JobChooser(policy) }
+    /// `threads` must be within 1...``SeededExecutor/maximumThreads`` (callers validate it; it is clamped here).
+    init(policy: SchedulingPolicy = .fifo, threads: Int = 1, publishesStatus: Bool = false) {
+        chooser = JobChooser(policy)
+        threadCount = min(max(1, threads), SeededExecutor.maximumThreads)
+        publishes = publishesStatus
+        if publishes { ExecutorStatus.begin(policy: policy, threads: threadCount) }
+    }
 
     /// Replaces the policy (and restarts its random stream); the decision count starts again at 0.
     func reset(policy: SchedulingPolicy) {
-        lock.withLock { chooser = JobChooser(policy) }
+        lock.withLock {
+            chooser = JobChooser(policy)
+            if publishes { ExecutorStatus.begin(policy: policy, threads: threadCount) }
+        }
     }
 
     /// The policy, and how many decisions and jobs it made and ran so far.
@@ -59,6 +73,7 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
             if stopped { return false }
             insert(&queue)
             startIfNeeded()
+            publish()
             lock.broadcast()
             return true
         }
@@ -74,6 +89,11 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private func startIfNeeded() {
         guard !started else { return }
         started = true
+        for _ in 0..<threadCount where startFailure == nil { startThread() }
+    }
+
+    /// Lock held.
+    private func startThread() {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(&thread, nil, { context in
@@ -91,9 +111,25 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     }
 
     private func runLoop() {
+        if publishes { ExecutorStatus.threadStarted() }
         while let job = nextJob() {
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            if threadCount == 1 {
+                job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            } else {
+                // Not serial with several threads: the job runs on the task executor only.
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+            lock.withLock {
+                running &-= 1
+                publish()
+            }
         }
+    }
+
+    /// Lock held: the status block a hang report reads (workers only).
+    private func publish(started job: UnownedJob? = nil) {
+        guard publishes else { return }
+        ExecutorStatus.update(queue: queue, chooser: chooser, jobsRun: jobsRun, running: running, started: job)
     }
 
     /// Waits for a ready job and picks it; nil once stopped.
@@ -103,7 +139,10 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
                 queue.promote(now: executorClockNow())
                 if !queue.ready.isEmpty {
                     jobsRun &+= 1
-                    return queue.take(at: chooser.pick(among: queue.ready.count))
+                    running &+= 1
+                    let job = queue.take(at: chooser.pick(among: queue.ready))
+                    publish(started: job)
+                    return job
                 }
                 lock.wait(until: queue.nextDue)
             }
