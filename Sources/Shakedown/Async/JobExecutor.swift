@@ -22,6 +22,8 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     /// Whether this executor keeps the process's status block current (a worker's: hang reports read it).
     private let publishes: Bool
     private var running: UInt64 = 0
+    /// The PCT task key of the job running now (one thread: the only one), for jobs it enqueues.
+    private var runningTaskKey: UInt64?
 
     /// Why the executor's thread could not be started, if it could not.
     var startProblem: String? { lock.withLock { startFailure } }
@@ -49,10 +51,10 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
 
     func enqueue(_ job: consuming ExecutorJob) { enqueue(UnownedJob(job)) }
 
-    func enqueue(_ job: UnownedJob) { add { $0.append(job) } }
+    func enqueue(_ job: UnownedJob) { add(job) { $0.append(job) } }
 
     /// A job that becomes ready at `due` (CLOCK_MONOTONIC, ns).
-    func enqueue(_ job: UnownedJob, due: UInt64) { add { $0.append(job, due: due) } }
+    func enqueue(_ job: UnownedJob, due: UInt64) { add(job) { $0.append(job, due: due) } }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 
@@ -68,9 +70,10 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         }
     }
 
-    private func add(_ insert: (inout JobQueue) -> Void) {
+    private func add(_ job: UnownedJob, _ insert: (inout JobQueue) -> Void) {
         let accepted: Bool = lock.withLock {
             if stopped { return false }
+            chooser.enqueued(job, whileRunning: runningTaskKey)
             insert(&queue)
             startIfNeeded()
             publish()
@@ -121,6 +124,7 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
             }
             lock.withLock {
                 running &-= 1
+                runningTaskKey = nil
                 publish()
             }
         }
@@ -141,6 +145,7 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
                     jobsRun &+= 1
                     running &+= 1
                     let job = queue.take(at: chooser.pick(among: queue.ready))
+                    runningTaskKey = chooser.taskKey(of: job)
                     publish(started: job)
                     return job
                 }

@@ -87,6 +87,16 @@ struct JobChooser {
         return index
     }
 
+    /// Tells PCT which task's job was running when `job` arrived (nil: none, or another thread enqueued it).
+    mutating func enqueued(_ job: UnownedJob, whileRunning running: UInt64?) {
+        guard var priorities = pct else { return }
+        priorities.enqueued(job, whileRunning: running)
+        pct = priorities
+    }
+
+    /// The task key PCT ranks `job` by (nil unless PCT): the job's own task, or the one it runs on behalf of.
+    func taskKey(of job: UnownedJob) -> UInt64? { pct?.key(of: job) }
+
     /// The PCT priority of a job's task, if the policy is PCT and the task has one yet.
     func priority(of job: UnownedJob) -> UInt64? { pct?.priority(of: job) }
 }
