@@ -26,6 +26,14 @@ int shakedown_async_read_status(int32_t pid, shakedown_async_status *out) {
     return copied == (ssize_t)sizeof *out ? 0 : EIO;
 }
 
+int shakedown_async_read_word(int32_t pid, uint64_t address, uint64_t *out) {
+    struct iovec local = {.iov_base = out, .iov_len = sizeof *out};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)address, .iov_len = sizeof *out};
+    ssize_t copied = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (copied < 0) return errno;
+    return copied == (ssize_t)sizeof *out ? 0 : EIO;
+}
+
 int32_t shakedown_async_gettid(void) {
     return (int32_t)syscall(SYS_gettid);
 }

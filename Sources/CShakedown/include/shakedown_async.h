@@ -41,6 +41,8 @@ typedef struct {
     uint64_t running;        ///< jobs running right now
     uint64_t running_task;   ///< task id of the job started last (0: not a task)
     uint64_t running_since_ns;
+    uint64_t hook_address;   ///< where swift_task_enqueueGlobal_hook lives (0: not installed)
+    uint64_t hook_value;     ///< the value Shakedown stored there: anything else means other code replaced it
     uint32_t listed;         ///< entries of `jobs` in use
     uint32_t reserved;
     shakedown_async_job_entry jobs[SHAKEDOWN_ASYNC_LISTED];
@@ -52,6 +54,9 @@ shakedown_async_status *_Nonnull shakedown_async_status_block(void);
 /// Copies process `pid`'s status block (at this process's block address) into `out`: 0, or the errno of
 /// process_vm_readv.
 int shakedown_async_read_status(int32_t pid, shakedown_async_status *_Nonnull out);
+
+/// Copies the 8 bytes at `address` in process `pid`: 0, or the errno of process_vm_readv.
+int shakedown_async_read_word(int32_t pid, uint64_t address, uint64_t *_Nonnull out);
 
 /// The calling thread's kernel id.
 int32_t shakedown_async_gettid(void);

@@ -14,7 +14,9 @@ enum ExecutorStatus {
     /// A fresh block for this process and policy (a worker after the fork, or a new round's policy).
     static func begin(policy: SchedulingPolicy, threads: Int) {
         let status = block
+        let hook = (status.pointee.pid == getpid()) ? (status.pointee.hook_address, status.pointee.hook_value) : (0, 0)
         status.pointee = shakedown_async_status()
+        (status.pointee.hook_address, status.pointee.hook_value) = hook
         status.pointee.pid = getpid()
         status.pointee.threads = UInt32(clamping: threads)
         switch policy {
@@ -24,6 +26,13 @@ enum ExecutorStatus {
         }
         status.pointee.seed = policy.seed?.value ?? 0
         status.pointee.magic = UInt64(SHAKEDOWN_ASYNC_MAGIC)
+    }
+
+    /// Where the global hook lives and what Shakedown stored there: a hang report compares the stuck worker's
+    /// hook with it to tell code that replaced it.
+    static func recordHook(_ record: (address: UInt64, value: UInt64)?) {
+        block.pointee.hook_address = record?.address ?? 0
+        block.pointee.hook_value = record?.value ?? 0
     }
 
     /// Called first on an executor thread: the first one's tid is the one reports name.

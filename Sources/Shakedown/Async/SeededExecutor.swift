@@ -37,7 +37,8 @@ public enum SeededExecutor {
     ///     restored; a job still blocking the executor's thread keeps it (the thread is abandoned).
     ///   - body: the async code to run; its tasks, child tasks and actor jobs run on the seeded executor.
     /// - Returns: the body's value with the seed, the scheduling decisions and the number of jobs run.
-    /// - Throws: what the body throws, or ``AsyncExecutorError`` (hooks missing, already set, busy, timed out,
+    /// - Throws: what the body throws, or ``AsyncExecutorError`` (hooks missing, already set, replaced by the
+    ///   body, busy, timed out,
     ///   a thread count or PCT parameter out of range).
     /// - Cost: `threads` threads per run, a lock round trip per job; PCT adds a dictionary lookup per ready job
     ///   per decision.
@@ -55,10 +56,12 @@ public enum SeededExecutor {
         let executor = JobExecutor(policy: policy, threads: threads)
         try HookInstallation.install(executor, main: false)
         let result = AsyncCompletion.run(on: executor, deadline: deadline(after: timeout), body)
+        let replaced = HookInstallation.replacedHook()
         HookInstallation.uninstall(executor)
         JobForwarding.forward(executor.stop())
         let statistics = executor.statistics
         let seed = policy.seed ?? Seed(0)
+        if let replaced { throw AsyncExecutorError.hookReplaced(replaced) }
         guard let result else { throw AsyncExecutorError.timedOut(seed: seed.value, decisions: statistics.decisions) }
         return Run(value: try result.get(), seed: seed, decisions: statistics.decisions, jobs: statistics.jobs,
                    policy: policy)

@@ -63,6 +63,7 @@ extension Shake {
             executor.reset(policy: scheduling.reseeded(seed.derived(for: worker.index)))
         }
         let result = AsyncCompletion.run(on: executor, deadline: nil) { try await body(worker) }
+        if let replaced = HookInstallation.replacedHook() { throw AsyncExecutorError.hookReplaced(replaced) }
         guard case let .failure(error)? = result else { return }
         let statistics = executor.statistics
         guard let workerSeed = statistics.policy.seed else { throw error }

@@ -19,6 +19,7 @@ package enum WorkerAsyncSupport {
         do throws(AsyncExecutorError) {
             try HookInstallation.install(created, main: true)
             executor = created
+            ExecutorStatus.recordHook(HookInstallation.globalHookRecord)
         } catch {
             problem = error
         }
