@@ -33,7 +33,7 @@ enum AsyncDetection {
         guard descriptor >= 0 else { fail("mkstemp failed (errno \(errno))") }
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { close(descriptor); unlink(path) }
-        var arguments = [executable, bug, mode, "--seed", "\(seed)", "--gap-us", "\(gap)", "--timeout-ms", "500"]
+        var arguments = [executable, bug, mode, "--seed", "\(seed)", "--gap-us", "\(gap)", "--timeout-ms", "300"]
         if fixed { arguments.append("--fixed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
