@@ -88,3 +88,21 @@ final class SeededExecutorTests: XCTestCase {
         XCTAssertEqual(try SeededExecutor.run(.fifo) { 6 }.value, 6)
     }
 }
+
+/// Bad input and faults of an in-process run.
+final class SeededExecutorFaultTests: XCTestCase {
+    /// A job that blocks the executor's thread forever: the deadline ends the run with the seed and the decisions
+    /// so far, and the hooks are free for the next run (the blocked thread is abandoned; it sleeps on).
+    func testJobBlockingTheThreadForeverEndsAtTheDeadline() throws {
+        let started = executorClockNow()
+        XCTAssertThrowsError(try SeededExecutor.run(.seeded(Seed(5)), timeout: .milliseconds(300)) { () async -> Void in
+            await Task.yield()
+            while true { sleep(1000) }
+        }) { error in
+            guard case let .timedOut(seed, _)? = error as? AsyncExecutorError else { return XCTFail("\(error)") }
+            XCTAssertEqual(seed, 5)
+        }
+        XCTAssertLessThan(executorClockNow() - started, 10_000_000_000)
+        XCTAssertEqual(try SeededExecutor.run(.fifo) { 6 }.value, 6)
+    }
+}
