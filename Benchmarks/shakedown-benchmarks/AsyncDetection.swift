@@ -2,7 +2,8 @@
 // and how often its fixed twin is wrongly flagged.
 // Usage: swift build && .build/debug/shakedown-benchmarks async-detection [--runs N] [--gap-us G] [--build-dir DIR]
 // A run = one fresh process of the fixture with seed = run number, up to 8 iterations of the bug (stopping at the
-// first sign of it); the second party of every bug does G µs (default 10,000) of blocking work first. Modes:
+// first sign of it; the fixture's deadline is 1 s for never-resumed, whose only sign is a hang, and 10 s for the
+// others); the second party of every bug does G µs (default 10,000) of blocking work first. Modes:
 // `default` is the runtime's own executor (no Shakedown); `random` and `pct` are `SeededExecutor.run` in that
 // process; `worker-*` run the body in one forked worker (`Shake.fork`, whose only executor is Shakedown's: the
 // runtime's does not work after fork).
@@ -33,7 +34,7 @@ enum AsyncDetection {
         guard descriptor >= 0 else { fail("mkstemp failed (errno \(errno))") }
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { close(descriptor); unlink(path) }
-        var arguments = [executable, bug, mode, "--seed", "\(seed)", "--gap-us", "\(gap)", "--timeout-ms", "300"]
+        var arguments = [executable, bug, mode, "--seed", "\(seed)", "--gap-us", "\(gap)"]
         if fixed { arguments.append("--fixed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

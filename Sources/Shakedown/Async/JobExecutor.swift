@@ -28,9 +28,13 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     /// Why the executor's thread could not be started, if it could not.
     var startProblem: String? { lock.withLock { startFailure } }
 
+    /// Whether sleeps end as soon as nothing else is ready (``SeededExecutor/DelayTime/virtual``).
+    private let virtualTime: Bool
+
     /// `threads` must be within 1...``SeededExecutor/maximumThreads`` (callers validate it; it is clamped here).
-    init(policy: SchedulingPolicy = .fifo, threads: Int = 1, publishesStatus: Bool = false) {
+    init(policy: SchedulingPolicy = .fifo, threads: Int = 1, virtualTime: Bool = false, publishesStatus: Bool = false) {
         chooser = JobChooser(policy)
+        self.virtualTime = virtualTime
         threadCount = min(max(1, threads), SeededExecutor.maximumThreads)
         publishes = publishesStatus
         if publishes { ExecutorStatus.begin(policy: policy, threads: threadCount) }
@@ -141,6 +145,9 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         lock.withLock {
             while !stopped {
                 queue.promote(now: executorClockNow())
+                // Virtual time jumps to the earliest sleeper when nothing else can run (and nothing is running,
+                // which could still enqueue an earlier job).
+                if virtualTime, queue.ready.isEmpty, running == 0, let due = queue.nextDue { queue.promote(now: due) }
                 if !queue.ready.isEmpty {
                     jobsRun &+= 1
                     running &+= 1

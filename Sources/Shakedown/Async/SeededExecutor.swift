@@ -21,6 +21,16 @@ public enum SeededExecutor {
         public let policy: SchedulingPolicy
     }
 
+    /// How `Task.sleep` and other delayed jobs are timed.
+    public enum DelayTime: Sendable, Equatable {
+        /// A delayed job becomes ready when its time has come on CLOCK_MONOTONIC.
+        case real
+        /// When no job is ready and none is running, the earliest delayed job becomes ready at once: sleeps cost
+        /// nothing and keep their order relative to each other, and a run replays without depending on how fast
+        /// the host is. Code that measures elapsed time sees the real clock, not the jump.
+        case virtual
+    }
+
     /// The most threads an in-process run may use.
     public static let maximumThreads = 64
 
@@ -33,6 +43,7 @@ public enum SeededExecutor {
     ///   - policy: `.seeded(seed)` for a drawn order, `.pct(seed, depth:decisions:)` for PCT over tasks,
     ///     `.fifo` for enqueue order.
     ///   - threads: the executor's threads, 1...``maximumThreads``. Only 1 replays an order exactly.
+    ///   - time: ``DelayTime/real`` (default) or ``DelayTime/virtual`` for delayed jobs such as `Task.sleep`.
     ///   - timeout: past it, ``AsyncExecutorError/timedOut(seed:decisions:)`` is thrown and the hooks are
     ///     restored; a job still blocking the executor's thread keeps it (the thread is abandoned).
     ///   - body: the async code to run; its tasks, child tasks and actor jobs run on the seeded executor.
@@ -45,6 +56,7 @@ public enum SeededExecutor {
     public static func run<Value>(
         _ policy: SchedulingPolicy,
         threads: Int = 1,
+        time: DelayTime = .real,
         timeout: Duration = .seconds(60),
         _ body: @escaping () async throws -> Value
     ) throws -> Run<Value> {
@@ -53,7 +65,7 @@ public enum SeededExecutor {
                                                                allowed: 1...maximumThreads)
         }
         try policy.validate()
-        let executor = JobExecutor(policy: policy, threads: threads)
+        let executor = JobExecutor(policy: policy, threads: threads, virtualTime: time == .virtual)
         try HookInstallation.install(executor, main: false)
         let result = AsyncCompletion.run(on: executor, deadline: deadline(after: timeout), body)
         let replaced = HookInstallation.replacedHook()
