@@ -108,6 +108,8 @@ let package = Package(
         fixture("signal-owner", dependencies: []),
         // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
         fixture("jitter-only", dependencies: ["ShakedownJitter"]),
+        // Async bug catalogue (issue 13): five bugs with fixed twins, on the runtime's or Shakedown's executor.
+        fixture("async-catalogue"),
 
         .testTarget(name: "ShakedownTests", dependencies: ["Shakedown", "CShakedown"]),
         .testTarget(name: "ShakedownXCTestTests", dependencies: ["ShakedownXCTest", "Shakedown"]),

@@ -28,6 +28,11 @@ if CommandLine.arguments.dropFirst().first == "detection" {
     runDetectionBenchmark(Array(CommandLine.arguments.dropFirst(2)))
     exit(0)
 }
+// Detection power on the async bug catalogue (AsyncDetection.swift): its own table, nothing else runs.
+if CommandLine.arguments.dropFirst().first == "async-detection" {
+    runAsyncDetectionBenchmark(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 
 // Overhead per controlled system call of the syscalls/pct modes (SyscallOverhead.swift).
 if CommandLine.arguments.dropFirst().first == "syscalls" {

@@ -9,6 +9,8 @@ import Glibc
 enum HookInstallation {
     nonisolated(unsafe) private static var target: JobExecutor?
     nonisolated(unsafe) private static var installed: (hooks: RuntimeHooks, main: Bool)?
+    /// The raw values Shakedown stored in the hooks, to notice code that replaces them later.
+    nonisolated(unsafe) private static var storedValues: [(name: String, address: UnsafeMutableRawPointer, value: UInt)] = []
     private static let lock = ConditionLock()
 
     /// Installs the hooks for `executor`; with `main`, main-actor jobs go to it too (a forked worker, whose main
@@ -44,9 +46,35 @@ enum HookInstallation {
                     executor.enqueue(job)
                 }
             }
+            storedValues = record(hooks, main: main)
             return nil
         }
         if let result { throw result }
+    }
+
+    /// The name of a hook that holds something other than what ``install`` stored: code in the body installed its
+    /// own (a test helper, a tracing tool). Its jobs no longer reach Shakedown's executor.
+    static func replacedHook() -> String? {
+        lock.withLock {
+            storedValues.first { $0.address.load(as: UInt.self) != $0.value }?.name
+        }
+    }
+
+    /// Where the global hook lives and what Shakedown stored there (for the worker's status block).
+    static var globalHookRecord: (address: UInt64, value: UInt64)? {
+        lock.withLock {
+            storedValues.first.map { (UInt64(UInt(bitPattern: $0.address)), UInt64($0.value)) }
+        }
+    }
+
+    private static func record(_ hooks: RuntimeHooks, main: Bool) -> [(name: String, address: UnsafeMutableRawPointer, value: UInt)] {
+        var pointers: [(String, UnsafeMutableRawPointer)] = [
+            (hooks.names.enqueueGlobal, UnsafeMutableRawPointer(hooks.enqueueGlobal)),
+            (hooks.names.enqueueGlobalWithDelay, UnsafeMutableRawPointer(hooks.enqueueGlobalWithDelay)),
+            (hooks.names.enqueueGlobalWithDeadline, UnsafeMutableRawPointer(hooks.enqueueGlobalWithDeadline)),
+        ]
+        if main { pointers.append((hooks.names.enqueueMainExecutor, UnsafeMutableRawPointer(hooks.enqueueMainExecutor))) }
+        return pointers.map { (name: $0.0, address: $0.1, value: $0.1.load(as: UInt.self)) }
     }
 
     /// Restores the hooks to unset (their value before ``install``, which refused anything else).
@@ -59,6 +87,7 @@ enum HookInstallation {
             if current.main { current.hooks.enqueueMainExecutor.pointee = nil }
             installed = nil
             target = nil
+            storedValues = []
         }
     }
 

@@ -17,7 +17,22 @@ public enum SeededExecutor {
         public let decisions: UInt64
         /// Jobs the executor ran.
         public let jobs: UInt64
+        /// The policy the run used (with its PCT parameters).
+        public let policy: SchedulingPolicy
     }
+
+    /// How `Task.sleep` and other delayed jobs are timed.
+    public enum DelayTime: Sendable, Equatable {
+        /// A delayed job becomes ready when its time has come on CLOCK_MONOTONIC.
+        case real
+        /// When no job is ready and none is running, the earliest delayed job becomes ready at once: sleeps cost
+        /// nothing and keep their order relative to each other, and a run replays without depending on how fast
+        /// the host is. Code that measures elapsed time sees the real clock, not the jump.
+        case virtual
+    }
+
+    /// The most threads an in-process run may use.
+    public static let maximumThreads = 64
 
     /// Runs `body` to completion on a fresh seeded executor, blocking the calling thread.
     ///
@@ -25,27 +40,43 @@ public enum SeededExecutor {
     /// body's jobs run on the executor's own thread).
     ///
     /// - Parameters:
-    ///   - policy: `.seeded(seed)` for a drawn order, `.fifo` for enqueue order.
+    ///   - policy: `.seeded(seed)` for a drawn order, `.pct(seed, depth:decisions:)` for PCT over tasks,
+    ///     `.fifo` for enqueue order.
+    ///   - threads: the executor's threads, 1...``maximumThreads``. Only 1 replays an order exactly.
+    ///   - time: ``DelayTime/real`` (default) or ``DelayTime/virtual`` for delayed jobs such as `Task.sleep`.
     ///   - timeout: past it, ``AsyncExecutorError/timedOut(seed:decisions:)`` is thrown and the hooks are
     ///     restored; a job still blocking the executor's thread keeps it (the thread is abandoned).
     ///   - body: the async code to run; its tasks, child tasks and actor jobs run on the seeded executor.
     /// - Returns: the body's value with the seed, the scheduling decisions and the number of jobs run.
-    /// - Throws: what the body throws, or ``AsyncExecutorError`` (hooks missing, already set, busy, timed out).
-    /// - Cost: one thread per run, a lock round trip per job.
+    /// - Throws: what the body throws, or ``AsyncExecutorError`` (hooks missing, already set, replaced by the
+    ///   body, busy, timed out,
+    ///   a thread count or PCT parameter out of range).
+    /// - Cost: `threads` threads per run, a lock round trip per job; PCT adds a dictionary lookup per ready job
+    ///   per decision.
     public static func run<Value>(
         _ policy: SchedulingPolicy,
+        threads: Int = 1,
+        time: DelayTime = .real,
         timeout: Duration = .seconds(60),
         _ body: @escaping () async throws -> Value
     ) throws -> Run<Value> {
-        let executor = JobExecutor(policy: policy)
+        guard (1...maximumThreads).contains(threads) else {
+            throw AsyncExecutorError.invalidSchedulingArgument(name: "threads", value: threads,
+                                                               allowed: 1...maximumThreads)
+        }
+        try policy.validate()
+        let executor = JobExecutor(policy: policy, threads: threads, virtualTime: time == .virtual)
         try HookInstallation.install(executor, main: false)
         let result = AsyncCompletion.run(on: executor, deadline: deadline(after: timeout), body)
+        let replaced = HookInstallation.replacedHook()
         HookInstallation.uninstall(executor)
         JobForwarding.forward(executor.stop())
         let statistics = executor.statistics
-        let seed: Seed = if case let .seeded(seed) = policy { seed } else { Seed(0) }
+        let seed = policy.seed ?? Seed(0)
+        if let replaced { throw AsyncExecutorError.hookReplaced(replaced) }
         guard let result else { throw AsyncExecutorError.timedOut(seed: seed.value, decisions: statistics.decisions) }
-        return Run(value: try result.get(), seed: seed, decisions: statistics.decisions, jobs: statistics.jobs)
+        return Run(value: try result.get(), seed: seed, decisions: statistics.decisions, jobs: statistics.jobs,
+                   policy: policy)
     }
 
     private static func deadline(after timeout: Duration) -> UInt64 {

@@ -19,8 +19,9 @@ extension Shake {
     ///   - observing: counters whose increment per round becomes the report's outcome histogram (at most 8).
     ///   - teardown: how processes that outlive the run are stopped.
     ///   - scheduling: `.fifo` runs ready jobs in enqueue order; `.seeded(s)` picks each next job at random
-    ///     among the ready ones, worker `i` drawing from `s.derived(for: i)`. A thrown error or failure then
-    ///     names that seed and the number of scheduling decisions.
+    ///     among the ready ones, `.pct(s, …)` by PCT priorities per task; worker `i` draws from
+    ///     `s.derived(for: i)`. A thrown error or failure then names that seed and the number of scheduling
+    ///     decisions. PCT parameters out of range are thrown as ``ShakedownError`` (invalid argument "scheduling").
     ///   - body: what each worker runs once per round, as a task on the worker's executor.
     /// - Returns: the report; crashes, hangs, failures and leaks are findings in it, not thrown errors.
     /// - Cost: the synchronous fork's, plus in each worker one thread and a lock round trip per job.
@@ -38,6 +39,11 @@ extension Shake {
         scheduling: SchedulingPolicy = .fifo,
         body: @escaping (Worker) async throws -> Void
     ) throws(ShakedownError) -> RunReport {
+        do throws(AsyncExecutorError) {
+            try scheduling.validate()
+        } catch {
+            throw ShakedownError(.invalidArgument(name: "scheduling", reason: error.description))
+        }
         let configuration = RunConfiguration(processes: processes, rounds: rounds, timeout: timeout, jitter: jitter,
                                              seed: seed, teardown: teardown)
         return try fork(configuration, observing: observing) { worker in
@@ -53,13 +59,14 @@ extension Shake {
         guard let executor = WorkerAsyncSupport.executor else {
             throw AsyncExecutorError.missingRuntimeSymbol("swift_task_enqueueGlobal_hook")
         }
-        if worker.round == 0, case let .seeded(seed) = scheduling {
-            executor.reset(policy: .seeded(seed.derived(for: worker.index)))
+        if worker.round == 0, let seed = scheduling.seed {
+            executor.reset(policy: scheduling.reseeded(seed.derived(for: worker.index)))
         }
         let result = AsyncCompletion.run(on: executor, deadline: nil) { try await body(worker) }
+        if let replaced = HookInstallation.replacedHook() { throw AsyncExecutorError.hookReplaced(replaced) }
         guard case let .failure(error)? = result else { return }
         let statistics = executor.statistics
-        guard case let .seeded(workerSeed) = statistics.policy else { throw error }
+        guard let workerSeed = statistics.policy.seed else { throw error }
         throw SeededRoundFailure(error: error, seed: workerSeed, decisions: statistics.decisions)
     }
 }

@@ -15,10 +15,11 @@ package enum WorkerAsyncSupport {
     package static func installAfterFork() {
         // The main-executor redirect waits for an async body (``redirectMainActor()``): a sync body on the
         // forking thread may pass dynamic `MainActor` checks that the redirect would make fail.
-        let created = JobExecutor()
+        let created = JobExecutor(publishesStatus: true)
         do throws(AsyncExecutorError) {
             try HookInstallation.install(created, main: true)
             executor = created
+            ExecutorStatus.recordHook(HookInstallation.globalHookRecord)
         } catch {
             problem = error
         }

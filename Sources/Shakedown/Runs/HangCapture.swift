@@ -18,7 +18,9 @@ enum HangCapture {
             }
         }
         let labels = Dictionary(targets.map { ($0.pid, $0.label) }, uniquingKeysWith: { first, _ in first })
-        return HangDiagnosis(targets: targets, snapshots: snapshots, captureFailures: failures,
-                             analysis: DeadlockAnalysis(snapshots: snapshots, labels: labels))
+        var diagnosis = HangDiagnosis(targets: targets, snapshots: snapshots, captureFailures: failures,
+                                      analysis: DeadlockAnalysis(snapshots: snapshots, labels: labels))
+        diagnosis.asyncNotes = AsyncHangReport.notes(for: snapshots, labels: labels)  // async workers (issue 13)
+        return diagnosis
     }
 }

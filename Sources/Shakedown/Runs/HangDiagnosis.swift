@@ -12,6 +12,9 @@ public struct HangDiagnosis: Sendable {
     public let captureFailures: [String]
     /// Wait-for cycles and abandoned mutexes found in the snapshots.
     public let analysis: DeadlockAnalysis
+    /// Swift concurrency in the stuck workers: jobs waiting in Shakedown's executor, threads in the runtime
+    /// (see AsyncHangReport; empty for processes that use neither).
+    public internal(set) var asyncNotes: [String] = []
 
     /// Assembles a diagnosis (runs do this at their deadline).
     public init(targets: [HangTarget], snapshots: [ProcessSnapshot], captureFailures: [String], analysis: DeadlockAnalysis) {
@@ -36,6 +39,7 @@ public struct HangDiagnosis: Sendable {
         var text = "hang diagnosis (captured at the deadline, before teardown):\n"
         text += SnapshotRenderer(style: style).render(snapshots, analysis: analysis, labels: labels)
         for failure in captureFailures { text += "\n" + failure }
+        for note in asyncNotes { text += "\n" + note }
         return text
     }
 }

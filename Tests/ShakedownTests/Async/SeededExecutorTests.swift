@@ -88,3 +88,50 @@ final class SeededExecutorTests: XCTestCase {
         XCTAssertEqual(try SeededExecutor.run(.fifo) { 6 }.value, 6)
     }
 }
+
+/// Bad input and faults of an in-process run.
+final class SeededExecutorFaultTests: XCTestCase {
+    /// A job that blocks the executor's thread forever: the deadline ends the run with the seed and the decisions
+    /// so far, and the hooks are free for the next run (the blocked thread is abandoned; it sleeps on).
+    func testJobBlockingTheThreadForeverEndsAtTheDeadline() throws {
+        let started = executorClockNow()
+        XCTAssertThrowsError(try SeededExecutor.run(.seeded(Seed(5)), timeout: .milliseconds(300)) { () async -> Void in
+            await Task.yield()
+            while true { sleep(1000) }
+        }) { error in
+            guard case let .timedOut(seed, _)? = error as? AsyncExecutorError else { return XCTFail("\(error)") }
+            XCTAssertEqual(seed, 5)
+        }
+        XCTAssertLessThan(executorClockNow() - started, 10_000_000_000)
+        XCTAssertEqual(try SeededExecutor.run(.fifo) { 6 }.value, 6)
+    }
+}
+
+/// Delays in virtual time: sleeps end as soon as nothing else can run, in the order of their due times.
+final class VirtualTimeTests: XCTestCase {
+    func testVirtualTimeSkipsAnHourOfSleepAndKeepsTheSleepersOrder() throws {
+        let started = executorClockNow()
+        let log = OrderLog()
+        let run = try SeededExecutor.run(.seeded(Seed(2)), time: .virtual, timeout: .seconds(20)) {
+            await withTaskGroup(of: Void.self) { group in
+                for (label, seconds) in [("late", 3_600), ("early", 60), ("middle", 600)] {
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(seconds))
+                        log.append(label)
+                    }
+                }
+            }
+            return 7
+        }
+        XCTAssertEqual(run.value, 7)
+        XCTAssertEqual(log.order, ["early", "middle", "late"])
+        XCTAssertLessThan(executorClockNow() - started, 10_000_000_000)
+    }
+
+    /// Real time (the default) keeps a sleeper waiting: the deadline passes first.
+    func testRealTimeHonoursTheSleep() {
+        XCTAssertThrowsError(try SeededExecutor.run(.fifo, time: .real, timeout: .milliseconds(200)) {
+            try await Task.sleep(for: .seconds(3_600))
+        })
+    }
+}

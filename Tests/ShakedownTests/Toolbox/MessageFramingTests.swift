@@ -112,7 +112,9 @@ final class MessageFramingTests: XCTestCase {
         let (sender, receiver) = try connectedEnds(limit: 64)
         try sender.sendFrame([0xE8, 0x03, 0, 0])  // claims 1000 bytes; none follow
         XCTAssertThrowsError(try receiver.receive(Int.self, timeout: .seconds(5))) { error in
-            guard case let .malformedData(_, reason)? = (error as? ShakedownError)?.code else { return XCTFail("\(error)") }
+            guard let error = error as? ShakedownError, error.code == .malformedData, let reason = error.reason else {
+                return XCTFail("\(error)")
+            }
             XCTAssertTrue(reason.contains("1000 bytes exceeds maximumMessageBytes 64"), reason)
         }
     }
