@@ -35,7 +35,7 @@ enum AsyncCatalogueProcess {
         var template = Array("/tmp/shakedown-async-catalogue-XXXXXX".utf8CString)
         let descriptor = mkstemp(&template)
         guard descriptor >= 0 else { throw ShakedownError.systemCall("mkstemp") }
-        let path = String(cString: template)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { close(descriptor); unlink(path) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -12,7 +12,7 @@ final class PreemptClashTests: XCTestCase {
         defer { fclose(file) }
         var text = ""
         var buffer = [CChar](repeating: 0, count: 256)
-        while fgets(&buffer, 256, file) != nil { text += String(cString: buffer) }
+        while fgets(&buffer, 256, file) != nil { text += buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
         return text
     }
 

@@ -12,7 +12,7 @@ final class PreloadSwiftRuntimeTests: XCTestCase {
         var template = Array("/tmp/shakedown-preload-XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         XCTAssertGreaterThanOrEqual(fd, 0)
-        let path = String(cString: template)
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { close(fd); unlink(path) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
