@@ -50,9 +50,6 @@ final class RepeatLoop {
     private var lastProgress: Int64 = 0
 
     init(prepared: PreparedCommandRun, baseSeed: Seed, options: RunCommand) {
-        var prepared = prepared
-        // The steps' leftover sweep kills every child of this process, and a kept run leader is one.
-        prepared.keepsLeader = options.before == nil && options.check == nil
         self.prepared = prepared
         self.baseSeed = baseSeed
         self.options = options
@@ -79,7 +76,7 @@ final class RepeatLoop {
             try runBefore(repetition: repetition, seed: seed)
             let report = try runCopies(repetition: repetition, seed: seed)
             let check = try runCheck(repetition: repetition, seed: seed)
-            let stepLeftovers = (beforeStep != nil || checkStep != nil) ? StepLeftovers.killAll() : []
+            let stepLeftovers = (beforeStep != nil || checkStep != nil) ? StepLeftovers.killAll(sparing: Set(prepared.keptLeaderPid.map { [$0] } ?? [])) : []
             if !stepLeftovers.isEmpty {
                 clearProgress()
                 writeToStandardError(TerminalText.escaped(

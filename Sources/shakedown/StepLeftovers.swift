@@ -13,12 +13,12 @@ enum StepLeftovers {
         _ = shakedown_set_child_subreaper(1)
     }
 
-    /// Kills and reaps every child of this process (between repetitions there is none of our own), again while
-    /// killing one re-parents its children here. Returns their command lines.
-    static func killAll() -> [String] {
+    /// Kills and reaps every child of this process but `sparing` (the idle run leader kept for the next
+    /// repetition), again while killing one re-parents its children here. Returns their command lines.
+    static func killAll(sparing: Set<pid_t> = []) -> [String] {
         var killed: [String] = []
         for _ in 0..<20 {
-            let children = ProcessTable.children(of: getpid())
+            let children = ProcessTable.children(of: getpid()).filter { !sparing.contains($0) }
             if children.isEmpty { break }
             for child in children {
                 // A step's own group was stopped with it (its members are dying, or zombies): only reap those.

@@ -124,6 +124,19 @@ final class RepeatTests: XCTestCase {
         for pid in survivors { kill(pid, SIGKILL) }
     }
 
+    /// The steps' sweep of leftovers spares the run leader kept between repetitions: each check sees the same
+    /// idle leader among the CLI's children (every child that is not the check's own shell).
+    func testChecksSpareTheKeptRunLeader() throws {
+        let seen = directory + "/leaders"
+        let check = "for p in $(cat /proc/$PPID/task/*/children); do [ \"$(cat /proc/$p/comm)\" = sh ] || echo $p; done >> '\(seen)'"
+        let result = try CLI.shakedown(["run", "-n", "2", "--repeat", "5", "--before", reset, "--check", check, "--",
+                                        "/bin/true"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let leaders = try String(contentsOfFile: seen, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(leaders.count, 5, "one idle leader per check: \(leaders)")
+        XCTAssertEqual(Set(leaders).count, 1, "the leader was replaced between repetitions: \(leaders)")
+    }
+
     func testMissingCheckCommandIsAFailedCheckSayingNotFound() throws {
         let result = try CLI.shakedown(["run", "-n", "1", "--check", "no-such-check-command-anywhere", "--json",
                                         "--", "/bin/true"])

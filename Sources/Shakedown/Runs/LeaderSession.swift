@@ -85,6 +85,11 @@ package final class LeaderSessions: Sendable {
         previous?.close()
     }
 
+    /// The pid of the idle leader, if one is kept: a child of this process that a sweep of its children must spare.
+    package var idleLeaderPid: Int32? {
+        idle.withLock { $0?.leader.pid }
+    }
+
     /// Ends the idle leader, if any, and removes its cgroup.
     package func close() {
         take()?.close()

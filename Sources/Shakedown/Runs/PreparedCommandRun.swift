@@ -13,10 +13,12 @@ package struct PreparedCommandRun {
     /// Run-owned counters (0...8).
     package let counters: Int
     private let commandLine: WorkerLaunch.CommandLine
-    /// Whether a run leader is kept for the next run (``LeaderSession``). Turn it off when something else reaps
-    /// or kills this process's children between runs (the CLI's `--before`/`--check` leftover sweep): the idle
-    /// leader is a child of this process.
+    /// Whether a run leader is kept for the next run (``LeaderSession``). Something else that reaps or kills this
+    /// process's children between runs (the CLI's `--before`/`--check` leftover sweep) must spare
+    /// ``keptLeaderPid``, or turn this off: the idle leader is a child of this process.
     package var keepsLeader = true
+    /// The idle run leader kept for the next run, if any.
+    package var keptLeaderPid: Int32? { sessions.idleLeaderPid }
     /// The run leader kept between runs, shared by copies of this value.
     private let sessions = LeaderSessions()
 
