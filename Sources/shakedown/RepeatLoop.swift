@@ -165,12 +165,13 @@ final class RepeatLoop {
         }
     }
 
-    /// Shakedown itself failed (a system call): say so and exit 70.
+    /// Shakedown itself failed (a system call): say so and exit 70; a bad value that only a run finds (an
+    /// environment variable such as SHAKEDOWN_JITTER or SHAKEDOWN_SHARD) is a usage error, 64.
     private func withExit70<T>(_ body: () throws(ShakedownError) -> T) throws -> T {
         do { return try body() } catch {
             clearProgress()
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
-            throw ExitCode(70)
+            throw ExitCode(error.code == .invalidArgument ? 64 : 70)
         }
     }
 
@@ -199,8 +200,18 @@ final class RepeatLoop {
             parts.append("hung: " + report.hungWorkers.map { "copy \($0.index)" }.joined(separator: ", ")
                 + " still running at the deadline")
         case 1:
-            parts.append(report.unsuccessfulWorkers.prefix(3).map { "copy \($0.index) \($0.outcome)" }
-                .joined(separator: "; ") + (report.unsuccessfulWorkers.count > 3 ? "; …" : ""))
+            // Exit 1 is any other way of not being clean: name each cause, never an empty reason.
+            if !report.unsuccessfulWorkers.isEmpty {
+                parts.append(report.unsuccessfulWorkers.prefix(3).map { "copy \($0.index) \($0.outcome)" }
+                    .joined(separator: "; ") + (report.unsuccessfulWorkers.count > 3 ? "; …" : ""))
+            }
+            for worker in report.workers.prefix(3) {
+                if let problem = worker.channelProblem { parts.append("copy \(worker.index)'s result channel: \(problem)") }
+            }
+            if let problem = report.leaderProblem { parts.append(problem) }
+            if !report.failures.isEmpty { parts.append("\(report.failures.count) recorded failure(s)") }
+            if !report.forbiddenOutcomes.isEmpty { parts.append("\(report.forbiddenOutcomes.count) forbidden outcome(s)") }
+            if parts.isEmpty { parts.append("not clean: see the report above") }
         case 4:
             parts.append("\(report.leaks.count) leaked process\(report.leaks.count == 1 ? "" : "es")")
         default: break

@@ -148,6 +148,14 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--junit: \(plannedRepetitions.count) repetitions would be as many test cases; "
                 + "at most \(JUnitReport.maximumCases) per report (split the run with --shard)")
         }
+        if let trace {  // found out now, not after a long run whose schedule then cannot be kept
+            let fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                let error = ShakedownError.systemCall("open")
+                throw ValidationError(TerminalText.escaped("--trace: cannot write \(trace): \(error)"))
+            }
+            close(fd)
+        }
         if let replay {  // a bad schedule file, or one for another run, is a usage error before anything runs
             let schedule: SyscallSchedule
             do { schedule = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
@@ -197,7 +205,8 @@ struct RunCommand: ParsableCommand {
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
-            throw ExitCode(70)
+            // A bad value (an environment variable such as SHAKEDOWN_JITTER) is a usage error, like a bad option.
+            throw ExitCode(error.code == .invalidArgument ? 64 : 70)
         }
     }
 

@@ -22,10 +22,13 @@ enum CLI {
     }
 
     /// Runs `shakedown ARGUMENTS` to completion.
-    static func shakedown(_ arguments: [String]) throws -> Result {
+    static func shakedown(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path("shakedown"))
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -55,25 +55,26 @@ package final class RunControl: @unchecked Sendable {
         control = region.base.bindMemory(to: shakedown_run_control.self, capacity: 1)
         shape = nil
         guard control.pointee.magic == SHAKEDOWN_RUN_MAGIC,
-              region.size >= Int(shakedown_run_control_size(control.pointee.processes))
+              region.size >= Int(clamping: shakedown_run_control_size(control.pointee.processes))
         else {
             throw ShakedownError(.malformedData(source: "descriptor \(fd)", reason: "not a Shakedown run control block"))
         }
     }
 
-    package var processes: Int { Int(control.pointee.processes) }
-    package var rounds: Int { Int(control.pointee.rounds) }
+    // A command shares this block and may scribble on it: read its numbers without trapping.
+    package var processes: Int { Int(clamping: control.pointee.processes) }
+    package var rounds: Int { Int(clamping: control.pointee.rounds) }
     package var seed: Seed { Seed(control.pointee.seed) }
-    package var observedCount: Int { Int(control.pointee.observed_count) }
+    package var observedCount: Int { Int(clamping: control.pointee.observed_count) }
 
     /// The round after which the judge stopped the run (a forbidden outcome, or a judge closure that failed).
     package var stopAfterRound: Int? {
         get {
             let value = withUnsafeMutablePointer(to: &control.pointee.stop_after_round) { shakedown_atomic_load_u64($0) }
-            return value == 0 ? nil : Int(value - 1)
+            return value == 0 ? nil : Int(clamping: value - 1)
         }
         set {
-            let value = newValue.map { UInt64($0) + 1 } ?? 0
+            let value = newValue.map { UInt64(clamping: $0) &+ 1 } ?? 0
             withUnsafeMutablePointer(to: &control.pointee.stop_after_round) { shakedown_atomic_store_u64($0, value) }
         }
     }
@@ -106,8 +107,8 @@ package final class RunControl: @unchecked Sendable {
         var buckets: [(Int64, Int)] = []
         for delta in 0..<UInt32(SHAKEDOWN_HISTOGRAM_BUCKETS) {
             let count = shakedown_observation_bucket(observation, delta)
-            if count > 0 { buckets.append((Int64(delta), Int(count))) }
+            if count > 0 { buckets.append((Int64(delta), Int(clamping: count))) }
         }
-        return (buckets, Int(observation.pointee.below_zero), Int(observation.pointee.overflow))
+        return (buckets, Int(clamping: observation.pointee.below_zero), Int(clamping: observation.pointee.overflow))
     }
 }

@@ -323,14 +323,21 @@ package struct Supervisor {
                                group: Result<ControlGroup, ContainmentUnavailable>, control: RunControl) {
         run.timedOut = true
         var targets = hangTargets(run.workers)
+        // A command's shepherd too is stopped (it is not a capture target): a teardown waiting for it would
+        // otherwise spend its whole grace, and the orphans it adopted from the command are its descendants.
+        var shepherds = run.workers.indices.filter { run.workers[$0].status == nil && run.workers[$0].pid > 0 }
+            .map { HangTarget(worker: $0, pid: run.workers[$0].pid, label: "worker \($0)") }
         // The listing is already stale: a process in it may have exited and its pid been reused. Inside a cgroup
         // the run's processes can be told from strangers; tracing a stranger would be worse than missing one.
         if case let .controlGroup(path) = containment(of: leader, in: group), let controlGroup = try? group.get(),
            controlGroup.path == path {
             targets = targets.filter { controlGroup.contains($0.pid) }
+            shepherds = shepherds.filter { controlGroup.contains($0.pid) }
         }
         // Stopped before the rounds are read and before any is captured or killed: no user code runs after this.
-        if configuration.freezesHungWorkers { HungProcessFreeze.freeze(targets, descendants: ProcessTable.descendants(of:)) }
+        if configuration.freezesHungWorkers {
+            HungProcessFreeze.freeze(targets + shepherds, descendants: ProcessTable.descendants(of:))
+        }
         run.hungIndices = Set(run.workers.indices.filter { run.workers[$0].status == nil && run.workers[$0].notStarted == nil })
         // Rounds as of the deadline: teardown can release a lock a hung worker waits for (a killed peer's robust
         // mutex), and a round it then finishes must not make it look less stuck than it was.
@@ -560,6 +567,8 @@ package struct Supervisor {
     private func judgedRounds(_ workers: [WorkerState], control: RunControl,
                               notes: inout [String]) -> [(round: Int, grade: OutcomeGrade, text: String)] {
         var judged: [(round: Int, grade: OutcomeGrade, text: String)] = []
+        // Commands have no judge, and they share the control block: what its judge fields hold is theirs, not news.
+        if case .command = launch { return judged }
         for (index, state) in workers.enumerated() {
             for message in state.decoder.messages {
                 guard case let .roundOutcome(round, wire, text) = message else { continue }

@@ -133,7 +133,7 @@ public final class Worker {
         }
         let stoppedByJudge = control.stopAfterRound != nil
         // Past the last barrier (or stopped by the judge after one): the leader must not break it now.
-        finishedRounds = Int(slot.pointee.rounds_completed)
+        finishedRounds = Int(clamping: slot.pointee.rounds_completed)
         slot.pointee.rounds_completed = UInt64(rounds + 1)
         if reportsFinish { sendFinished() }
         return stoppedByJudge ? .stoppedByJudge : .finished
