@@ -54,29 +54,38 @@ int shakedown_seccomp_install_listener(const int *syscalls, int count) {
     return (int)fd;
 }
 
-int shakedown_send_descriptor(int socket, int fd) {
-    char byte = 'L';
-    struct iovec vector = {&byte, 1};
+// One datagram of `length` bytes, with `fd` attached (SCM_RIGHTS) unless it is negative. Raw sendmsg, no
+// allocation: it also runs in the spawn child between clone and execve. Returns the bytes sent, or -1.
+static long send_with_descriptor(int socket, void *data, size_t length, int fd) {
+    struct iovec vector = {data, length};
     union {
         char buffer[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
     memset(&control, 0, sizeof control);
-    struct msghdr message = {0};
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
     message.msg_iov = &vector;
     message.msg_iovlen = 1;
-    message.msg_control = control.buffer;
-    message.msg_controllen = sizeof control.buffer;
-    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    if (fd >= 0) {
+        message.msg_control = control.buffer;
+        message.msg_controllen = sizeof control.buffer;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
     long sent;
     do {
         sent = syscall(SYS_sendmsg, socket, &message, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
-    return sent == 1 ? 0 : -1;
+    return sent;
+}
+
+int shakedown_send_descriptor(int socket, int fd) {
+    char byte = 'L';
+    return send_with_descriptor(socket, &byte, 1, fd) == 1 ? 0 : -1;
 }
 
 int shakedown_receive_descriptor(int socket) {
@@ -215,30 +224,7 @@ struct registration {
 };
 
 static int send_registration(int socket, struct registration record, int fd) {
-    struct iovec vector = {&record, sizeof record};
-    union {
-        char buffer[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr message;
-    memset(&message, 0, sizeof message);
-    message.msg_iov = &vector;
-    message.msg_iovlen = 1;
-    if (fd >= 0) {
-        message.msg_control = control.buffer;
-        message.msg_controllen = sizeof control.buffer;
-        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-        header->cmsg_level = SOL_SOCKET;
-        header->cmsg_type = SCM_RIGHTS;
-        header->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(header), &fd, sizeof(int));
-    }
-    long sent;
-    do {
-        sent = syscall(SYS_sendmsg, socket, &message, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    return sent == (long)sizeof record ? 0 : -1;
+    return send_with_descriptor(socket, &record, sizeof record, fd) == (long)sizeof record ? 0 : -1;
 }
 
 int shakedown_syscall_control_enter(int exec_child) {

@@ -161,7 +161,6 @@ package struct WorkerProcess {
         switch ProcessExit(waitStatus: status) {
         case let .exited(code): code & 0xFF
         case let .signaled(signal, _): (128 + signal.rawValue) & 0xFF
-        default: 255
         }
     }
 
