@@ -310,7 +310,8 @@ public struct HangInspector: Sendable {
         }
         target.executable = ProcFiles.link("/proc/\(target.pid)/exe")
         if target.executable == nil, ProcFiles.openError("/proc/\(target.pid)/exe") == .noSuchFileOrDirectory,
-           ProcStat.read(pid: target.pid) != nil, stat.state != .zombie, ProcFiles.text("/proc/\(target.pid)/cmdline") == "" {
+           let now = ProcStat.read(pid: target.pid), now.flags & 0x0020_0000 != 0 {  // PF_KTHREAD
+            // Only the kernel's flag says "kernel thread": an exiting process too has lost its exe and cmdline.
             throw ShakedownError.invalidArgument(
                 "pid", "\(target.pid) (\(stat.command)) has no executable and no command line: a kernel thread, nothing to capture")
         }
