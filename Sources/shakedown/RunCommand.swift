@@ -110,9 +110,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("syscalls/pct: follow the schedule in FILE (written by --trace).", valueName: "FILE"))
     var replay: String?
 
-    @Option(parsing: .unconditional, help: "pct: the bug depth d, giving d-1 priority change points (1-100).",
+    @Option(parsing: .unconditional, help: "pct: the bug depth d, giving d-1 priority change points (1-100; default 3).",
             transform: { try OptionValue.integer($0, within: 1...100) })
-    var pctDepth = 3
+    var pctDepth: Int?
 
     @Option(parsing: .unconditional,
             help: "pct: the expected number of controlled calls k, change points drawn from 1...k (default 100 per copy and round).",
@@ -148,6 +148,8 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--junit: \(plannedRepetitions.count) repetitions would be as many test cases; "
                 + "at most \(JUnitReport.maximumCases) per report (split the run with --shard)")
         }
+        try RawArguments.validateUTF8()
+        try ScheduleOptionCheck.validate(self)
         if let trace {  // found out now, not after a long run whose schedule then cannot be kept
             let fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
@@ -156,26 +158,26 @@ struct RunCommand: ParsableCommand {
             }
             close(fd)
         }
-        if let replay {  // a bad schedule file, or one for another run, is a usage error before anything runs
-            let schedule: SyscallSchedule
-            do { schedule = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
-            guard schedule.mode == jitterPlan.mode, schedule.processes == copies else {
-                throw ValidationError(TerminalText.escaped("--replay: \(replay) is a \(schedule.mode) schedule of \(schedule.processes) copies: "
-                                                           + "replay it with --jitter \(schedule.mode) -n \(schedule.processes)"))
-            }
-        }
+        if let replay { try ScheduleOptionCheck.validateReplay(self, path: replay) }
     }
 
     func run() throws {
-        let prepared = try prepare()
         let baseSeed: Seed
         do { baseSeed = try Seed.resolve(seed) } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
             throw ExitCode(64)
         }
-        if before != nil || check != nil { StepLeftovers.adoptOrphans() }
-        let loop = RepeatLoop(prepared: prepared, baseSeed: baseSeed, options: self)
-        let summary = try loop.run()
+        let summary: RepeatSummary
+        do {
+            let prepared = try prepare()
+            if before != nil || check != nil { StepLeftovers.adoptOrphans() }
+            summary = try RepeatLoop(prepared: prepared, baseSeed: baseSeed, options: self).run()
+        } catch let failure as StepFailure {
+            summary = RunStop(beforeAnyRepetition: failure, baseSeed: baseSeed, options: self).summary
+        } catch let stop as RunStop {
+            // Stopped early (a failed --before, a failed system call): the reports are still written.
+            summary = stop.summary
+        }
         if json {
             print(try RunJSON.encode(summary, options: self))
         } else {
@@ -187,26 +189,29 @@ struct RunCommand: ParsableCommand {
                 if summary.exitCode == 0 { throw error }
             }
         }
-        if let reason = Self.startFailure(of: summary.lastReport) {
+        if let report = summary.lastReport, let reason = Self.startFailure(of: report) {
             writeToStandardError("shakedown run: no copy started: \(TerminalText.escaped(reason))\n")
         }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 
     /// Checks the configuration and resolves the command once, for every repetition.
+    /// - Throws: `ExitCode(64)` for a bad value; ``StepFailure`` (70) when the command cannot be run.
     private func prepare() throws -> PreparedCommandRun {
+        try ScheduleOptionCheck.checkAvailable(self)
         do {
             let teardown = try Teardown([.signal(.terminate), .wait(OptionValue.duration(seconds: grace)), .signal(.kill)])
             var configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
                 jitter: jitterPlan, seed: nil, teardown: teardown)
-            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth,
+            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth ?? 3,
                                                      pctSteps: pctSteps)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
             // A bad value (an environment variable such as SHAKEDOWN_JITTER) is a usage error, like a bad option.
-            throw ExitCode(error.code == .invalidArgument ? 64 : 70)
+            if error.code == .invalidArgument { throw ExitCode(64) }
+            throw StepFailure(exitCode: 70, reason: "cannot run the command: " + error.description)
         }
     }
 
