@@ -32,7 +32,27 @@ struct RunCommand: ParsableCommand {
         --junit FILE also writes JUnit XML for CI: a test case per copy (per repetition with --repeat, named \
         with its seed), each failure naming the seed and the replay line, the report (output, crash, hang \
         capture) in system-out, control characters written as \\u{1B} text. The verdict and exit code are \
-        unchanged.
+        unchanged. --json and --junit are written for every run that got past its arguments, also one that \
+        stopped early (a failed --before, a command that cannot be run, a failed system call): the stopped \
+        repetition is a failure with its seed, its exit code (70) and the reason (verdict "not started"), after \
+        the repetitions that ran; the text output ends with it too.
+
+        --trace, --replay (modes syscalls and pct) and --pct-depth, --pct-steps (mode pct) are checked against \
+        the mode the run uses: SHAKEDOWN_JITTER's when it is set (it overrides --jitter for the whole process), \
+        else --jitter's. Given with a mode that does not use them, they are a usage error (64) naming the option, \
+        the mode and where it came from, so SHAKEDOWN_JITTER=none under --jitter syscalls --replay FILE refuses \
+        the run rather than ignore the schedule; when SHAKEDOWN_JITTER gives the run such a mode, they apply. A \
+        --replay FILE that is not a whole schedule (its `events N` header not matching the events that follow: \
+        truncated or padded) is refused with exit 65, one that cannot be read with 66, one of another mode or \
+        copy count with 64. Where the kernel or a sandbox has no seccomp user notification (syscalls and pct \
+        fall back to preempt), --replay is refused with exit 70 and --trace says on standard error that its \
+        file will not be written.
+
+        The replay line, and every echo of the command, quotes each argument for a shell: bare, in '…', or, \
+        when it holds control characters, newlines or tabs, as $'…' (bash, zsh, ksh) with \\n, \\t and \\xHH \
+        escapes, so it can be pasted and no escape code reaches the terminal; when SHAKEDOWN_JITTER chose the \
+        mode it is named in front. Arguments that are not valid UTF-8 are refused (64): they would reach the \
+        command changed.
 
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed
@@ -41,9 +61,16 @@ struct RunCommand: ParsableCommand {
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
           64  bad arguments (a number out of range, --shard outside 1 ≤ i ≤ n, more
-              shards than repetitions, --shard without --seed or SHAKEDOWN_SEED)
+              shards than repetitions, --shard without --seed or SHAKEDOWN_SEED,
+              --trace/--replay/--pct-* under a mode that does not use them, a
+              --replay schedule of another mode or copy count, an argument
+              that is not UTF-8): refused before anything runs, no report
+          65  the --replay file is not a whole schedule (garbage, truncated, padded)
+          66  the --replay file cannot be read
           70  Shakedown itself failed (a system call, an executable that cannot
-              start, no copy could be started, a --before command that failed)
+              start, no copy could be started, a --before command that failed,
+              a --replay the seccomp fallback cannot follow); --json and
+              --junit are still written
           73  the --junit file cannot be written (when the run itself was clean)
         When several apply, the first in the order 3, 1, 4, 5 wins.
         """

@@ -106,7 +106,8 @@ final class RunArgumentTests: XCTestCase {
 
     func testHelpListsEveryExitCode() throws {
         let help = try CLI.shakedown(["help", "run"])
-        for line in ["0   every copy", "1   a copy", "3   a copy", "4   copies", "5   a --check", "64  bad", "70  Shakedown"] {
+        for line in ["0   every copy", "1   a copy", "3   a copy", "4   copies", "5   a --check", "64  bad", "65  the --replay file",
+                     "66  the --replay file", "70  Shakedown", "--json and\n      --junit are still written"] {
             XCTAssertTrue(help.stdout.contains(line), "\(line) missing from: \(help.stdout)")
         }
         XCTAssertTrue(help.stdout.contains("3, 1, 4, 5"), help.stdout)
