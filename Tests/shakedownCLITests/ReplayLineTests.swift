@@ -59,6 +59,17 @@ final class ReplayLineTests: XCTestCase {
         XCTAssertEqual(parsed, argv, "the replay line: \(line)")
     }
 
+    /// ArgumentParser's own messages quote the rejected value or option: escaped too (before, raw).
+    func testRejectedArgumentsAreEchoedEscaped() throws {
+        for arguments in [["-n", "\u{1B}[31m"], ["--\u{1B}]0;x\u{7}", "1"], ["--shard", "\u{9B}2J"]] {
+            let result = try CLI.shakedown(["run"] + arguments + ["--", "/bin/true"])
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertFalse(result.stderr.unicodeScalars.contains { $0 != "\n" && TerminalText.needsEscape($0) },
+                           "raw control in: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("\\u{"), result.stderr)
+        }
+    }
+
     /// Bytes that are not UTF-8 cannot be carried by the parsed arguments (they became U+FFFD, and the command ran
     /// with other bytes): refused, not silently changed.
     func testNonUTF8ArgumentsAreRefused() throws {
