@@ -162,6 +162,9 @@ extension RunJSON.Settings {
             ("--before", show(before), show(other.before)),
             ("--check", show(check), show(other.check)),
             ("--keep-going", keepGoing ? "given" : "not given", other.keepGoing ? "given" : "not given"),
+            ("--pct-depth", pctDepth.map(String.init) ?? "not given", other.pctDepth.map(String.init) ?? "not given"),
+            ("--pct-steps", pctSteps.map(String.init) ?? "not given", other.pctSteps.map(String.init) ?? "not given"),
+            ("SHAKEDOWN_JITTER", show(jitterEnvironment), show(other.jitterEnvironment)),
         ]
         return pairs.filter { $0.1 != $0.2 }.map { "\($0.0) differs (\($0.1) vs \($0.2))" }
     }

@@ -177,15 +177,18 @@ struct RunCommand: ParsableCommand {
         }
         try RawArguments.validateUTF8()
         try ScheduleOptionCheck.validate(self)
+        if let replay { try ScheduleOptionCheck.validateReplay(self, path: replay) }
         if let trace {  // found out now, not after a long run whose schedule then cannot be kept
-            let fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            // Emptied, so an older trace never passes for this run's when this one writes none (a fallback, no
+            // copy started); kept when it is also the --replay file, which the run reads first.
+            let keep = replay.map { ScheduleOptionCheck.isSameFile($0, trace) } ?? false
+            let fd = open(trace, O_WRONLY | O_CREAT | (keep ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 let error = ShakedownError.systemCall("open")
                 throw ValidationError(TerminalText.escaped("--trace: cannot write \(trace): \(error)"))
             }
             close(fd)
         }
-        if let replay { try ScheduleOptionCheck.validateReplay(self, path: replay) }
     }
 
     func run() throws {

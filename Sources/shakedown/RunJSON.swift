@@ -96,6 +96,11 @@ struct RunJSON: Encodable {
         let before: String?
         let check: String?
         let keepGoing: Bool
+        /// `--pct-depth`, `--pct-steps` and `SHAKEDOWN_JITTER` when given (absent otherwise, and in older reports):
+        /// they shape every repetition's schedule as much as `jitter` does.
+        let pctDepth: Int?
+        let pctSteps: Int?
+        let jitterEnvironment: String?
 
         init(_ options: RunCommand) {
             copies = options.copies
@@ -107,6 +112,9 @@ struct RunJSON: Encodable {
             before = options.before
             check = options.check
             keepGoing = options.keepGoing
+            pctDepth = options.pctDepth
+            pctSteps = options.pctSteps
+            jitterEnvironment = ReplayLine.jitterEnvironment
         }
     }
 

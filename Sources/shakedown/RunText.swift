@@ -115,10 +115,14 @@ enum ReplayLine {
     /// `SHAKEDOWN_JITTER=pct ` when the variable chose this run's mode over `--jitter`: a replay without it would
     /// shake in another mode, and could pass where the run failed.
     static func environmentPrefix() -> String {
-        guard let raw = getenv(JitterPlan.environmentVariable) else { return "" }
+        jitterEnvironment.map { JitterPlan.environmentVariable + "=" + quoted($0) + " " } ?? ""
+    }
+
+    /// `SHAKEDOWN_JITTER` when it is set to more than white space (then it decides the mode), else `nil`.
+    static var jitterEnvironment: String? {
+        guard let raw = getenv(JitterPlan.environmentVariable) else { return nil }
         let value = String(cString: raw)
-        guard value.contains(where: { !$0.isWhitespace }) else { return "" }
-        return JitterPlan.environmentVariable + "=" + quoted(value) + " "
+        return value.contains(where: { !$0.isWhitespace }) ? value : nil
     }
 
     /// The words quoted for a shell where needed, so the line can be pasted: `a 'b c' 'it'\''s' $'\x1b[2J'`.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Shakedown
 
@@ -85,5 +88,14 @@ extension ScheduleOptionCheck {
                 "--trace: \(trace) will not be written: \(reason); \(mode) falls back to preempt, which has no schedule")
                 + "\n")
         }
+    }
+}
+
+extension ScheduleOptionCheck {
+    /// Whether two paths name one existing file (same device and inode).
+    static func isSameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
     }
 }

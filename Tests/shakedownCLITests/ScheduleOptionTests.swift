@@ -96,6 +96,41 @@ final class ScheduleOptionTests: XCTestCase {
         XCTAssertFalse(result.stdout.contains("\"outcome\""), "no copy ran: \(result.stdout)")
     }
 
+    /// A run that writes no trace (here: the fallback) leaves the --trace file empty, never an older run's trace
+    /// that would pass for this one's; the same file as --replay is read first and then rewritten.
+    func testAnOlderTraceNeverPassesForThisRunsAndTraceMayBeTheReplayFile() throws {
+        let trace = directory + "/stale"
+        let older = try schedule(declared: 2, lines: 2)
+        try FileManager.default.copyItem(atPath: older, toPath: trace)
+        let fallback = try run(["-n", "2", "--jitter", "syscalls", "--trace", trace, "--", "/bin/true"],
+                               environment: ["SHAKEDOWN_SECCOMP": "off"])
+        XCTAssertEqual(fallback.status, 0, fallback.stdout + fallback.stderr)
+        XCTAssertEqual(try String(contentsOfFile: trace, encoding: .utf8), "", "the older trace is gone")
+
+        let traced = try run(["-n", "2", "--seed", "4", "--jitter", "syscalls", "--trace", trace, "--", "/bin/true"])
+        XCTAssertEqual(traced.status, 0, traced.stdout + traced.stderr)
+        try XCTSkipIf(traced.stdout.contains("fell back to preempt"), "no seccomp user notification here")
+        let same = try run(["-n", "2", "--jitter", "syscalls", "--replay", trace, "--trace", trace, "--", "/bin/true"])
+        XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
+        XCTAssertTrue(same.stdout.contains("the replay was followed for all"), same.stdout)
+    }
+
+    /// Shards run with different --pct-depth (or SHAKEDOWN_JITTER) are different runs: the merge names the option.
+    func testShardsWithDifferentPCTDepthsDoNotMerge() throws {
+        var files: [String] = []
+        for (index, depth) in [(1, "2"), (2, "3")] {
+            let result = try run(["--seed", "1", "--repeat", "2", "--shard", "\(index)/2", "--json", "--jitter", "pct",
+                                  "--pct-depth", depth, "--", "/bin/true"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let path = directory + "/pct\(index).json"
+            try result.stdout.write(toFile: path, atomically: true, encoding: .utf8)
+            files.append(path)
+        }
+        let merged = try CLI.shakedown(["merge"] + files)
+        XCTAssertEqual(merged.status, 65, merged.stdout + merged.stderr)
+        XCTAssertTrue(merged.stderr.contains("--pct-depth differs (2 vs 3)"), merged.stderr)
+    }
+
     func testATruncatedOrPaddedTraceIsRefusedNamingTheFileAndBothCounts() throws {
         for (declared, lines, what) in [(5, 3, "truncated"), (2, 4, "lines were added")] {
             let path = try schedule(declared: declared, lines: lines)
