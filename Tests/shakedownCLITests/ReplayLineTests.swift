@@ -70,6 +70,30 @@ final class ReplayLineTests: XCTestCase {
         }
     }
 
+    /// `shakedown diagnose PID` shows the process's command line, which the process chose: escaped in text and
+    /// JSON (before, ESC and C1 controls reached the terminal raw).
+    func testDiagnoseShowsAHostileCommandLineEscaped() throws {
+        let name = "\u{1B}[2Jdiag-\(getpid())\u{9B}x"
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", #"exec -a "$0" sleep 30"#, name]
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        // Until the exec happened: the command line is the new argv[0].
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline,
+              !((try? String(contentsOfFile: "/proc/\(process.processIdentifier)/cmdline", encoding: .utf8)) ?? "").hasPrefix(name) {
+            usleep(10_000)
+        }
+        for arguments in [["diagnose", String(process.processIdentifier)], ["diagnose", "--json", String(process.processIdentifier)]] {
+            let result = try CLI.shakedown(arguments)
+            XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stdout.contains("diag-\(getpid())"), result.stdout)
+            XCTAssertFalse(result.stdout.unicodeScalars.contains { $0 != "\n" && TerminalText.needsEscape($0) },
+                           "raw control in \(arguments): \(result.stdout)")
+        }
+    }
+
     /// Bytes that are not UTF-8 cannot be carried by the parsed arguments (they became U+FFFD, and the command ran
     /// with other bytes): refused, not silently changed.
     func testNonUTF8ArgumentsAreRefused() throws {
