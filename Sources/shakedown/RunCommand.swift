@@ -130,7 +130,7 @@ struct RunCommand: ParsableCommand {
     var keepGoing = false
 
     // syscalls/pct schedules (ScheduleOptions).
-    @Option(help: ArgumentHelp("syscalls/pct: write the schedule of controlled calls to FILE (with --repeat, the last repetition's).",
+    @Option(help: ArgumentHelp("syscalls/pct: write the schedule of controlled calls to FILE (emptied at the start; with --repeat, the last repetition's).",
                                valueName: "FILE"))
     var trace: String?
 
