@@ -79,7 +79,13 @@ final class RepeatLoop {
                 report = try runCopies(repetition: repetition, seed: seed)
                 check = try runCheck(repetition: repetition, seed: seed)
             } catch let stop as StepFailure {
-                // Recorded as this repetition's failure, so --json and --junit still report the run (RunStop).
+                // Recorded as this repetition's failure, so --json and --junit still report the run (RunStop);
+                // whatever a failed --before started is stopped as after any repetition.
+                let leftovers = beforeStep != nil || checkStep != nil ? StepLeftovers.killAll(sparing: Set(prepared.keptLeaderPid.map { [$0] } ?? [])) : []
+                if !leftovers.isEmpty {
+                    writeToStandardError(TerminalText.escaped("shakedown run: --before/--check left \(leftovers.count) "
+                        + "process(es) running in repetition \(repetition); killed: \(leftovers.joined(separator: "; "))") + "\n")
+                }
                 failures.append(RepetitionFailure(repetition: repetition, seed: seed, exitCode: stop.exitCode, reason: stop.reason))
                 tally.addStop(exitCode: stop.exitCode)
                 if options.junit != nil {

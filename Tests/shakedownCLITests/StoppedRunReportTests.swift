@@ -51,6 +51,20 @@ final class StoppedRunReportTests: XCTestCase {
         XCTAssertTrue(xml.contains("seed 0xb"), xml)
     }
 
+    /// A --before that starts a process and then fails: the process is stopped as after any repetition (before,
+    /// the stop left it running).
+    func testAFailedBeforesLeftoverIsKilled() throws {
+        let marker = "stopped-before-\(UUID().uuidString)"
+        // Its own session, so the step's process-group kill does not reach it.
+        let before = "setsid sh -c 'sleep 60' \(marker) & sleep 0.3; exit 4"
+        let (result, json, _) = try run(["-n", "1", "--before", before, "--", "/bin/true"])
+        XCTAssertEqual(result.status, 70, result.stderr)
+        XCTAssertTrue(result.stderr.contains("process(es) running in repetition 0; killed: sh -c sleep 60 \(marker)"),
+                      result.stderr)
+        XCTAssertEqual(CLI.processes(containing: marker), [], "the leftover is gone")
+        XCTAssertEqual(json["exitCode"] as? Int, 70)
+    }
+
     func testFailedBeforeInALaterRepetitionKeepsTheEarlierOnes() throws {
         let (result, json, xml) = try run(["-n", "1", "--seed", "11", "--repeat", "5",
                                            "--before", #"test "$SHAKEDOWN_REPETITION" != 2"#, "--", "/bin/true"])
