@@ -149,6 +149,8 @@ enum ReplayLine {
             switch scalar {
             case "\\": result += "\\\\"
             case "'": result += "\\'"
+            // An interactive bash may expand history at `!` even here; as a byte it cannot.
+            case "!": result += "\\x21"
             case "\n": result += "\\n"
             case "\t": result += "\\t"
             case _ where needsANSIQuoting(scalar):

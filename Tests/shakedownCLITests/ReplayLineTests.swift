@@ -32,7 +32,7 @@ final class ReplayLineTests: XCTestCase {
     /// run (the echo of the command, the copies' output, the replay line) carries a raw control character.
     func testReplayLineIsSafeToPasteAndGivesBackTheArguments() throws {
         let hostile = ["\u{1B}[2J\u{1B}]0;pwned\u{07}", "it's \"$HOME\" `id` $(id)", "tab\there", "two\nlines",
-                       "back\\slash", "del\u{7F} c1\u{9B}31m", "\u{202E}txt.exe", "plain-word", "", "naïve space"]
+                       "back\\slash", "bang!\u{1B}", "del\u{7F} c1\u{9B}31m", "\u{202E}txt.exe", "plain-word", "", "naïve space"]
         let script = "printf '\\033[31mFAKE clean\\r\\n'; exit 1"
         let argv = ["/bin/sh", "-c", script, "sh"] + hostile
         let result = try CLI.shakedown(["run", "-n", "1", "--seed", "7", "--"] + argv, environment: ["SHAKEDOWN_JITTER": ""])
