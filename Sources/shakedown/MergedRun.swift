@@ -60,7 +60,8 @@ struct MergedRun {
     private static func checkSameRun(_ a: ShardReport, _ b: ShardReport) throws(MergeError) {
         func refuse(_ what: String, _ x: String, _ y: String) -> MergeError {
             .data("\(TerminalText.escaped(a.path)) and \(TerminalText.escaped(b.path)) are not shards of one run: "
-                + "\(what) differ (\(TerminalText.escaped(x)) vs \(TerminalText.escaped(y)))")
+                + "\(what) differ (\(TerminalText.escaped(x)) vs \(TerminalText.escaped(y))); merge the shards of "
+                + "one run only, all run with the same command, --seed, --repeat and --shard i/n count")
         }
         if a.fields.command != b.fields.command {
             throw refuse("the commands", ReplayLine.shellWords(a.fields.command), ReplayLine.shellWords(b.fields.command))

@@ -259,7 +259,7 @@ final class ShardMergeTests: XCTestCase {
         try makeShards(seed: 6, prefix: "seed6-")
         try assertRefused("s1.json seed6-2.json s3.json", mentions: "the seed bases differ (0x5 vs 0x6)")
         try makeShards(command: "/bin/echo", prefix: "echo-")
-        try assertRefused("s1.json echo-2.json s3.json", mentions: "the commands differ (/bin/true vs /bin/echo)")
+        try assertRefused("s1.json echo-2.json s3.json", mentions: "the commands differ (/bin/true vs /bin/echo); merge the shards of one run only")
         let four = try shell("shakedown run --seed 5 --repeat 12 --keep-going --shard 2/4 --json -- /bin/true > four.json")
         XCTAssertEqual(four.status, 0, four.stderr)
         try assertRefused("s1.json four.json s3.json", mentions: "the shard counts differ (1/3 vs 2/4)")
