@@ -6,7 +6,8 @@ import Glibc
 /// writes and `--replay FILE` follows.
 ///
 /// The text form is line-based: a `shakedown-schedule 1` header, `mode`, `seed`, `processes`, `pct DEPTH STEPS`
-/// (pct only), then `events` and one `WORKER SYSCALL` line per released call. The same seed and mode give the same
+/// (pct only), `fallbacks`, then `events N` and exactly N `WORKER SYSCALL` lines, one per released call (a file with
+/// fewer or more is refused: cut short or added to, it would replay another order). The same seed and mode give the same
 /// events as long as no release was forced by a timeout (``timeoutReleases``).
 public struct SyscallSchedule: Hashable, Sendable {
     /// One released call.
