@@ -120,7 +120,8 @@ struct DiagnoseCommand: ParsableCommand {
                     continue  // a descendant that exited since the listing: nothing to report
                 } else {
                     // A descendant nobody asked for by pid: say why it is missing, without changing the verdict's code.
-                    writeToStandardError("shakedown diagnose: descendant \(entry.pid) not captured: \(error.description)\n")
+                    writeToStandardError("shakedown diagnose: descendant \(entry.pid) not captured: "
+                        + TerminalText.escaped(error.description) + "\n")
                 }
             }
         }
@@ -132,13 +133,15 @@ struct DiagnoseCommand: ParsableCommand {
             let output = Output(
                 processes: snapshots, deadlock: analysis,
                 errors: failures.map { .init(pid: $0.pid, message: $0.message, exitCode: $0.code) })
-            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            // The encoder leaves DEL, C1 and bidi controls (from a process's argv or thread names) raw.
+            print(TerminalText.jsonEscaped(String(decoding: try encoder.encode(output), as: UTF8.self)))
         } else {
             let renderer = SnapshotRenderer(style: full ? .full : .compact(framesPerThread: frames))
-            if !snapshots.isEmpty { print(renderer.render(snapshots, analysis: analysis)) }
+            // Command lines, thread and symbol names are the process's to choose: shown, never obeyed.
+            if !snapshots.isEmpty { print(TerminalText.escaped(renderer.render(snapshots, analysis: analysis))) }
         }
         for failure in failures {
-            writeToStandardError("shakedown diagnose: \(failure.message)\n")
+            writeToStandardError("shakedown diagnose: \(TerminalText.escaped(failure.message))\n")
         }
         if let first = failures.first { throw ExitCode(first.code) }
         if !analysis.deadlocks.isEmpty { throw ExitCode(1) }

@@ -45,8 +45,12 @@ enum JUnitReport {
     }
 
     static func render(_ summary: RepeatSummary, options: RunCommand) -> String {
-        var cases = options.repetitions == 1 ? copyCases(summary, options: options)
-                                             : repetitionCases(summary, options: options)
+        // A run stopped before its report (a failed --before) is shown as its repetition, with the stop's reason.
+        var cases = if options.repetitions == 1, let report = summary.lastReport {
+            copyCases(summary, report: report, options: options)
+        } else {
+            repetitionCases(summary, options: options)
+        }
         if summary.exitCode != 0, !cases.contains(where: { $0.failure != nil }) {
             cases.append(Case(name: "verdict", seconds: 0, failure: (
                 RepetitionTally.verdict(summary.exitCode), "not clean (exit \(summary.exitCode))",
@@ -58,8 +62,7 @@ enum JUnitReport {
     // MARK: Test cases
 
     /// `--repeat 1`: a case per copy, and cases for what belongs to no copy (leaks, the check, the run itself).
-    private static func copyCases(_ summary: RepeatSummary, options: RunCommand) -> [Case] {
-        let report = summary.lastReport
+    private static func copyCases(_ summary: RepeatSummary, report: RunReport, options: RunCommand) -> [Case] {
         let seed = report.seed
         let replay = ReplayLine.command(options, seed: seed)
         let seconds = Double(report.duration.nanoseconds) / 1e9
@@ -110,6 +113,8 @@ enum JUnitReport {
 
     /// `--repeat R`: a case per repetition that ran; one skipped case for the rest of the block, when it stopped.
     private static func repetitionCases(_ summary: RepeatSummary, options: RunCommand) -> [Case] {
+        // The repetition that stopped the run (RunStop) is the one record whose report never became the last one.
+        let stoppedAt = summary.records.last.flatMap { $0.seed == summary.lastReport?.seed ? nil : $0.repetition }
         var cases: [Case] = summary.records.map { record in
             var entry = Case(name: "repetition \(record.repetition) (seed \(record.seed.hexadecimal))",
                              seconds: Double(record.duration.nanoseconds) / 1e9)
@@ -127,6 +132,9 @@ enum JUnitReport {
                         + TerminalText.escaped(bytes: check.outputTail)
                 }
                 entry.output = text
+            } else if record.repetition == stoppedAt {
+                entry.output = "the run stopped at this repetition before its copies could be judged: "
+                    + (record.reason ?? "?")
             } else {
                 entry.output = "(the first \(RepetitionRecord.detailedLimit) failing repetitions carry their whole "
                     + "report; replay this one with the line above)"

@@ -19,7 +19,12 @@ struct MergeCommand: ParsableCommand {
         `checkFailures`, `failures`, `tally`, `exitCode` and `totalDurationMilliseconds` summed or combined, \
         `planned` covering the whole run and no `shard`; the last repetition's fields (`copies`, `counters`, \
         `check`, `hang`, `seed`) are the last shard's; `merge` adds `shards`, `files` and `failureRate`. With \
-        shards run with --keep-going, the merge equals the unsharded run's totals.
+        shards run with --keep-going, the merge equals the unsharded run's totals. A shard that stopped early \
+        (a failed --before: exit 70) merges with its stop counted as a failing repetition.
+
+        A refusal names the file and what is wrong with it (empty, not JSON, cut short, of another version; \
+        which shards are missing and which file is which shard; which options differ between two files, by \
+        their names) and what to do: usually run that shard again with the same --seed, --repeat and options.
 
         Exit codes:
           0   every repetition of every shard was clean

@@ -27,8 +27,13 @@ struct MergedRun {
         let count = first.shard.count
         let missing = (1...count).filter { byIndex[$0] == nil }
         guard missing.isEmpty else {
+            let given = (1...count).compactMap { index in
+                byIndex[index].map { "\(TerminalText.escaped($0.path)) is \(index)/\(count)" }
+            }
             throw .data("shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(count)" }.joined(separator: ", ")) "
-                + "missing: without \(missing.count == 1 ? "it" : "them") the merge is not the whole run")
+                + "missing (given: \(given.joined(separator: ", "))): without \(missing.count == 1 ? "it" : "them") the "
+                + "merge is not the whole run; add \(missing.count == 1 ? "its report" : "their reports"), or run "
+                + "\(missing.count == 1 ? "it" : "them") with the same --seed, --repeat and options")
         }
         shards = (1...count).compactMap { byIndex[$0] }
         var repetitions = 0, checkFailures = 0
@@ -55,7 +60,8 @@ struct MergedRun {
     private static func checkSameRun(_ a: ShardReport, _ b: ShardReport) throws(MergeError) {
         func refuse(_ what: String, _ x: String, _ y: String) -> MergeError {
             .data("\(TerminalText.escaped(a.path)) and \(TerminalText.escaped(b.path)) are not shards of one run: "
-                + "\(what) differ (\(TerminalText.escaped(x)) vs \(TerminalText.escaped(y)))")
+                + "\(what) differ (\(TerminalText.escaped(x)) vs \(TerminalText.escaped(y))); merge the shards of "
+                + "one run only, all run with the same command, --seed, --repeat and --shard i/n count")
         }
         if a.fields.command != b.fields.command {
             throw refuse("the commands", ReplayLine.shellWords(a.fields.command), ReplayLine.shellWords(b.fields.command))
@@ -69,8 +75,10 @@ struct MergedRun {
         if a.fields.repeat != b.fields.repeat {
             throw refuse("the repetition counts (--repeat)", "\(a.fields.repeat)", "\(b.fields.repeat)")
         }
-        if a.fields.settings != b.fields.settings {
-            throw refuse("the settings", "\(a.fields.settings)", "\(b.fields.settings)")
+        let differences = a.fields.settings.differences(from: b.fields.settings)
+        if !differences.isEmpty {
+            throw .data("\(TerminalText.escaped(a.path)) and \(TerminalText.escaped(b.path)) are not shards of one run: "
+                + TerminalText.escaped(differences.joined(separator: ", ")) + "; run every shard with the same options")
         }
     }
 
@@ -139,4 +147,26 @@ struct MergedRun {
     }
 
     private static func increment(_ key: String) -> Int64 { Int64(key.dropFirst()) ?? Int64.min }
+}
+
+extension RunJSON.Settings {
+    /// Each setting that differs, named as `shakedown run`'s option: `--before 'exit 1' vs none`.
+    func differences(from other: Self) -> [String] {
+        func show(_ value: String?) -> String { value.map { ReplayLine.quoted($0) } ?? "none" }
+        let pairs: [(String, String, String)] = [
+            ("--copies", String(copies), String(other.copies)),
+            ("--rounds", String(rounds), String(other.rounds)),
+            ("--timeout", OptionValue.format(timeout), OptionValue.format(other.timeout)),
+            ("--grace", OptionValue.format(grace), OptionValue.format(other.grace)),
+            ("--jitter", jitter, other.jitter),
+            ("--counters", String(counters), String(other.counters)),
+            ("--before", show(before), show(other.before)),
+            ("--check", show(check), show(other.check)),
+            ("--keep-going", keepGoing ? "given" : "not given", other.keepGoing ? "given" : "not given"),
+            ("--pct-depth", pctDepth.map(String.init) ?? "not given", other.pctDepth.map(String.init) ?? "not given"),
+            ("--pct-steps", pctSteps.map(String.init) ?? "not given", other.pctSteps.map(String.init) ?? "not given"),
+            ("SHAKEDOWN_JITTER", show(jitterEnvironment), show(other.jitterEnvironment)),
+        ]
+        return pairs.filter { $0.1 != $0.2 }.map { "\($0.0) differs (\($0.1) vs \($0.2))" }
+    }
 }

@@ -16,8 +16,8 @@ struct RepetitionFailure {
 
 /// What a `shakedown run` (repeated or not) found, for the closing text or JSON.
 struct RepeatSummary {
-    /// The last repetition that ran: its report and its check.
-    var lastReport: RunReport
+    /// The last repetition that ran: its report and its check (`nil` when the loop stopped before any report, RunStop).
+    var lastReport: RunReport?
     var lastCheck: ShellStep.Result?
     var repetitionsRun: Int
     var checkFailures: Int
@@ -73,9 +73,30 @@ final class RepeatLoop {
         for repetition in planned {
             let repetitionStarted = ContinuousClock.now
             let seed = baseSeed.repetition(repetition)
-            try runBefore(repetition: repetition, seed: seed)
-            let report = try runCopies(repetition: repetition, seed: seed)
-            let check = try runCheck(repetition: repetition, seed: seed)
+            let report: RunReport, check: ShellStep.Result?
+            do {
+                try runBefore(repetition: repetition, seed: seed)
+                report = try runCopies(repetition: repetition, seed: seed)
+                check = try runCheck(repetition: repetition, seed: seed)
+            } catch let stop as StepFailure {
+                // Recorded as this repetition's failure, so --json and --junit still report the run (RunStop);
+                // whatever a failed --before started is stopped as after any repetition.
+                let leftovers = beforeStep != nil || checkStep != nil ? StepLeftovers.killAll(sparing: Set(prepared.keptLeaderPid.map { [$0] } ?? [])) : []
+                if !leftovers.isEmpty {
+                    writeToStandardError(TerminalText.escaped("shakedown run: --before/--check left \(leftovers.count) "
+                        + "process(es) running in repetition \(repetition); killed: \(leftovers.joined(separator: "; "))") + "\n")
+                }
+                failures.append(RepetitionFailure(repetition: repetition, seed: seed, exitCode: stop.exitCode, reason: stop.reason))
+                tally.addStop(exitCode: stop.exitCode)
+                if options.junit != nil {
+                    records.append(RepetitionRecord(repetition: repetition, seed: seed, exitCode: stop.exitCode,
+                                                    duration: ContinuousClock.now - repetitionStarted, reason: stop.reason, report: nil, check: nil))
+                }
+                throw RunStop(summary: RepeatSummary(
+                    lastReport: last?.report, lastCheck: last?.check, repetitionsRun: repetition + 1 - planned.lowerBound,
+                    checkFailures: checkFailures, failures: failures, exitCode: stop.exitCode,
+                    totalDuration: ContinuousClock.now - started, planned: planned, baseSeed: baseSeed, tally: tally, records: records))
+            }
             let stepLeftovers = (beforeStep != nil || checkStep != nil) ? StepLeftovers.killAll(sparing: Set(prepared.keptLeaderPid.map { [$0] } ?? [])) : []
             if !stepLeftovers.isEmpty {
                 clearProgress()
@@ -135,7 +156,7 @@ final class RepeatLoop {
             clearProgress()
             writeToStandardError("shakedown run: --before \(TerminalText.escaped(result.reason)) in repetition "
                 + "\(repetition) (seed \(seed.hexadecimal)); nothing to judge, stopping\n")
-            throw ExitCode(70)
+            throw StepFailure(exitCode: 70, reason: "--before `\(options.before ?? "")` \(result.reason); nothing to judge")
         }
     }
 
@@ -171,7 +192,7 @@ final class RepeatLoop {
         do { return try body() } catch {
             clearProgress()
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
-            throw ExitCode(error.code == .invalidArgument ? 64 : 70)
+            throw StepFailure(exitCode: error.code == .invalidArgument ? 64 : 70, reason: error.description)
         }
     }
 

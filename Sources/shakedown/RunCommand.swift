@@ -32,7 +32,27 @@ struct RunCommand: ParsableCommand {
         --junit FILE also writes JUnit XML for CI: a test case per copy (per repetition with --repeat, named \
         with its seed), each failure naming the seed and the replay line, the report (output, crash, hang \
         capture) in system-out, control characters written as \\u{1B} text. The verdict and exit code are \
-        unchanged.
+        unchanged. --json and --junit are written for every run that got past its arguments, also one that \
+        stopped early (a failed --before, a command that cannot be run, a failed system call): the stopped \
+        repetition is a failure with its seed, its exit code (70) and the reason (verdict "not started"), after \
+        the repetitions that ran; the text output ends with it too.
+
+        --trace, --replay (modes syscalls and pct) and --pct-depth, --pct-steps (mode pct) are checked against \
+        the mode the run uses: SHAKEDOWN_JITTER's when it is set (it overrides --jitter for the whole process), \
+        else --jitter's. Given with a mode that does not use them, they are a usage error (64) naming the option, \
+        the mode and where it came from, so SHAKEDOWN_JITTER=none under --jitter syscalls --replay FILE refuses \
+        the run rather than ignore the schedule; when SHAKEDOWN_JITTER gives the run such a mode, they apply. A \
+        --replay FILE that is not a whole schedule (its `events N` header not matching the events that follow: \
+        truncated or padded) is refused with exit 65, one that cannot be read with 66, one of another mode or \
+        copy count with 64. Where the kernel or a sandbox has no seccomp user notification (syscalls and pct \
+        fall back to preempt), --replay is refused with exit 70 and --trace says on standard error that its \
+        file will not be written.
+
+        The replay line, and every echo of the command, quotes each argument for a shell: bare, in '…', or, \
+        when it holds control characters, newlines or tabs, as $'…' (bash, zsh, ksh) with \\n, \\t and \\xHH \
+        escapes, so it can be pasted and no escape code reaches the terminal; when SHAKEDOWN_JITTER chose the \
+        mode it is named in front. Arguments that are not valid UTF-8 are refused (64): they would reach the \
+        command changed.
 
         Exit codes:
           0   every copy exited 0, nothing hung, nothing leaked, every --check passed
@@ -41,9 +61,16 @@ struct RunCommand: ParsableCommand {
           4   copies succeeded but left zombie or orphan processes behind
           5   a --check command failed (non-zero exit; 127: command not found)
           64  bad arguments (a number out of range, --shard outside 1 ≤ i ≤ n, more
-              shards than repetitions, --shard without --seed or SHAKEDOWN_SEED)
+              shards than repetitions, --shard without --seed or SHAKEDOWN_SEED,
+              --trace/--replay/--pct-* under a mode that does not use them, a
+              --replay schedule of another mode or copy count, an argument
+              that is not UTF-8): refused before anything runs, no report
+          65  the --replay file is not a whole schedule (garbage, truncated, padded)
+          66  the --replay file cannot be read
           70  Shakedown itself failed (a system call, an executable that cannot
-              start, no copy could be started, a --before command that failed)
+              start, no copy could be started, a --before command that failed,
+              a --replay the seccomp fallback cannot follow); --json and
+              --junit are still written
           73  the --junit file cannot be written (when the run itself was clean)
         When several apply, the first in the order 3, 1, 4, 5 wins.
         """
@@ -103,16 +130,16 @@ struct RunCommand: ParsableCommand {
     var keepGoing = false
 
     // syscalls/pct schedules (ScheduleOptions).
-    @Option(help: ArgumentHelp("syscalls/pct: write the schedule of controlled calls to FILE (with --repeat, the last repetition's).",
+    @Option(help: ArgumentHelp("syscalls/pct: write the schedule of controlled calls to FILE (emptied at the start; with --repeat, the last repetition's).",
                                valueName: "FILE"))
     var trace: String?
 
     @Option(help: ArgumentHelp("syscalls/pct: follow the schedule in FILE (written by --trace).", valueName: "FILE"))
     var replay: String?
 
-    @Option(parsing: .unconditional, help: "pct: the bug depth d, giving d-1 priority change points (1-100).",
+    @Option(parsing: .unconditional, help: "pct: the bug depth d, giving d-1 priority change points (1-100; default 3).",
             transform: { try OptionValue.integer($0, within: 1...100) })
-    var pctDepth = 3
+    var pctDepth: Int?
 
     @Option(parsing: .unconditional,
             help: "pct: the expected number of controlled calls k, change points drawn from 1...k (default 100 per copy and round).",
@@ -148,34 +175,39 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--junit: \(plannedRepetitions.count) repetitions would be as many test cases; "
                 + "at most \(JUnitReport.maximumCases) per report (split the run with --shard)")
         }
+        try RawArguments.validateUTF8()
+        try ScheduleOptionCheck.validate(self)
+        if let replay { try ScheduleOptionCheck.validateReplay(self, path: replay) }
         if let trace {  // found out now, not after a long run whose schedule then cannot be kept
-            let fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            // Emptied, so an older trace never passes for this run's when this one writes none (a fallback, no
+            // copy started); kept when it is also the --replay file, which the run reads first.
+            let keep = replay.map { ScheduleOptionCheck.isSameFile($0, trace) } ?? false
+            let fd = open(trace, O_WRONLY | O_CREAT | (keep ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 let error = ShakedownError.systemCall("open")
                 throw ValidationError(TerminalText.escaped("--trace: cannot write \(trace): \(error)"))
             }
             close(fd)
         }
-        if let replay {  // a bad schedule file, or one for another run, is a usage error before anything runs
-            let schedule: SyscallSchedule
-            do { schedule = try SyscallSchedule.load(from: replay) } catch { throw ValidationError(TerminalText.escaped("--replay: \(error)")) }
-            guard schedule.mode == jitterPlan.mode, schedule.processes == copies else {
-                throw ValidationError(TerminalText.escaped("--replay: \(replay) is a \(schedule.mode) schedule of \(schedule.processes) copies: "
-                                                           + "replay it with --jitter \(schedule.mode) -n \(schedule.processes)"))
-            }
-        }
     }
 
     func run() throws {
-        let prepared = try prepare()
         let baseSeed: Seed
         do { baseSeed = try Seed.resolve(seed) } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
             throw ExitCode(64)
         }
-        if before != nil || check != nil { StepLeftovers.adoptOrphans() }
-        let loop = RepeatLoop(prepared: prepared, baseSeed: baseSeed, options: self)
-        let summary = try loop.run()
+        let summary: RepeatSummary
+        do {
+            let prepared = try prepare()
+            if before != nil || check != nil { StepLeftovers.adoptOrphans() }
+            summary = try RepeatLoop(prepared: prepared, baseSeed: baseSeed, options: self).run()
+        } catch let failure as StepFailure {
+            summary = RunStop(beforeAnyRepetition: failure, baseSeed: baseSeed, options: self).summary
+        } catch let stop as RunStop {
+            // Stopped early (a failed --before, a failed system call): the reports are still written.
+            summary = stop.summary
+        }
         if json {
             print(try RunJSON.encode(summary, options: self))
         } else {
@@ -187,26 +219,29 @@ struct RunCommand: ParsableCommand {
                 if summary.exitCode == 0 { throw error }
             }
         }
-        if let reason = Self.startFailure(of: summary.lastReport) {
+        if let report = summary.lastReport, let reason = Self.startFailure(of: report) {
             writeToStandardError("shakedown run: no copy started: \(TerminalText.escaped(reason))\n")
         }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 
     /// Checks the configuration and resolves the command once, for every repetition.
+    /// - Throws: `ExitCode(64)` for a bad value; ``StepFailure`` (70) when the command cannot be run.
     private func prepare() throws -> PreparedCommandRun {
+        try ScheduleOptionCheck.checkAvailable(self)
         do {
             let teardown = try Teardown([.signal(.terminate), .wait(OptionValue.duration(seconds: grace)), .signal(.kill)])
             var configuration = RunConfiguration(
                 processes: copies, rounds: rounds, timeout: OptionValue.duration(seconds: timeout),
                 jitter: jitterPlan, seed: nil, teardown: teardown)
-            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth,
+            configuration.schedule = ScheduleOptions(traceFile: trace, replayFile: replay, pctDepth: pctDepth ?? 3,
                                                      pctSteps: pctSteps)
             return try PreparedCommandRun(command: command, configuration, counters: counters)
         } catch {
             writeToStandardError("shakedown run: \(TerminalText.escaped(error.description))\n")
             // A bad value (an environment variable such as SHAKEDOWN_JITTER) is a usage error, like a bad option.
-            throw ExitCode(error.code == .invalidArgument ? 64 : 70)
+            if error.code == .invalidArgument { throw ExitCode(64) }
+            throw StepFailure(exitCode: 70, reason: "cannot run the command: " + error.description)
         }
     }
 

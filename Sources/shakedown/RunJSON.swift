@@ -96,6 +96,11 @@ struct RunJSON: Encodable {
         let before: String?
         let check: String?
         let keepGoing: Bool
+        /// `--pct-depth`, `--pct-steps` and `SHAKEDOWN_JITTER` when given (absent otherwise, and in older reports):
+        /// they shape every repetition's schedule as much as `jitter` does.
+        let pctDepth: Int?
+        let pctSteps: Int?
+        let jitterEnvironment: String?
 
         init(_ options: RunCommand) {
             copies = options.copies
@@ -107,6 +112,9 @@ struct RunJSON: Encodable {
             before = options.before
             check = options.check
             keepGoing = options.keepGoing
+            pctDepth = options.pctDepth
+            pctSteps = options.pctSteps
+            jitterEnvironment = ReplayLine.jitterEnvironment
         }
     }
 
@@ -125,12 +133,14 @@ struct RunJSON: Encodable {
     }
 
     init(_ summary: RepeatSummary, options: RunCommand) {
+        // Without a report (the loop stopped before the first one, RunStop) the copies' fields are empty and the
+        // seed is the stopped repetition's.
         let report = summary.lastReport
-        command = report.command ?? []
-        seed = String(report.seed.value)
-        durationMilliseconds = report.duration.nanoseconds / 1_000_000
+        command = report?.command ?? options.command
+        seed = String((report?.seed ?? summary.failures.last?.seed ?? summary.baseSeed).value)
+        durationMilliseconds = (report?.duration.nanoseconds ?? 0) / 1_000_000
         totalDurationMilliseconds = summary.totalDuration.nanoseconds / 1_000_000
-        copies = report.workers.map { worker in
+        copies = (report?.workers ?? []).map { worker in
             Copy(copy: worker.index, pid: worker.commandPid ?? worker.pid, exit: worker.exit,
                  hung: worker.outcome == .hung, outcome: worker.outcome.description, outputTail: worker.outputTail)
         }
@@ -139,14 +149,14 @@ struct RunJSON: Encodable {
                  exit: process.exit, lifetimeMilliseconds: process.lifetime.map { $0.nanoseconds / 1_000_000 },
                  cleanup: process.cleanup.description)
         }
-        zombies = report.zombies.map(leak)
-        orphans = report.orphans.map(leak)
-        counters = report.observations.map { observation in
+        zombies = (report?.zombies ?? []).map(leak)
+        orphans = (report?.orphans ?? []).map(leak)
+        counters = (report?.observations ?? []).map { observation in
             Counter(name: observation.name, value: observation.finalValue,
                     histogram: Dictionary(observation.histogram.map { ("+\($0.increment)", $0.rounds) },
                                           uniquingKeysWith: +))
         }
-        notes = report.notes
+        notes = report?.notes ?? []
         repetitions = summary.repetitionsRun
         checkFailures = summary.checkFailures
         failures = summary.failures.map { failure in
@@ -166,7 +176,7 @@ struct RunJSON: Encodable {
         planned = Planned(first: summary.planned.lowerBound, end: summary.planned.upperBound)
         settings = Settings(options)
         tally = summary.tally
-        hang = report.hang.map { diagnosis in
+        hang = report?.hang.map { diagnosis in
             Hang(processes: diagnosis.snapshots, deadlocks: diagnosis.analysis.deadlocks.map(\.explanation),
                  captureFailures: diagnosis.captureFailures)
         }

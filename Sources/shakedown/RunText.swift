@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Shakedown
 
 /// The human-readable account of a command run. Everything that came from the command (its argv, output,
@@ -63,7 +66,7 @@ enum RunText {
     static func closing(_ summary: RepeatSummary, options: RunCommand) -> String {
         var lines: [String] = []
         if options.repetitions == 1 {
-            lines.append(render(summary.lastReport))
+            if let report = summary.lastReport { lines.append(render(report)) }
             if let check = summary.lastCheck, let command = options.check {
                 lines.append(self.check(check, command: command))
             }
@@ -100,25 +103,69 @@ enum ReplayLine {
         if options.jitter != "default" { words += ["--jitter", options.jitter] }
         if options.timeout != 60 { words += ["--timeout", OptionValue.format(options.timeout)] }
         if options.rounds != 1 { words += ["--rounds", String(options.rounds)] }
-        if options.pctDepth != 3 { words += ["--pct-depth", String(options.pctDepth)] }
+        if let depth = options.pctDepth { words += ["--pct-depth", String(depth)] }
         if let steps = options.pctSteps { words += ["--pct-steps", String(steps)] }
         if options.counters != 0 { words += ["--counters", String(options.counters)] }
         if options.grace != 0.5 { words += ["--grace", OptionValue.format(options.grace)] }
         if let before = options.before { words += ["--before", before] }
         if let check = options.check { words += ["--check", check] }
-        return shellWords(words) + " -- " + shellWords(options.command)
+        return environmentPrefix() + shellWords(words) + " -- " + shellWords(options.command)
     }
 
-    /// The words quoted for a POSIX shell where needed: `a 'b c' 'it'\''s'`.
+    /// `SHAKEDOWN_JITTER=pct ` when the variable chose this run's mode over `--jitter`: a replay without it would
+    /// shake in another mode, and could pass where the run failed.
+    static func environmentPrefix() -> String {
+        jitterEnvironment.map { JitterPlan.environmentVariable + "=" + quoted($0) + " " } ?? ""
+    }
+
+    /// `SHAKEDOWN_JITTER` when it is set to more than white space (then it decides the mode), else `nil`.
+    static var jitterEnvironment: String? {
+        guard let raw = getenv(JitterPlan.environmentVariable) else { return nil }
+        let value = String(cString: raw)
+        return value.contains(where: { !$0.isWhitespace }) ? value : nil
+    }
+
+    /// The words quoted for a shell where needed, so the line can be pasted: `a 'b c' 'it'\''s' $'\x1b[2J'`.
     static func shellWords(_ words: [String]) -> String {
         words.map(quoted).joined(separator: " ")
     }
 
-    private static func quoted(_ word: String) -> String {
+    /// A word as a shell reads it back unchanged: bare when it has only characters no shell treats specially;
+    /// in single quotes when it has no control character (nothing in them is special but `'`); otherwise ANSI-C
+    /// quoted (`$'…'`, bash, zsh, ksh and POSIX.1-2024 sh), where every control character, C1 control and
+    /// bidirectional override becomes `\n`, `\t` or its UTF-8 bytes as `\xHH`, so no escape code reaches a
+    /// terminal raw and a pasted line cannot break in two.
+    static func quoted(_ word: String) -> String {
         let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { scalar in
             (scalar.properties.isAlphabetic && scalar.isASCII) || ("0"..."9").contains(scalar)
                 || "-_./:=@%+,".unicodeScalars.contains(scalar)
         }
-        return plain ? word : "'" + word.replacing("'", with: "'\\''") + "'"
+        if plain { return word }
+        guard word.unicodeScalars.contains(where: needsANSIQuoting) else {
+            return "'" + word.replacing("'", with: "'\\''") + "'"
+        }
+        var result = "$'"
+        for scalar in word.unicodeScalars {
+            switch scalar {
+            case "\\": result += "\\\\"
+            case "'": result += "\\'"
+            // An interactive bash may expand history at `!` even here; as a byte it cannot.
+            case "!": result += "\\x21"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case _ where needsANSIQuoting(scalar):
+                for byte in String(scalar).utf8 {
+                    result += "\\x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16)
+                }
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "'"
+    }
+
+    /// Characters a line cannot carry raw: newline and tab (a pasted line would break or complete), and what
+    /// ``TerminalText`` escapes.
+    private static func needsANSIQuoting(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "\n" || scalar == "\t" || TerminalText.needsEscape(scalar)
     }
 }

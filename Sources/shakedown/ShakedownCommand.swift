@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
+import Shakedown
 
 @main
 struct ShakedownCommand: ParsableCommand {
@@ -16,4 +20,24 @@ struct ShakedownCommand: ParsableCommand {
         """,
         subcommands: [DemoCommand.self, RunCommand.self, DiagnoseCommand.self, MergeCommand.self]
     )
+
+    /// ArgumentParser's `main()`, except that its messages go through `TerminalText`: they quote the rejected
+    /// argument (`The value '…' is invalid`, `Unknown option '…'`), and an escape code in it must not reach the
+    /// terminal raw.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let message = fullMessage(for: error)
+            let code = exitCode(for: error)
+            if code.isSuccess {
+                if !message.isEmpty { print(message) }
+            } else if !message.isEmpty {
+                writeToStandardError(TerminalText.escaped(message) + "\n")
+            }
+            fflush(nil)
+            Glibc.exit(code.rawValue)
+        }
+    }
 }

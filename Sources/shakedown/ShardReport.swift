@@ -64,10 +64,11 @@ struct ShardReport {
         }
         guard let object = try? JSONCoding.decoder().decode(JSONValue.self, from: data), case let .object(raw) = object
         else {
-            throw .data("\(shown): not a `shakedown run --json` report (not a JSON object, or truncated)")
+            throw .data("\(shown): " + Self.whyNotJSON(Array(data)))
         }
         do { fields = try JSONCoding.decoder().decode(Fields.self, from: data) } catch {
-            throw .data("\(shown): not a `shakedown run --json` report of this version: \(Self.explain(error))")
+            throw .data("\(shown): JSON, but not a `shakedown run --json` report of this version: "
+                + "\(Self.explain(error)); merge the --json output of this shakedown's `run --shard i/n`")
         }
         self.raw = raw
         guard let base = Seed(parsing: fields.seedBase) else {
@@ -132,6 +133,24 @@ struct ShardReport {
         guard fields.exitCode == worst else {
             throw .data("\(shown): exitCode \(fields.exitCode), but its failing repetitions make it \(worst)")
         }
+    }
+
+    /// Why a file is no JSON object, and what to do: an empty file, text that is not JSON (the text report, say),
+    /// or JSON cut short.
+    static func whyNotJSON(_ bytes: [UInt8]) -> String {
+        let rerun = "run that shard again with `shakedown run --shard i/n --json > FILE` and merge the new file"
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        guard let first = bytes.first(where: { !isSpace($0) }) else {
+            return "empty (\(bytes.count) byte\(bytes.count == 1 ? "" : "s")\(bytes.isEmpty ? "" : " of white space")): "
+                + "no report was written to it; " + rerun
+        }
+        guard first == UInt8(ascii: "{") else {
+            let start = bytes.drop(while: isSpace).prefix(40).prefix { $0 != 0x0A }
+            return "not JSON (it begins `\(TerminalText.escaped(bytes: start))`): `shakedown merge` takes the shards' "
+                + "`run --json` output, not their text reports; " + rerun
+        }
+        return "not a whole JSON object (\(bytes.count) bytes: cut short, or damaged): the shard's report was not "
+            + "written to its end; " + rerun
     }
 
     /// A decoding error as one line naming the field.

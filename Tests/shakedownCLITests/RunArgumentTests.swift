@@ -85,7 +85,7 @@ final class RunArgumentTests: XCTestCase {
         XCTAssertFalse(text.stdout.unicodeScalars.contains { TerminalText.needsEscape($0) }, text.stdout)
         XCTAssertTrue(text.stdout.contains("| \\u{1B}[2J\\u{1B}[Hclean: every copy exited 0\n"), text.stdout)
         XCTAssertTrue(text.stdout.contains("| \\u{9B}fake"), "each output line keeps its own prefix: \(text.stdout)")
-        XCTAssertTrue(text.stdout.contains("\\u{1B}]0;title\\u{7}"), "argv is escaped too: \(text.stdout)")
+        XCTAssertTrue(text.stdout.contains("$'\\x1b]0;title\\x07'"), "argv is quoted for a shell, escapes as \\x: \(text.stdout)")
 
         let json = try CLI.shakedown(["run", "-n", "1", "--json", "--", "/bin/sh", "-c", hostile])
         XCTAssertEqual(json.status, 1, json.stderr)
@@ -106,7 +106,8 @@ final class RunArgumentTests: XCTestCase {
 
     func testHelpListsEveryExitCode() throws {
         let help = try CLI.shakedown(["help", "run"])
-        for line in ["0   every copy", "1   a copy", "3   a copy", "4   copies", "5   a --check", "64  bad", "70  Shakedown"] {
+        for line in ["0   every copy", "1   a copy", "3   a copy", "4   copies", "5   a --check", "64  bad", "65  the --replay file",
+                     "66  the --replay file", "70  Shakedown", "--json and\n      --junit are still written"] {
             XCTAssertTrue(help.stdout.contains(line), "\(line) missing from: \(help.stdout)")
         }
         XCTAssertTrue(help.stdout.contains("3, 1, 4, 5"), help.stdout)

@@ -236,15 +236,21 @@ final class ShardMergeTests: XCTestCase {
         XCTAssertTrue(good.stdout.contains("repetitions: 12 of 12 ran; 0 failed"), good.stdout)
 
         try "hello\u{1B}[2J".write(toFile: directory + "/garbage.json", atomically: true, encoding: .utf8)
-        try assertRefused("s1.json garbage.json s3.json", mentions: "garbage.json: not a `shakedown run --json` report")
+        try assertRefused("s1.json garbage.json s3.json", mentions: "garbage.json: not JSON (it begins `hello\\u{1B}[2J`): "
+            + "`shakedown merge` takes the shards' `run --json` output, not their text reports; run that shard again")
         let whole = try String(contentsOfFile: directory + "/s2.json", encoding: .utf8)
         try String(whole.prefix(whole.count / 2)).write(toFile: directory + "/truncated.json", atomically: true, encoding: .utf8)
-        try assertRefused("s1.json truncated.json s3.json", mentions: "truncated.json: not a `shakedown run --json` report")
+        try assertRefused("s1.json truncated.json s3.json", mentions: "truncated.json: not a whole JSON object (")
+        // Before, an empty file was "not a JSON object, or truncated", not what it is.
+        try "".write(toFile: directory + "/empty.json", atomically: true, encoding: .utf8)
+        try assertRefused("s1.json empty.json s3.json", mentions: "empty.json: empty (0 bytes): no report was written to it; "
+            + "run that shard again with `shakedown run --shard i/n --json > FILE`")
         try #"{"copies": []}"#.write(toFile: directory + "/other.json", atomically: true, encoding: .utf8)
         try assertRefused("s1.json other.json s3.json", mentions: "field `command` is missing")
 
         try assertRefused("s1.json s2.json s2.json s3.json", mentions: "shard 2/3 is given twice")
-        try assertRefused("s1.json s3.json", mentions: "shard 2/3 missing")
+        try assertRefused("s1.json s3.json", mentions: "shard 2/3 missing (given: s1.json is 1/3, s3.json is 3/3): without "
+            + "it the merge is not the whole run; add its report, or run it with the same --seed, --repeat and options")
         try assertRefused("s1.json s2.json s3.json no-such.json", status: 66, mentions: "no-such.json: cannot read")
         try assertRefused("s1.json . s3.json", status: 66, mentions: ".: cannot read: Is a directory")
         // An endless input is refused at the size limit, not read until memory runs out.
@@ -253,10 +259,16 @@ final class ShardMergeTests: XCTestCase {
         try makeShards(seed: 6, prefix: "seed6-")
         try assertRefused("s1.json seed6-2.json s3.json", mentions: "the seed bases differ (0x5 vs 0x6)")
         try makeShards(command: "/bin/echo", prefix: "echo-")
-        try assertRefused("s1.json echo-2.json s3.json", mentions: "the commands differ (/bin/true vs /bin/echo)")
+        try assertRefused("s1.json echo-2.json s3.json", mentions: "the commands differ (/bin/true vs /bin/echo); merge the shards of one run only")
         let four = try shell("shakedown run --seed 5 --repeat 12 --keep-going --shard 2/4 --json -- /bin/true > four.json")
         XCTAssertEqual(four.status, 0, four.stderr)
         try assertRefused("s1.json four.json s3.json", mentions: "the shard counts differ (1/3 vs 2/4)")
+        // Before: the settings were dumped as a Swift struct, leaving the reader to find the difference.
+        let rounds = try shell("shakedown run --seed 5 --repeat 12 --keep-going --shard 2/3 --rounds 2 --before true "
+            + "--json -- /bin/true > rounds.json")
+        XCTAssertEqual(rounds.status, 0, rounds.stderr)
+        try assertRefused("s1.json rounds.json s3.json", mentions: "s1.json and rounds.json are not shards of one run: "
+            + "--rounds differs (1 vs 2), --before differs (none vs true); run every shard with the same options")
 
         // Forged numbers that do not add up are refused, not merged into a plausible total.
         let forged = whole.replacingOccurrences(of: #""repetitions" : 4"#, with: #""repetitions" : 9"#)

@@ -6,7 +6,8 @@ import Glibc
 /// writes and `--replay FILE` follows.
 ///
 /// The text form is line-based: a `shakedown-schedule 1` header, `mode`, `seed`, `processes`, `pct DEPTH STEPS`
-/// (pct only), then `events` and one `WORKER SYSCALL` line per released call. The same seed and mode give the same
+/// (pct only), `fallbacks`, then `events N` and exactly N `WORKER SYSCALL` lines, one per released call (a file with
+/// fewer or more is refused: cut short or added to, it would replay another order). The same seed and mode give the same
 /// events as long as no release was forced by a timeout (``timeoutReleases``).
 public struct SyscallSchedule: Hashable, Sendable {
     /// One released call.
@@ -85,7 +86,8 @@ public struct SyscallSchedule: Hashable, Sendable {
     /// - Parameters:
     ///   - text: the text form.
     ///   - name: what errors call the input (a file's path).
-    /// - Throws: `.invalidArgument(name)` saying which line is wrong.
+    /// - Throws: `.invalidArgument(name)` saying which line is wrong, or that the events that follow are not as many
+    ///   as the `events N` line says (a truncated or padded file).
     public init(parsing text: String, name: String = "schedule") throws(ShakedownError) {
         var mode: JitterMode?
         var seed: Seed?
@@ -93,7 +95,7 @@ public struct SyscallSchedule: Hashable, Sendable {
         var pct: (depth: Int, steps: Int)?
         var fallbacks = (blocked: 0, timeout: 0)
         var events: [Event] = []
-        var inEvents = false
+        var declaredEvents: Int?
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         guard lines.first == "shakedown-schedule 1" else {
             throw .invalidArgument(name, "not a Shakedown schedule (the first line must be `shakedown-schedule 1`)")
@@ -101,7 +103,7 @@ public struct SyscallSchedule: Hashable, Sendable {
         for (number, line) in lines.enumerated().dropFirst() {
             let words = line.split(separator: " ")
             func bad() -> ShakedownError { .invalidArgument(name, "line \(number + 1) is not understood: \(line.prefix(80))") }
-            if inEvents {
+            if declaredEvents != nil {
                 guard words.count == 2, let worker = Int(words[0]), worker >= 0, worker < 1_000_000,
                       let call = Int32(words[1]) else { throw bad() }
                 events.append(Event(worker: worker, syscall: call))
@@ -117,7 +119,9 @@ public struct SyscallSchedule: Hashable, Sendable {
             case ("fallbacks", 3):
                 guard let blocked = Int(words[1]), let timeout = Int(words[2]) else { throw bad() }
                 fallbacks = (blocked, timeout)
-            case ("events", 2): inEvents = true
+            case ("events", 2):
+                guard let count = Int(words[1]), count >= 0 else { throw bad() }
+                declaredEvents = count
             default: throw bad()
             }
         }
@@ -126,6 +130,15 @@ public struct SyscallSchedule: Hashable, Sendable {
         }
         guard let seed, let processes, processes >= 1, processes <= RunConfiguration.maximumProcesses else {
             throw .invalidArgument(name, "lacks its seed or a process count within 1...\(RunConfiguration.maximumProcesses)")
+        }
+        // A file cut short (a full disk, a copy interrupted) or with lines added would replay another order.
+        guard let declaredEvents else {
+            throw .invalidArgument(name, "has no `events N` line: truncated before its events")
+        }
+        guard events.count == declaredEvents else {
+            throw .invalidArgument(name, "its header says `events \(declaredEvents)` but \(events.count) event "
+                + "line\(events.count == 1 ? "" : "s") follow\(events.count == 1 ? "s" : ""): "
+                + (events.count < declaredEvents ? "truncated" : "lines were added") + "; trace the run again")
         }
         guard events.allSatisfy({ $0.worker < processes }) else {
             throw .invalidArgument(name, "names a worker beyond its \(processes) processes")

@@ -391,7 +391,7 @@ final class SyscallRunTests: XCTestCase {
         let mismatch = try run(Fixtures.path("shakedown"), ["run", "-n", "3", "--jitter", "pct", "--replay", path, "--", "/bin/true"])
         XCTAssertEqual(mismatch.exitCode, 64, "a schedule of 2 copies for a run of 3 is a usage error")
         let garbage = try run(Fixtures.path("shakedown"), ["run", "-n", "2", "--jitter", "pct", "--replay", "/etc/hostname", "--", "/bin/true"])
-        XCTAssertEqual(garbage.exitCode, 64, "a file that is no schedule is a usage error")
+        XCTAssertEqual(garbage.exitCode, 65, "a file that is no schedule is bad data (65), as in shakedown merge")
         configuration.processes = 2
         configuration.schedule.pctDepth = 0
         XCTAssertThrowsError(try Shake.run(command: ["/bin/true"], configuration), "depth 0")
