@@ -65,6 +65,24 @@ enum Measure {
         return Double(bench_now_ns() - start) / 1_000 / Double(runs)
     }
 
+    /// µs per repetition of `runs` repetitions of `command` (`copies` copies each) run back to back as
+    /// `shakedown run --repeat` runs them: prepared once with the CLI's defaults (`--jitter default`, its timeout),
+    /// each repetition with its derived seed, the kept leader closed at the end. Timed from preparing to closing.
+    /// Every run must be clean.
+    static func backToBackCommandRuns(_ command: [String], copies: Int, runs: Int) throws -> Double {
+        let start = bench_now_ns()
+        let prepared = try PreparedCommandRun(command: command,
+                                              RunConfiguration(processes: copies, timeout: .seconds(60), jitter: .default))
+        // A run that throws leaves the kept leader to `prepared`'s deinit, which closes it.
+        let base = Seed(0x5EED)
+        for index in 0..<runs {
+            let report = try prepared.run(seed: base.repetition(index))
+            guard report.isClean else { throw BenchmarkError("back-to-back command run was not clean:\n\(report.summary)") }
+        }
+        prepared.close()
+        return Double(bench_now_ns() - start) / 1_000 / Double(runs)
+    }
+
     /// µs per go of: posix_spawn (or, with `forkExec`, fork + execve) `copies` copies of `argv` (argv[0] a path)
     /// from this process, then waitpid each; averaged over `runs` goes. Every copy must exit 0.
     static func spawnAndWait(_ argv: [String], copies: Int, runs: Int, forkExec: Bool = false) throws -> Double {

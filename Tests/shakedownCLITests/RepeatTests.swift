@@ -137,6 +137,24 @@ final class RepeatTests: XCTestCase {
         XCTAssertEqual(Set(leaders).count, 1, "the leader was replaced between repetitions: \(leaders)")
     }
 
+    /// The speed of `--repeat` rests on the kept run leader (docs/benchmarks.md, "Where a command repetition's
+    /// time goes"): a plain `--repeat` (no steps) must fork one leader for the whole loop and, per repetition, only
+    /// a fresh shepherd per copy. Counted from the copies themselves, so the load on the host does not matter: each
+    /// copy writes its shepherd (its parent) and that shepherd's parent, the run leader.
+    func testPlainRepeatKeepsOneLeaderAndForksOnlyAShepherdPerCopy() throws {
+        let seen = directory + "/lineage"
+        let record = "read -r _ _ _ leader _ < /proc/$PPID/stat; echo \"$PPID $leader\" >> '\(seen)'"
+        let result = try CLI.shakedown(["run", "-n", "2", "--repeat", "6", "--", "/bin/sh", "-c", record])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let lines = try String(contentsOfFile: seen, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 12, "one line per copy per repetition: \(lines)")
+        let shepherds = Set(lines.map { $0.split(separator: " ").first.map(String.init) ?? "" })
+        let leaders = Set(lines.map { $0.split(separator: " ").last.map(String.init) ?? "" })
+        XCTAssertEqual(shepherds.count, 12, "every copy of every repetition gets a fresh shepherd: \(lines)")
+        XCTAssertEqual(leaders.count, 1, "the run leader was replaced between repetitions: \(lines)")
+        XCTAssertTrue(shepherds.isDisjoint(with: leaders), "\(lines)")
+    }
+
     func testMissingCheckCommandIsAFailedCheckSayingNotFound() throws {
         let result = try CLI.shakedown(["run", "-n", "1", "--check", "no-such-check-command-anywhere", "--json",
                                         "--", "/bin/true"])
