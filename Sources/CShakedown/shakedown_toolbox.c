@@ -23,6 +23,21 @@ int64_t shakedown_high_water_leave(int64_t *holders) {
     return __atomic_sub_fetch(holders, 1, __ATOMIC_SEQ_CST);
 }
 
+int shakedown_high_water_leave_held(int64_t *holders, int64_t *unmatched) {
+    int64_t seen = __atomic_load_n(holders, __ATOMIC_SEQ_CST);
+    while (seen > 0) {
+        if (__atomic_compare_exchange_n(holders, &seen, seen - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 1;
+        // `seen` was reloaded by the failed exchange.
+    }
+    __atomic_add_fetch(unmatched, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+void shakedown_high_water_undo_leave(int64_t *holders, int64_t *unmatched, int counted_holder) {
+    if (counted_holder) __atomic_add_fetch(holders, 1, __ATOMIC_SEQ_CST);
+    else __atomic_sub_fetch(unmatched, 1, __ATOMIC_SEQ_CST);
+}
+
 int shakedown_affinity_cpu_count(void) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -257,10 +272,12 @@ void shakedown_queue_close(shakedown_queue *queue) {
 void shakedown_queue_requeue_held_locked(shakedown_queue *queue, uint32_t index) {
     shakedown_queue_held *record = shakedown_queue_held_record(queue, index);
     if (record->pid == 0) return;
+    // The record is in memory any process can scribble over: never copy more than a slot holds.
+    uint32_t length = record->length > queue->slot_bytes ? queue->slot_bytes : record->length;
     queue->head -= 1;
     uint8_t *slot = slot_at(queue, queue->head);
-    memcpy(slot, &record->length, 4);
-    memcpy(slot + 4, shakedown_queue_held_bytes(queue, index), record->length);
+    memcpy(slot, &length, 4);
+    memcpy(slot + 4, shakedown_queue_held_bytes(queue, index), length);
     record->pid = 0;
     // `unfinished` stays as it is: the item was put once and is still not done.
     bump_and_wake(&queue->items_word, queue->get_waiters);

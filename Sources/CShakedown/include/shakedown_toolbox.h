@@ -18,6 +18,12 @@ extern "C" {
 int64_t shakedown_high_water_enter(int64_t *holders, int64_t *high_water);
 /// Counts one holder less. Returns the new holder count.
 int64_t shakedown_high_water_leave(int64_t *holders);
+/// Counts one holder less when `*holders` is positive and returns 1; otherwise leaves it and counts the release
+/// in `*unmatched` instead (a signal nobody's wait accounts for: it adds a permit) and returns 0. Never lets the
+/// holder count go negative, so extra permits cannot hide later holders from the high-water mark.
+int shakedown_high_water_leave_held(int64_t *holders, int64_t *unmatched);
+/// Undoes shakedown_high_water_leave_held (a post that failed); `counted_holder` is what it returned.
+void shakedown_high_water_undo_leave(int64_t *holders, int64_t *unmatched, int counted_holder);
 
 /// A release store: a plain store on x86, where the seq_cst store of shakedown_atomic_store is a locked exchange.
 /// For progress words written once per task by a pool worker and read by the parent.

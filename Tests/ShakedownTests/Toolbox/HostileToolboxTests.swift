@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import XCTest
+@testable import Shakedown
+
+/// The toolbox under a hostile user: shared state scribbled over by a worker, peers that stop reading.
+final class HostileToolboxTests: XCTestCase {
+    /// A worker with a wild pointer overwrites the shared object's header (its active index and length). Reading
+    /// used to index and copy outside the region from the garbage (a crash in the test process, or other bytes
+    /// decoded as the value); now every read names what is wrong, and `set` repairs it.
+    func testGarbageHeaderWrittenByAWorkerIsReportedNotReadOutOfBounds() throws {
+        let object = try SharedObject(["a": 1], maximumBytes: 256)
+        // (false, x): the active index becomes x; (true, x): the active buffer's length becomes x.
+        for (isLength, garbage) in [(false, Int64(7)), (false, Int64(-3)), (true, Int64(1 << 40)), (true, Int64(-1))] {
+            let run = try Shake.fork(processes: 1, timeout: .seconds(10), jitter: .none) { _ in
+                object.header[isLength ? 1 + Int(object.header[0]) : 0] = garbage
+            }
+            XCTAssertTrue(run.isClean, run.summary)
+            XCTAssertThrowsError(try object.read(), "\(isLength ? "length" : "index") = \(garbage)") { error in
+                XCTAssertEqual((error as? ShakedownError)?.code, .malformedData, "\(error)")
+                XCTAssertTrue("\(error)".contains("overwritten"), "\(error)")
+            }
+            XCTAssertThrowsError(try object.update { $0["b"] = 2 }, "an update must not commit over garbage")
+            XCTAssertEqual(object.encodedBytes, 0)
+            try object.set(["a": 1])
+            XCTAssertEqual(try object.read(), ["a": 1])
+        }
+    }
+}
