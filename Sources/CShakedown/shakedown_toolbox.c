@@ -197,7 +197,8 @@ static int hold(shakedown_queue *queue, int32_t holder, const uint8_t *bytes, ui
     return 0;
 }
 
-int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t *length, int64_t timeout_ns, int32_t holder) {
+int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t out_capacity, uint32_t *length, int64_t timeout_ns,
+                        int32_t holder) {
     int64_t deadline = deadline_after(timeout_ns);
     int result = shakedown_queue_lock(queue);
     if (result != 0) return result;
@@ -213,6 +214,8 @@ int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t *length, int
         uint32_t size;
         memcpy(&size, slot, 4);
         if (size > queue->slot_bytes) size = queue->slot_bytes;
+        // slot_bytes is shared too: the caller's own buffer size is the bound a scribbled header cannot move.
+        if (size > out_capacity) size = out_capacity;
         memcpy(out, slot + 4, size);
         *length = size;
         if (holder > 0) hold(queue, holder, slot + 4, size);

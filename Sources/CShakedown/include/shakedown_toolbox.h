@@ -86,9 +86,11 @@ uint64_t shakedown_queue_size(uint32_t capacity, uint32_t slot_bytes, uint32_t h
 int shakedown_queue_init(shakedown_queue *queue, uint32_t capacity, uint32_t slot_bytes, uint32_t held_capacity);
 /// Appends `length` bytes, waiting at most `timeout_ns` for space. Returns SHAKEDOWN_QUEUE_* or -errno.
 int shakedown_queue_put(shakedown_queue *queue, const void *_Nullable bytes, uint32_t length, int64_t timeout_ns);
-/// Takes the oldest item into `out` (at least `slot_bytes`), its length into `*length`, waiting at most
-/// `timeout_ns`. With `holder` > 0 the item is recorded as held by that pid until task_done.
-int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t *length, int64_t timeout_ns, int32_t holder);
+/// Takes the oldest item into `out` (`out_capacity` bytes, which should be at least `slot_bytes`; never more is
+/// written, whatever the shared header says), its length into `*length`, waiting at most `timeout_ns`. With
+/// `holder` > 0 the item is recorded as held by that pid until task_done.
+int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t out_capacity, uint32_t *length,
+                        int64_t timeout_ns, int32_t holder);
 /// Marks the oldest item held by `holder` done (or an untracked one). Returns SHAKEDOWN_QUEUE_OK or _NOT_HELD.
 int shakedown_queue_task_done(shakedown_queue *queue, int32_t holder);
 /// Waits at most `timeout_ns` for `unfinished` to reach 0 or `done_word` to change. Returns 0 when nothing is

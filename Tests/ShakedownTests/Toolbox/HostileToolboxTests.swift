@@ -27,4 +27,28 @@ final class HostileToolboxTests: XCTestCase {
             XCTAssertEqual(try object.read(), ["a": 1])
         }
     }
+
+    /// A worker scribbles over the queue's shared header (the slot size) and the length word of the queued item.
+    /// `get` in the test process used to copy that length (1 MiB) into its buffer of `maximumItemBytes`: a heap
+    /// overflow, or a crash reading past the region. Now it copies at most its own buffer's size, and what it got
+    /// is a value or a clear malformed-data error.
+    func testGarbageLengthsInTheQueueCannotOverflowTheReader() throws {
+        let queue = try ProcessQueue<Int64>(capacity: 4, maximumItemBytes: 16)
+        try queue.put(42)
+        let run = try Shake.fork(processes: 1, timeout: .seconds(10), jitter: .none) { _ in
+            let header = queue.storage.queue
+            header.pointee.slot_bytes = .max
+            let ring = UInt64(header.pointee.capacity + header.pointee.held_capacity)
+            let slot = UnsafeMutableRawPointer(header + 1) + Int(header.pointee.head % ring) * Int(header.pointee.slot_stride)
+            slot.storeBytes(of: UInt32(1 << 20), as: UInt32.self)
+        }
+        XCTAssertTrue(run.isClean, run.summary)
+        do {
+            _ = try queue.get(timeout: .zero)
+        } catch {
+            XCTAssertEqual(error.code, .malformedData, "\(error)")
+        }
+        XCTAssertEqual(queue.statistics.gets, 1)
+        XCTAssertEqual(queue.count, 0)
+    }
 }
