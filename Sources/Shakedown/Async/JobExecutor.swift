@@ -53,6 +53,11 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         lock.withLock { (chooser.policy, chooser.decisions, jobsRun) }
     }
 
+    /// Jobs not run yet: ready now, waiting on a delay (`Task.sleep`), and running at this moment.
+    var backlog: (ready: Int, delayed: Int, running: Int) {
+        lock.withLock { (queue.ready.count, queue.delayed.count, Int(running)) }
+    }
+
     func enqueue(_ job: consuming ExecutorJob) { enqueue(UnownedJob(job)) }
 
     func enqueue(_ job: UnownedJob) { add(job) { $0.append(job) } }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Swift concurrency inside a forked worker.
 ///
 /// A fork copies the runtime's bookkeeping but not the parent's executor threads: once the parent has used the
@@ -38,4 +42,23 @@ package enum WorkerAsyncSupport {
     }
 
     nonisolated(unsafe) private static var mainActorRedirected = false
+
+    /// Waits up to `grace` for `executor` to run dry (checking every millisecond), and describes the jobs still
+    /// on it then, or returns nil when none are. Called after a worker's last round: jobs left there (a `Task` the
+    /// body started and did not await) are dropped when the worker exits, so their work silently never happens.
+    /// Synchronous closure workers, whose bodies can start tasks too, can make the same check (same module).
+    static func leftBehindJobs(on executor: JobExecutor, grace: Duration) -> String? {
+        let deadline = executorClockNow() &+ UInt64(max(0, grace.nanoseconds))
+        var backlog = executor.backlog
+        while backlog != (0, 0, 0), executorClockNow() < deadline {
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+            nanosleep(&pause, nil)
+            backlog = executor.backlog
+        }
+        guard backlog != (0, 0, 0) else { return nil }
+        let jobs = backlog.ready + backlog.delayed + backlog.running
+        return "\(jobs) async job(s) still on the worker's executor \(grace) after its last round "
+            + "(\(backlog.ready) ready, \(backlog.delayed) waiting on a delay such as Task.sleep, \(backlog.running) running): "
+            + "a Task the body started and did not await outlived the run, and its work is lost when the worker exits"
+    }
 }
