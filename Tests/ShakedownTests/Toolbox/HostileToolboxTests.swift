@@ -51,4 +51,30 @@ final class HostileToolboxTests: XCTestCase {
         XCTAssertEqual(queue.statistics.gets, 1)
         XCTAssertEqual(queue.count, 0)
     }
+
+    /// A peer that stopped reading (stopped by a signal here): `send` of a message larger than the socket buffer
+    /// blocked forever, with no way to bound it. `send(_:timeout:)` returns within its timeout; the half-sent
+    /// message closes this end, so the peer sees end of file rather than a torn frame.
+    func testSendToAPeerThatStoppedReadingEndsAtItsTimeout() throws {
+        let pipe = try MessagePipe(maximumMessageBytes: 8 << 20)
+        let child = try ForkedChild {
+            let end = try pipe.childEnd()
+            raise(SIGSTOP)
+            withExtendedLifetime(end) {}
+        }
+        let end = try pipe.parentEnd()
+        XCTAssertTrue(try end.send([1, 2, 3], timeout: .zero), "a small message fits the buffer at once")
+        let started = monotonicNanoseconds()
+        XCTAssertThrowsError(try end.send(String(repeating: "x", count: 2 << 20), timeout: .milliseconds(200))) { error in
+            XCTAssertEqual(error as? ShakedownError, .systemCall("send", errno: .timedOut), "\(error)")
+        }
+        let elapsed = monotonicNanoseconds() - started
+        XCTAssertGreaterThanOrEqual(elapsed, 190_000_000)
+        XCTAssertLessThan(elapsed, 5_000_000_000)
+        XCTAssertEqual(end.descriptor, -1, "the torn stream is closed")
+        XCTAssertThrowsError(try end.send(1, timeout: .zero))
+        XCTAssertThrowsError(try end.send(1, timeout: .seconds(-1)))
+        child.send(.kill)
+        XCTAssertNotNil(try child.join(timeout: .seconds(10)))
+    }
 }
