@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import XCTest
 @testable import Shakedown
 
@@ -39,5 +40,40 @@ final class HostileAsyncTests: XCTestCase {
         }
         XCTAssertTrue(run.isClean, run.summary)
         XCTAssertEqual(counter.value, 6, run.summary)
+    }
+
+    /// A worker forked from a test process that runs Dispatch worker threads sends work to
+    /// `DispatchQueue.global()`: it never runs there. The run was already "hung", but the report did not say
+    /// why; now the hang diagnosis names Dispatch after fork, for an async body and a synchronous one.
+    func testDispatchGlobalQueueInAWorkerIsNamedInTheHangReport() throws {
+        leaveIdleDispatchThreads()
+        XCTAssertFalse(DispatchAfterFork.dispatchThreadNames(of: getpid()).isEmpty, "no Dispatch thread to copy")
+        let asyncRun = try Shake.fork(processes: 1, timeout: .seconds(2), jitter: .none) { _ async in
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async { done.resume() }
+            }
+        }
+        leaveIdleDispatchThreads()  // again: idle Dispatch threads retire after a few seconds
+        let syncRun = try Shake.fork(processes: 1, timeout: .seconds(2), jitter: .none) { _ in
+            let done = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async { done.signal() }
+            done.wait()
+        }
+        for run in [asyncRun, syncRun] {
+            XCTAssertFalse(run.isClean, run.summary)
+            XCTAssertEqual(run.hungWorkers.count, 1, run.summary)
+            let notes = run.hang?.asyncNotes ?? []
+            XCTAssertTrue(notes.contains { $0.contains("DispatchQueue.global() never runs") }, run.summary)
+        }
+    }
+
+    /// Idle Dispatch worker threads in the test process, as any test that used Dispatch leaves for a while: a
+    /// worker's copy of the queue counts them as idle and wakes one that does not exist there. (A parent whose
+    /// Dispatch threads are all busy does not show it: the worker's queue then starts a thread of its own.)
+    private func leaveIdleDispatchThreads() {
+        let burst = DispatchGroup()
+        for _ in 0..<50 { DispatchQueue.global().async(group: burst) { usleep(100) } }
+        burst.wait()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in usleep(100) }
     }
 }
