@@ -49,9 +49,22 @@ int shakedown_socket_pair(int fds[2]) {
     return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
 }
 
+// Tells the parent which step failed and why (a close-on-exec pipe: a successful exec closes it unwritten),
+// then leaves. Async-signal-safe.
+static void report_and_exit(int error_fd, char step) {
+    int failure = errno;
+    if (error_fd >= 0) {
+        char record[1 + sizeof failure];
+        record[0] = step;
+        memcpy(record + 1, &failure, sizeof failure);
+        (void)write(error_fd, record, sizeof record);
+    }
+    _exit(127);
+}
+
 // Runs in the forked child: only async-signal-safe calls, and nothing that allocates.
 static void become_command(const char *path, char *const argv[], char *const envp[], int stdout_fd,
-                           int stderr_fd, const char *directory) {
+                           int stderr_fd, const char *directory, int error_fd) {
     setpgid(0, 0);
     for (int signal = 1; signal < NSIG; signal++) {
         if (signal != SIGKILL && signal != SIGSTOP) (void)sigaction(signal, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
@@ -62,17 +75,22 @@ static void become_command(const char *path, char *const argv[], char *const env
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0) { dup2(null_fd, 0); if (null_fd != 0) close(null_fd); }
     // dup2 clears close-on-exec on the copies; the originals are close-on-exec and vanish at exec.
-    if (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) _exit(127);
-    if (directory != NULL && chdir(directory) != 0) _exit(127);
+    if (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) report_and_exit(error_fd, 'd');
+    if (directory != NULL && chdir(directory) != 0) report_and_exit(error_fd, 'c');
     if (strchr(path, '/') != NULL) execve(path, argv, envp);
     else execvpe(path, argv, envp);
-    _exit(127);
+    report_and_exit(error_fd, 'e');
 }
 
 pid_t shakedown_spawn_captured(const char *path, char *const argv[], char *const envp[], int stdout_fd,
                                int stderr_fd, const char *directory) {
+    return shakedown_spawn_captured_reporting(path, argv, envp, stdout_fd, stderr_fd, directory, -1);
+}
+
+pid_t shakedown_spawn_captured_reporting(const char *path, char *const argv[], char *const envp[], int stdout_fd,
+                                         int stderr_fd, const char *directory, int error_fd) {
     pid_t pid = fork();
-    if (pid == 0) become_command(path, argv, envp, stdout_fd, stderr_fd, directory);
+    if (pid == 0) become_command(path, argv, envp, stdout_fd, stderr_fd, directory, error_fd);
     if (pid > 0) setpgid(pid, pid);  // also from the parent, so a kill(-pid) right after return cannot miss
     return pid;
 }

@@ -46,6 +46,14 @@ pid_t shakedown_spawn_captured(const char *path, char *_Nullable const argv[_Non
                                char *_Nullable const envp[_Nonnull], int stdout_fd, int stderr_fd,
                                const char *_Nullable directory);
 
+/// shakedown_spawn_captured that also says why the command did not start: when `error_fd` (the write end of a
+/// close-on-exec pipe) is not -1 and a step fails, the child writes one byte naming the step ('d': dup2,
+/// 'c': chdir, 'e': exec) and its errno (an int, native byte order) before _exit(127). A successful exec closes
+/// the pipe unwritten, so the parent reads end of file. Returns the pid, or -1 with errno.
+pid_t shakedown_spawn_captured_reporting(const char *path, char *_Nullable const argv[_Nonnull],
+                                         char *_Nullable const envp[_Nonnull], int stdout_fd, int stderr_fd,
+                                         const char *_Nullable directory, int error_fd);
+
 // MARK: queue (a bounded FIFO of byte strings in MAP_SHARED memory, for ProcessQueue)
 
 /// The header; `capacity` item slots follow it, then `held_capacity` held-item records (joinable queues).

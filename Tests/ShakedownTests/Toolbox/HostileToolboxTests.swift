@@ -77,4 +77,43 @@ final class HostileToolboxTests: XCTestCase {
         child.send(.kill)
         XCTAssertNotNil(try child.join(timeout: .seconds(10)))
     }
+
+    /// A command that itself exits 127 without output was reported as "executable not found" (the runner guessed
+    /// from the status), and a bad working directory too. The child now says which step failed and its errno.
+    func testCommandExitingWith127IsAResultAndStartFailuresNameTheirStep() throws {
+        let result = try CommandRunner.run(["/bin/sh", "-c", "exit 127"])
+        XCTAssertEqual(result.exit, .exited(code: 127))
+        XCTAssertThrowsError(try CommandRunner.run(["/bin/true"], directory: "/no/such/directory-xyz")) { error in
+            XCTAssertEqual(error as? ShakedownError, .systemCall("chdir", errno: .noSuchFileOrDirectory), "\(error)")
+        }
+        XCTAssertThrowsError(try CommandRunner.run(["/no/such/command-xyz"])) { error in
+            XCTAssertEqual(error as? ShakedownError, .executableNotFound("/no/such/command-xyz"))
+        }
+        // Executable, but not a format the kernel runs (ENOEXEC): the errno, named with the call.
+        var template = Array("/tmp/shakedown-not-a-program-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let path = String(cString: template)
+        defer { unlink(path) }
+        XCTAssertEqual(write(fd, "\u{7f}ELF not really", 16), 16)
+        close(fd)
+        XCTAssertEqual(chmod(path, 0o755), 0)
+        XCTAssertThrowsError(try CommandRunner.run([path])) { error in
+            XCTAssertEqual(error as? ShakedownError, .systemCall("execve", errno: .execFormatError), "\(error)")
+        }
+    }
+
+    /// A NUL inside an argument used to cut it short in C: `echo "a\0rm"` ran `echo a`, silently.
+    func testNulBytesInArgumentsAreRefusedNotTruncated() throws {
+        for (arguments, environment, directory, name) in [
+            (["/bin/echo", "a\u{0}b"], nil, nil, "arguments"),
+            (["/bin/echo\u{0}x"], nil, nil, "arguments"),
+            (["/bin/echo"], ["A=b\u{0}c"], nil, "environment"),
+            (["/bin/echo"], nil, "/tmp\u{0}/x", "directory"),
+        ] as [([String], [String]?, String?, String)] {
+            XCTAssertThrowsError(try CommandRunner.run(arguments, environment: environment, directory: directory)) { error in
+                XCTAssertEqual((error as? ShakedownError)?.argumentName, name, "\(error)")
+            }
+        }
+    }
 }
