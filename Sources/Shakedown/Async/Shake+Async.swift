@@ -15,10 +15,12 @@ extension Shake {
     /// them still hangs, and is reported hung at the deadline).
     ///
     /// Work left behind: after the last round the worker gives jobs still queued on its executor (an unstructured
-    /// or detached `Task` the body started and did not await) up to ``asyncBacklogGrace`` to finish. Jobs still
-    /// queued then would be dropped when the worker exits, so their effects would silently be missing from the
-    /// state the test checks: each worker that leaves any records a failure at this call's `file` and `line`
-    /// saying how many. (Tasks suspended outside the executor, on a continuation nobody resumes, cannot be seen.)
+    /// or detached `Task` the body started and did not await) up to ``asyncBacklogGrace`` to finish; when only
+    /// sleepers are left their sleeps end at once (a cancelled `Task.sleep` leaves such a job; a real sleeper
+    /// wakes early instead of being dropped). Jobs still queued after the grace would be dropped when the worker
+    /// exits, so their effects would silently be missing from the state the test checks: each worker that leaves
+    /// any records a failure at this call's `file` and `line` saying how many. (Tasks suspended outside the
+    /// executor, on a continuation nobody resumes, cannot be seen.)
     ///
     /// - Parameters:
     ///   - processes: how many workers to fork (1 to ``RunConfiguration/maximumProcesses``).

@@ -7,26 +7,54 @@ import XCTest
 
 /// Async bodies under a hostile user: tasks that outlive the round.
 final class HostileAsyncTests: XCTestCase {
-    /// A detached task the body never awaits, still sleeping when the last round ends: the worker used to exit
-    /// and drop it, and the run said clean although the task's work (here: an increment) never happened.
+    /// A detached task the body never awaits, looping forever: the worker used to exit and drop it, and the run
+    /// said clean whatever the task had still to do. Now each worker records a failure at the fork's line.
     func testATaskThatOutlivesTheLastRoundIsAFailureNotASilentLoss() throws {
         let counter = try SharedCounter("detached work")
         let line = #line + 1
+        let run = try Shake.fork(processes: 2, rounds: 2, timeout: .seconds(30), jitter: .none) { _ async in
+            Task.detached {
+                while true {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    _ = counter.increment()
+                }
+            }
+        }
+        XCTAssertFalse(run.isClean, run.summary)
+        XCTAssertEqual(run.failures.count, 2, run.summary)
+        for failure in run.failures {
+            XCTAssertTrue(failure.message.contains("keeps working after the run"), failure.message)
+            XCTAssertTrue(failure.file.hasSuffix("HostileAsyncTests.swift"), failure.file)
+            XCTAssertEqual(failure.line, line)
+        }
+    }
+
+    /// A task still sleeping (for an hour) when the last round ends is woken instead of dropped: its work is done
+    /// and the run is clean. The same for the sleep job a cancelled `Task.sleep` leaves queued (a timeout raced
+    /// against work, the loser cancelled): it is not lost work, and it must not cost the grace period.
+    func testSleepersLeftByTheLastRoundAreWokenNotDroppedAndCancelledSleepsCostNothing() throws {
+        let counter = try SharedCounter("woken work")
         let run = try Shake.fork(processes: 2, rounds: 2, timeout: .seconds(30), jitter: .none) { _ async in
             Task.detached {
                 try? await Task.sleep(for: .seconds(3600))
                 _ = counter.increment()
             }
         }
-        XCTAssertFalse(run.isClean, run.summary)
-        XCTAssertEqual(counter.value, 0)
-        XCTAssertEqual(run.failures.count, 2, run.summary)
-        for failure in run.failures {
-            XCTAssertTrue(failure.message.contains("outlived the run"), failure.message)
-            XCTAssertTrue(failure.message.contains("waiting on a delay"), failure.message)
-            XCTAssertTrue(failure.file.hasSuffix("HostileAsyncTests.swift"), failure.file)
-            XCTAssertEqual(failure.line, line)
+        XCTAssertTrue(run.isClean, run.summary)
+        XCTAssertEqual(counter.value, 4, "every sleeper did its work")
+        let started = monotonicNanoseconds()
+        let raced = try Shake.fork(processes: 2, rounds: 3, timeout: .seconds(30), jitter: .none) { worker async in
+            let winner = await withTaskGroup(of: String.self) { group in
+                group.addTask { try? await Task.sleep(for: .seconds(3600)); return "timeout" }
+                group.addTask { await Task.yield(); return "work" }
+                let first = await group.next() ?? "none"
+                group.cancelAll()
+                return first
+            }
+            worker.check(winner == "work", "the hour-long timeout won")
         }
+        XCTAssertTrue(raced.isClean, raced.summary)
+        XCTAssertLessThan(monotonicNanoseconds() - started, 900_000_000, "a cancelled sleep made the worker wait out the grace")
     }
 
     /// Short follow-up work is let finish: every detached increment lands and the run is clean.
