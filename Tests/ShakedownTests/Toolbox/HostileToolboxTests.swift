@@ -116,4 +116,36 @@ final class HostileToolboxTests: XCTestCase {
             }
         }
     }
+
+    /// A task forks a helper (no exec) and then crashes its worker. The helper inherits the worker's socket, so
+    /// the pool never saw end of file: with no task timeout, `map` waited for as long as the helper lived (its
+    /// whole timeout, an hour by default). The pool now watches each worker's exit itself (a pidfd).
+    func testAWorkerThatDiesWhileItsChildHoldsTheSocketIsSeenAtOnce() throws {
+        let helpers = try SharedArray(repeating: Int32(0), count: 1)
+        let pool = try ProcessPool<Int, Int>(processes: 1) { input in
+            if input == 1 {
+                let helper = fork()
+                if helper == 0 { sleep(20); _exit(0) }
+                helpers[0] = helper
+                abort()
+            }
+            return input * 10
+        }
+        defer {
+            if helpers[0] > 0 {
+                kill(helpers[0], SIGKILL)
+                // Ours to reap only if this process is a subreaper (ECHILD otherwise): no zombie left for later tests.
+                var status: Int32 = 0
+                _ = waitpid(helpers[0], &status, 0)
+            }
+        }
+        let started = monotonicNanoseconds()
+        let results = try pool.map([0, 1, 2], timeout: .seconds(15))
+        XCTAssertLessThan(monotonicNanoseconds() - started, 5_000_000_000, "waited on the helper, not the worker")
+        XCTAssertEqual(results[0], .value(0))
+        XCTAssertEqual(results[1], .crashed(.signaled(.abort)), "\(results)")
+        XCTAssertEqual(results[2], .value(20))
+        pool.close()
+        XCTAssertTrue(try pool.join(timeout: .seconds(10)))
+    }
 }
