@@ -23,6 +23,21 @@ int64_t shakedown_high_water_leave(int64_t *holders) {
     return __atomic_sub_fetch(holders, 1, __ATOMIC_SEQ_CST);
 }
 
+int shakedown_high_water_leave_held(int64_t *holders, int64_t *unmatched) {
+    int64_t seen = __atomic_load_n(holders, __ATOMIC_SEQ_CST);
+    while (seen > 0) {
+        if (__atomic_compare_exchange_n(holders, &seen, seen - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 1;
+        // `seen` was reloaded by the failed exchange.
+    }
+    __atomic_add_fetch(unmatched, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+void shakedown_high_water_undo_leave(int64_t *holders, int64_t *unmatched, int counted_holder) {
+    if (counted_holder) __atomic_add_fetch(holders, 1, __ATOMIC_SEQ_CST);
+    else __atomic_sub_fetch(unmatched, 1, __ATOMIC_SEQ_CST);
+}
+
 int shakedown_affinity_cpu_count(void) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -34,9 +49,22 @@ int shakedown_socket_pair(int fds[2]) {
     return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
 }
 
+// Tells the parent which step failed and why (a close-on-exec pipe: a successful exec closes it unwritten),
+// then leaves. Async-signal-safe.
+static void report_and_exit(int error_fd, char step) {
+    int failure = errno;
+    if (error_fd >= 0) {
+        char record[1 + sizeof failure];
+        record[0] = step;
+        memcpy(record + 1, &failure, sizeof failure);
+        (void)write(error_fd, record, sizeof record);
+    }
+    _exit(127);
+}
+
 // Runs in the forked child: only async-signal-safe calls, and nothing that allocates.
 static void become_command(const char *path, char *const argv[], char *const envp[], int stdout_fd,
-                           int stderr_fd, const char *directory) {
+                           int stderr_fd, const char *directory, int error_fd) {
     setpgid(0, 0);
     for (int signal = 1; signal < NSIG; signal++) {
         if (signal != SIGKILL && signal != SIGSTOP) (void)sigaction(signal, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
@@ -47,17 +75,22 @@ static void become_command(const char *path, char *const argv[], char *const env
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0) { dup2(null_fd, 0); if (null_fd != 0) close(null_fd); }
     // dup2 clears close-on-exec on the copies; the originals are close-on-exec and vanish at exec.
-    if (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) _exit(127);
-    if (directory != NULL && chdir(directory) != 0) _exit(127);
+    if (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) report_and_exit(error_fd, 'd');
+    if (directory != NULL && chdir(directory) != 0) report_and_exit(error_fd, 'c');
     if (strchr(path, '/') != NULL) execve(path, argv, envp);
     else execvpe(path, argv, envp);
-    _exit(127);
+    report_and_exit(error_fd, 'e');
 }
 
 pid_t shakedown_spawn_captured(const char *path, char *const argv[], char *const envp[], int stdout_fd,
                                int stderr_fd, const char *directory) {
+    return shakedown_spawn_captured_reporting(path, argv, envp, stdout_fd, stderr_fd, directory, -1);
+}
+
+pid_t shakedown_spawn_captured_reporting(const char *path, char *const argv[], char *const envp[], int stdout_fd,
+                                         int stderr_fd, const char *directory, int error_fd) {
     pid_t pid = fork();
-    if (pid == 0) become_command(path, argv, envp, stdout_fd, stderr_fd, directory);
+    if (pid == 0) become_command(path, argv, envp, stdout_fd, stderr_fd, directory, error_fd);
     if (pid > 0) setpgid(pid, pid);  // also from the parent, so a kill(-pid) right after return cannot miss
     return pid;
 }
@@ -182,7 +215,8 @@ static int hold(shakedown_queue *queue, int32_t holder, const uint8_t *bytes, ui
     return 0;
 }
 
-int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t *length, int64_t timeout_ns, int32_t holder) {
+int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t out_capacity, uint32_t *length, int64_t timeout_ns,
+                        int32_t holder) {
     int64_t deadline = deadline_after(timeout_ns);
     int result = shakedown_queue_lock(queue);
     if (result != 0) return result;
@@ -198,6 +232,8 @@ int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t *length, int
         uint32_t size;
         memcpy(&size, slot, 4);
         if (size > queue->slot_bytes) size = queue->slot_bytes;
+        // slot_bytes is shared too: the caller's own buffer size is the bound a scribbled header cannot move.
+        if (size > out_capacity) size = out_capacity;
         memcpy(out, slot + 4, size);
         *length = size;
         if (holder > 0) hold(queue, holder, slot + 4, size);
@@ -257,10 +293,12 @@ void shakedown_queue_close(shakedown_queue *queue) {
 void shakedown_queue_requeue_held_locked(shakedown_queue *queue, uint32_t index) {
     shakedown_queue_held *record = shakedown_queue_held_record(queue, index);
     if (record->pid == 0) return;
+    // The record is in memory any process can scribble over: never copy more than a slot holds.
+    uint32_t length = record->length > queue->slot_bytes ? queue->slot_bytes : record->length;
     queue->head -= 1;
     uint8_t *slot = slot_at(queue, queue->head);
-    memcpy(slot, &record->length, 4);
-    memcpy(slot + 4, shakedown_queue_held_bytes(queue, index), record->length);
+    memcpy(slot, &length, 4);
+    memcpy(slot + 4, shakedown_queue_held_bytes(queue, index), length);
     record->pid = 0;
     // `unfinished` stays as it is: the item was put once and is still not done.
     bump_and_wake(&queue->items_word, queue->get_waiters);

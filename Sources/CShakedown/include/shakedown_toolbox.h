@@ -18,6 +18,12 @@ extern "C" {
 int64_t shakedown_high_water_enter(int64_t *holders, int64_t *high_water);
 /// Counts one holder less. Returns the new holder count.
 int64_t shakedown_high_water_leave(int64_t *holders);
+/// Counts one holder less when `*holders` is positive and returns 1; otherwise leaves it and counts the release
+/// in `*unmatched` instead (a signal nobody's wait accounts for: it adds a permit) and returns 0. Never lets the
+/// holder count go negative, so extra permits cannot hide later holders from the high-water mark.
+int shakedown_high_water_leave_held(int64_t *holders, int64_t *unmatched);
+/// Undoes shakedown_high_water_leave_held (a post that failed); `counted_holder` is what it returned.
+void shakedown_high_water_undo_leave(int64_t *holders, int64_t *unmatched, int counted_holder);
 
 /// A release store: a plain store on x86, where the seq_cst store of shakedown_atomic_store is a locked exchange.
 /// For progress words written once per task by a pool worker and read by the parent.
@@ -39,6 +45,14 @@ int shakedown_socket_pair(int fds[_Nonnull 2]);
 pid_t shakedown_spawn_captured(const char *path, char *_Nullable const argv[_Nonnull],
                                char *_Nullable const envp[_Nonnull], int stdout_fd, int stderr_fd,
                                const char *_Nullable directory);
+
+/// shakedown_spawn_captured that also says why the command did not start: when `error_fd` (the write end of a
+/// close-on-exec pipe) is not -1 and a step fails, the child writes one byte naming the step ('d': dup2,
+/// 'c': chdir, 'e': exec) and its errno (an int, native byte order) before _exit(127). A successful exec closes
+/// the pipe unwritten, so the parent reads end of file. Returns the pid, or -1 with errno.
+pid_t shakedown_spawn_captured_reporting(const char *path, char *_Nullable const argv[_Nonnull],
+                                         char *_Nullable const envp[_Nonnull], int stdout_fd, int stderr_fd,
+                                         const char *_Nullable directory, int error_fd);
 
 // MARK: queue (a bounded FIFO of byte strings in MAP_SHARED memory, for ProcessQueue)
 
@@ -80,9 +94,11 @@ uint64_t shakedown_queue_size(uint32_t capacity, uint32_t slot_bytes, uint32_t h
 int shakedown_queue_init(shakedown_queue *queue, uint32_t capacity, uint32_t slot_bytes, uint32_t held_capacity);
 /// Appends `length` bytes, waiting at most `timeout_ns` for space. Returns SHAKEDOWN_QUEUE_* or -errno.
 int shakedown_queue_put(shakedown_queue *queue, const void *_Nullable bytes, uint32_t length, int64_t timeout_ns);
-/// Takes the oldest item into `out` (at least `slot_bytes`), its length into `*length`, waiting at most
-/// `timeout_ns`. With `holder` > 0 the item is recorded as held by that pid until task_done.
-int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t *length, int64_t timeout_ns, int32_t holder);
+/// Takes the oldest item into `out` (`out_capacity` bytes, which should be at least `slot_bytes`; never more is
+/// written, whatever the shared header says), its length into `*length`, waiting at most `timeout_ns`. With
+/// `holder` > 0 the item is recorded as held by that pid until task_done.
+int shakedown_queue_get(shakedown_queue *queue, void *out, uint32_t out_capacity, uint32_t *length,
+                        int64_t timeout_ns, int32_t holder);
 /// Marks the oldest item held by `holder` done (or an untracked one). Returns SHAKEDOWN_QUEUE_OK or _NOT_HELD.
 int shakedown_queue_task_done(shakedown_queue *queue, int32_t holder);
 /// Waits at most `timeout_ns` for `unfinished` to reach 0 or `done_word` to change. Returns 0 when nothing is

@@ -19,19 +19,23 @@ enum AsyncHangReport {
         let readFailure = shakedown_async_read_status(snapshot.pid, &status)
         let valid = readFailure == 0 && status.magic == UInt64(SHAKEDOWN_ASYNC_MAGIC) && status.pid == snapshot.pid
         let runtimeThreads = threadsInRuntime(snapshot, executorThread: valid ? status.executor_tid : 0)
+        let idle = valid && status.ready == 0 && status.delayed == 0 && status.running == 0
+        let blockedInDispatch = runtimeThreads.contains { $0.contains("in Dispatch") }
+        let dispatch = (idle || blockedInDispatch) ? DispatchAfterFork.note(worker: snapshot) : nil
         guard valid else {
             guard !runtimeThreads.isEmpty else { return nil }
-            return "async (\(label)): " + runtimeThreads.joined(separator: "; ")
+            return "async (\(label)): " + (runtimeThreads + [dispatch].compactMap { $0 }).joined(separator: "; ")
         }
         var parts = [executorSummary(status)]
         parts.append(contentsOf: waitingJobs(status))
         parts.append(contentsOf: executorThreadState(status, snapshot))
         parts.append(contentsOf: runtimeThreads)
         if let replaced = replacedHook(status, pid: snapshot.pid) { parts.append(replaced) }
-        if status.ready == 0 && status.delayed == 0 && status.running == 0 {
+        if idle {
             parts.append("nothing is ready or running: the round's tasks wait on something no job will do (a "
                 + "continuation never resumed, a Dispatch queue that does not run after fork, an actor awaiting itself)")
         }
+        if let dispatch { parts.append(dispatch) }
         return "async (\(label)): " + parts.joined(separator: "; ")
     }
 

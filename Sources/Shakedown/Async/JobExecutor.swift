@@ -53,6 +53,24 @@ final class JobExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         lock.withLock { (chooser.policy, chooser.decisions, jobsRun) }
     }
 
+    /// Jobs not run yet: ready now, waiting on a delay (`Task.sleep`), and running at this moment.
+    var backlog: (ready: Int, delayed: Int, running: Int) {
+        lock.withLock { (queue.ready.count, queue.delayed.count, Int(running)) }
+    }
+
+    /// Makes every delayed job ready now, as if its time had come. Used once a worker's last round is over and
+    /// only sleepers are left: the sleep job of a cancelled `Task.sleep` stays queued until its due time (the
+    /// runtime cannot take it back), and running it early is a no-op; a task still really sleeping wakes early
+    /// rather than being dropped when the worker exits.
+    func fastForwardDelayed() {
+        lock.withLock {
+            guard !queue.delayed.isEmpty else { return }
+            queue.promote(now: UInt64.max)
+            publish()
+            lock.broadcast()
+        }
+    }
+
     func enqueue(_ job: consuming ExecutorJob) { enqueue(UnownedJob(job)) }
 
     func enqueue(_ job: UnownedJob) { add(job) { $0.append(job) } }

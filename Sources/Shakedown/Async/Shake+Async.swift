@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension Shake {
     /// Forks an `async` body into `processes` workers, as the synchronous
     /// ``fork(processes:rounds:timeout:jitter:seed:observing:teardown:body:)`` does.
@@ -9,6 +13,14 @@ extension Shake {
     ///
     /// Not covered: Dispatch's global queues (their threads are not copied by fork either; code that hops to
     /// them still hangs, and is reported hung at the deadline).
+    ///
+    /// Work left behind: after the last round the worker gives jobs still queued on its executor (an unstructured
+    /// or detached `Task` the body started and did not await) up to ``asyncBacklogGrace`` to finish; when only
+    /// sleepers are left their sleeps end at once (a cancelled `Task.sleep` leaves such a job; a real sleeper
+    /// wakes early instead of being dropped). Jobs still queued after the grace would be dropped when the worker
+    /// exits, so their effects would silently be missing from the state the test checks: each worker that leaves
+    /// any records a failure at this call's `file` and `line` saying how many. (Tasks suspended outside the
+    /// executor, on a continuation nobody resumes, cannot be seen.)
     ///
     /// - Parameters:
     ///   - processes: how many workers to fork (1 to ``RunConfiguration/maximumProcesses``).
@@ -22,9 +34,13 @@ extension Shake {
     ///     among the ready ones, `.pct(s, …)` by PCT priorities per task; worker `i` draws from
     ///     `s.derived(for: i)`. A thrown error or failure then names that seed and the number of scheduling
     ///     decisions. PCT parameters out of range are thrown as ``ShakedownError`` (invalid argument "scheduling").
+    ///   - file: where a worker's left-behind jobs are reported (the caller's file, by default).
+    ///   - line: the line for that report.
     ///   - body: what each worker runs once per round, as a task on the worker's executor.
     /// - Returns: the report; crashes, hangs, failures and leaks are findings in it, not thrown errors.
-    /// - Cost: the synchronous fork's, plus in each worker one thread and a lock round trip per job.
+    /// - Cost: the synchronous fork's, plus in each worker one thread and a lock round trip per job, and after
+    ///   the last round a check of the executor's queue every millisecond while jobs remain (at most
+    ///   ``asyncBacklogGrace``).
     /// - Throws: ``ShakedownError`` for a bad argument or a failed system call. A runtime without the hooks, or
     ///   a hook already set by other code, is not thrown: every worker reports it as its error, without running
     ///   the body.
@@ -37,6 +53,8 @@ extension Shake {
         observing: [SharedCounter] = [],
         teardown: Teardown = .default,
         scheduling: SchedulingPolicy = .fifo,
+        file: StaticString = #filePath,
+        line: UInt = #line,
         body: @escaping (Worker) async throws -> Void
     ) throws(ShakedownError) -> RunReport {
         do throws(AsyncExecutorError) {
@@ -48,7 +66,21 @@ extension Shake {
                                              seed: seed, teardown: teardown)
         return try fork(configuration, observing: observing) { worker in
             try runAsyncRound(worker, scheduling: scheduling, body: body)
+            if worker.round == worker.rounds - 1, let executor = WorkerAsyncSupport.executor {
+                reportLeftBehindJobs(executor, worker: worker, file: file, line: line)
+            }
         }
+    }
+
+    /// How long a worker lets jobs that outlive its last round finish before it reports them: long enough for
+    /// short follow-up work (a task that logs or sleeps a few milliseconds), short enough that a task sleeping
+    /// for an hour costs one second, not the run's deadline.
+    public static let asyncBacklogGrace = Duration.seconds(1)
+
+    /// After the last round: records a failure when jobs outlive it (see ``WorkerAsyncSupport/leftBehindJobs(grace:)``).
+    private static func reportLeftBehindJobs(_ executor: JobExecutor, worker: Worker, file: StaticString, line: UInt) {
+        guard let message = WorkerAsyncSupport.leftBehindJobs(on: executor, grace: asyncBacklogGrace) else { return }
+        worker.fail(message, file: file, line: line)
     }
 
     /// One round of an async body in a worker: waits on the worker's main thread for the task to finish.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Swift concurrency inside a forked worker.
 ///
 /// A fork copies the runtime's bookkeeping but not the parent's executor threads: once the parent has used the
@@ -38,4 +42,28 @@ package enum WorkerAsyncSupport {
     }
 
     nonisolated(unsafe) private static var mainActorRedirected = false
+
+    /// Waits up to `grace` for `executor` to run dry (checking every millisecond), and describes the jobs still
+    /// on it then, or returns nil when none are. Called after a worker's last round: jobs left there (a `Task` the
+    /// body started and did not await) are dropped when the worker exits, so their work silently never happens.
+    /// Whenever only delayed jobs are left, their time is made to come at once (``JobExecutor/fastForwardDelayed()``):
+    /// a cancelled `Task.sleep` leaves such a job behind, and it must not count as lost work, nor cost the grace.
+    /// What is still there after the grace keeps producing work (a loop that sleeps or yields forever).
+    /// Synchronous closure workers, whose bodies can start tasks too, can make the same check (same module).
+    static func leftBehindJobs(on executor: JobExecutor, grace: Duration) -> String? {
+        let deadline = executorClockNow() &+ UInt64(max(0, grace.nanoseconds))
+        var backlog = executor.backlog
+        while backlog != (0, 0, 0), executorClockNow() < deadline {
+            if backlog.ready == 0 && backlog.running == 0 { executor.fastForwardDelayed() }
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+            nanosleep(&pause, nil)
+            backlog = executor.backlog
+        }
+        guard backlog != (0, 0, 0) else { return nil }
+        let jobs = backlog.ready + backlog.delayed + backlog.running
+        return "\(jobs) async job(s) still on the worker's executor \(grace) after its last round "
+            + "(\(backlog.ready) ready, \(backlog.delayed) waiting on a delay such as Task.sleep, \(backlog.running) running, "
+            + "sleeps already cut short): a Task the body started and did not await keeps working after the run, "
+            + "and what it would still do is lost when the worker exits"
+    }
 }

@@ -44,6 +44,8 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
         case pid, commandLine, executable, state, stateMeaning, threads, notes, mutexes, captureMilliseconds, stoppedMilliseconds
     }
 
+    /// Decodes a snapshot written by ``encode(to:)`` (a saved report); throws `DecodingError` on other data.
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         pid = try container.decode(Int32.self, forKey: .pid)
@@ -58,6 +60,8 @@ public struct ProcessSnapshot: Hashable, Sendable, Codable {
         let stopped = try container.decodeIfPresent(Double.self, forKey: .stoppedMilliseconds) ?? 0
         stoppedDuration = .nanoseconds(Int64(stopped * 1_000_000))
     }
+
+    /// Encodes the snapshot for a saved report (`shakedown run --json`, `RunReport.writeFullReport()`).
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -46,9 +46,13 @@ public struct ProcessState: RawRepresentable, Hashable, Sendable, Codable, Custo
     /// `S (sleeping, waiting for an event)`.
     public var description: String { "\(rawValue) (\(meaning))" }
 
+    /// Decodes what ``encode(to:)`` wrote (a saved report); throws `DecodingError` on other data.
+
     public init(from decoder: any Decoder) throws {
         rawValue = try decoder.singleValueContainer().decode(String.self)
     }
+
+    /// Encodes it for a saved report (`shakedown run --json`, `RunReport.writeFullReport()`).
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

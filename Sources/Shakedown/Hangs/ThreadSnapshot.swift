@@ -43,6 +43,8 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
         case tid, name, state, stateMeaning, wchan, systemCall, frames, framesCut, unwindStopReason, waitsFor
     }
 
+    /// Decodes a snapshot written by ``encode(to:)`` (a saved report); throws `DecodingError` on other data.
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         tid = try container.decode(Int32.self, forKey: .tid)
@@ -55,6 +57,8 @@ public struct ThreadSnapshot: Hashable, Sendable, Codable {
         unwindStopReason = try container.decodeIfPresent(String.self, forKey: .unwindStopReason)
         waitsFor = try container.decodeIfPresent(LockWait.self, forKey: .waitsFor)
     }
+
+    /// Encodes the snapshot for a saved report (`shakedown run --json`, `RunReport.writeFullReport()`).
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -24,11 +24,14 @@ public final class SharedRegion: @unchecked Sendable {
 
     /// Creates and maps a zero-filled shared region of at least `size` bytes.
     ///
-    /// - Throws: ``ShakedownError`` `.invalidArgument` when `size` is not positive, or `.systemCall` naming
-    ///   `memfd_create`, `ftruncate` or `mmap` when the kernel refuses.
+    /// - Throws: ``ShakedownError`` `.invalidArgument` when `size` is not positive or above
+    ///   ``maximumSize``, or `.systemCall` naming `memfd_create`, `ftruncate` or `mmap` when the kernel refuses.
     public init(size: Int, name: String = "shakedown-region") throws(ShakedownError) {
-        guard size > 0 else { throw .invalidArgument("size", "must be positive, got \(size)") }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        // Checked before rounding up to pages: a size near Int.max would overflow that arithmetic and trap.
+        guard size > 0, size <= Self.maximumSize else {
+            throw .invalidArgument("size", "must be between 1 and \(Self.maximumSize) bytes, got \(size)")
+        }
+        let pageSize = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
         let rounded = (size + pageSize - 1) / pageSize * pageSize
         let fd = try syscall("memfd_create") { shakedown_memfd_create(name) }
         do throws(ShakedownError) {
@@ -56,6 +59,10 @@ public final class SharedRegion: @unchecked Sendable {
         nextOffset.withLock { $0 = size }
     }
 
+    /// The largest region this type creates: 1 TiB, far above any machine's memory (pages are touched lazily,
+    /// so a big region costs address space, not RAM) and far below where size arithmetic could overflow.
+    public static let maximumSize = 1 << 40
+
     private static func map(_ fd: CInt, size: Int) throws(ShakedownError) -> UnsafeMutableRawPointer {
         guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
               address != MAP_FAILED
@@ -71,11 +78,18 @@ public final class SharedRegion: @unchecked Sendable {
     /// Reserves `byteCount` bytes aligned to `alignment` and returns their address (zero-filled).
     ///
     /// Place objects before forking: a later allocation in one process is not seen by the others' allocators.
-    /// - Throws: `.invalidArgument("byteCount")` when the region is full.
+    /// - Throws: `.invalidArgument("alignment")` unless it is a power of two from 1 to 65536;
+    ///   `.invalidArgument("byteCount")` when it is negative or the region is full.
     public func allocate(byteCount: Int, alignment: Int = 16) throws(ShakedownError) -> UnsafeMutableRawPointer {
+        // A zero alignment used to divide by zero, and a byteCount near Int.max to overflow: both trapped.
+        guard alignment > 0, alignment & (alignment - 1) == 0, alignment <= 1 << 16 else {
+            throw .invalidArgument("alignment", "must be a power of two between 1 and 65536, got \(alignment)")
+        }
+        guard byteCount >= 0 else { throw .invalidArgument("byteCount", "must not be negative, got \(byteCount)") }
         let offset: Int? = nextOffset.withLock { next in
             let start = (next + alignment - 1) / alignment * alignment
-            guard byteCount >= 0, start + byteCount <= size else { return nil }
+            // Compared as "what is left" rather than start + byteCount, which could overflow.
+            guard start <= size, byteCount <= size - start else { return nil }
             next = start + byteCount
             return start
         }

@@ -35,9 +35,15 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable, R
     public let count: Int
 
     /// Creates `count` elements, each set to `initial`.
+    /// - Throws: `.invalidArgument("count")` when it is not positive or the array would exceed
+    ///   ``SharedRegion/maximumSize``; what ``SharedRegion`` throws.
     public init(repeating initial: Element, count: Int, in region: SharedRegion? = nil) throws(ShakedownError) {
         guard count > 0 else { throw .invalidArgument("count", "must be positive, got \(count)") }
-        let bytes = MemoryLayout<Element>.stride * count
+        // A huge count used to overflow this product and trap.
+        let (bytes, overflow) = MemoryLayout<Element>.stride.multipliedReportingOverflow(by: count)
+        guard !overflow, bytes <= SharedRegion.maximumSize else {
+            throw .invalidArgument("count", "\(count) elements of \(MemoryLayout<Element>.stride) bytes exceed the \(SharedRegion.maximumSize)-byte limit of a shared region")
+        }
         let owner: SharedRegion
         if let region { owner = region } else { owner = try SharedRegion(size: bytes, name: "shakedown-array") }
         storage = try owner.allocate(byteCount: bytes, alignment: MemoryLayout<Element>.alignment)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShakedown
+import SystemPackage
 
 /// What a command did: the `subprocess.run(..., capture_output=True)` result, plus what a test wants to check.
 public struct CommandResult: Equatable, Sendable {
@@ -46,9 +47,11 @@ public enum CommandRunner {
     ///   - directory: the working directory; `nil`: the caller's.
     ///   - timeout: the longest it may run (positive) before its group is killed.
     ///   - outputLimit: bytes kept per stream (0 ... 1 GiB); the rest is read and dropped.
-    /// - Throws: `.invalidArgument` for an empty command, a non-positive timeout or a bad limit;
-    ///   `.executableNotFound` when exec fails (exit 127 with nothing on stderr); `.systemCall` for failed
-    ///   `pipe2`, `fork`, `pidfd_open` or `poll`. A non-zero exit is a result, not an error.
+    /// - Throws: `.invalidArgument` for an empty command, a NUL byte in an argument, environment entry or
+    ///   directory, a non-positive timeout or a bad limit; `.executableNotFound` when exec finds no such file
+    ///   (ENOENT, EACCES, ENOTDIR); `.systemCall` for a failed `execve` (other errno), `chdir` into `directory`,
+    ///   `pipe2`, `fork`, `pidfd_open` or `poll`. The child says which step failed through a close-on-exec pipe,
+    ///   so a command that itself exits 127 is a result, not an error. A non-zero exit is a result.
     public static func run(_ arguments: [String], environment: [String]? = nil, directory: String? = nil,
                            timeout: Duration = .seconds(60), outputLimit: Int = 16 << 20) throws(ShakedownError) -> CommandResult {
         guard let executable = arguments.first, !executable.isEmpty else {
@@ -58,31 +61,83 @@ public enum CommandRunner {
         guard outputLimit >= 0, outputLimit <= 1 << 30 else {
             throw .invalidArgument("outputLimit", "must be between 0 and \(1 << 30), got \(outputLimit)")
         }
+        // A NUL would end the C string early: a different command would run, silently.
+        if let index = arguments.firstIndex(where: { $0.utf8.contains(0) }) {
+            throw .invalidArgument("arguments", "argument \(index) contains a NUL byte, which a C argument cannot hold")
+        }
+        if let entry = environment?.first(where: { $0.utf8.contains(0) }) {
+            throw .invalidArgument("environment", "the entry \(entry.debugDescription) contains a NUL byte")
+        }
+        if let directory, directory.utf8.contains(0) {
+            throw .invalidArgument("directory", "\(directory.debugDescription) contains a NUL byte")
+        }
         let deadline = try Deadline(after: timeout)
-        let output = try Pipe()
-        let errors: Pipe
-        do { errors = try Pipe() } catch { closeQuietly(output.readEnd); closeQuietly(output.writeEnd); throw error }
+        let pipes = try Self.makePipes()
         let pid = spawn(executable, arguments, environment ?? ProcessEnvironment.current(), directory,
-                        stdout: output.writeEnd, stderr: errors.writeEnd)
-        closeQuietly(output.writeEnd)
-        closeQuietly(errors.writeEnd)
+                        stdout: pipes.output.writeEnd, stderr: pipes.errors.writeEnd, startFailure: pipes.start.writeEnd)
+        for fd in [pipes.output.writeEnd, pipes.errors.writeEnd, pipes.start.writeEnd] { closeQuietly(fd) }
         guard pid > 0 else {
             let failure = ShakedownError.systemCall("fork")
-            closeQuietly(output.readEnd); closeQuietly(errors.readEnd)
+            for fd in [pipes.output.readEnd, pipes.errors.readEnd, pipes.start.readEnd] { closeQuietly(fd) }
             throw failure
         }
-        var capture = CommandCapture(pid: pid, stdout: output.readEnd, stderr: errors.readEnd, limit: outputLimit)
+        var capture = CommandCapture(pid: pid, stdout: pipes.output.readEnd, stderr: pipes.errors.readEnd, limit: outputLimit)
         defer { capture.closeDescriptors() }
-        let result = try capture.collect(until: deadline)
-        if result.exit == .exited(code: 127) && result.standardError.isEmpty && result.standardOutput.isEmpty {
-            throw ShakedownError(.executableNotFound(executable))
+        let result: CommandResult
+        do { result = try capture.collect(until: deadline) } catch {
+            closeQuietly(pipes.start.readEnd)
+            throw error
+        }
+        // The child writes here only when it could not start the command, before it exits; read once it is reaped.
+        let startFailure = Self.readStartFailure(pipes.start.readEnd)
+        closeQuietly(pipes.start.readEnd)
+        if let (step, code) = startFailure {
+            switch step {
+            case UInt8(ascii: "e") where code == ENOENT || code == EACCES || code == ENOTDIR:
+                throw ShakedownError(.executableNotFound(executable))
+            case UInt8(ascii: "e"): throw .systemCall("execve", errno: Errno(rawValue: code))
+            case UInt8(ascii: "c"): throw .systemCall("chdir", errno: Errno(rawValue: code))
+            default: throw .systemCall("dup2", errno: Errno(rawValue: code))
+            }
         }
         return result
     }
 
+    /// stdout, stderr and the start-failure pipe, all close-on-exec; none left open when one fails.
+    private static func makePipes() throws(ShakedownError) -> (output: Pipe, errors: Pipe, start: Pipe) {
+        var made: [Pipe] = []
+        do throws(ShakedownError) {
+            for _ in 0..<3 { made.append(try Pipe()) }
+        } catch {
+            for pipe in made { closeQuietly(pipe.readEnd); closeQuietly(pipe.writeEnd) }
+            throw error
+        }
+        return (made[0], made[1], made[2])
+    }
+
+    /// The step ('d', 'c' or 'e') and errno the child reported, or nil when it wrote nothing (the exec
+    /// succeeded). Called after the child was reaped, and never blocks: a process forked meanwhile by another
+    /// thread may hold the write end open, so end of file cannot be waited for. The record is smaller than
+    /// PIPE_BUF, so it is in the pipe whole or not at all.
+    private static func readStartFailure(_ fd: CInt) -> (step: UInt8, errno: CInt)? {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, 0) > 0, entry.revents & Int16(POLLIN) != 0 else { return nil }
+        var record = [UInt8](repeating: 0, count: 1 + MemoryLayout<CInt>.size)
+        var filled = 0
+        while filled < record.count {
+            let count = record.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + filled }, $0.count - filled) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            filled += count
+        }
+        guard filled == record.count else { return nil }
+        let code = record.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 1, as: CInt.self) }
+        return (record[0], code)
+    }
+
     /// Builds the C strings before the fork, so the child only calls async-signal-safe functions.
     private static func spawn(_ executable: String, _ arguments: [String], _ environment: [String], _ directory: String?,
-                              stdout: CInt, stderr: CInt) -> Int32 {
+                              stdout: CInt, stderr: CInt, startFailure: CInt) -> Int32 {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {
@@ -92,9 +147,11 @@ public enum CommandRunner {
         fflush(nil)
         return executable.withCString { path in
             if let directory {
-                return directory.withCString { shakedown_spawn_captured(path, argv, envp, stdout, stderr, $0) }
+                return directory.withCString {
+                    shakedown_spawn_captured_reporting(path, argv, envp, stdout, stderr, $0, startFailure)
+                }
             }
-            return shakedown_spawn_captured(path, argv, envp, stdout, stderr, nil)
+            return shakedown_spawn_captured_reporting(path, argv, envp, stdout, stderr, nil, startFailure)
         }
     }
 

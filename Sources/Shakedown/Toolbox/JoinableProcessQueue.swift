@@ -97,7 +97,9 @@ public final class JoinableProcessQueue<Element: Codable>: @unchecked Sendable {
         storage.withLockedHeader { header in
             deadHolderRecords(header).map { index in
                 let record = shakedown_queue_held_record(header, index)
-                let bytes = UnsafeRawBufferPointer(start: shakedown_queue_held_bytes(header, index), count: Int(record.pointee.length))
+                // Clamped with this process's own copy of the limit: the shared length may be garbage.
+                let length = min(Int(record.pointee.length), storage.maximumItemBytes)
+                let bytes = UnsafeRawBufferPointer(start: shakedown_queue_held_bytes(header, index), count: length)
                 return AbandonedItem(holder: record.pointee.pid, bytes: Array(bytes))
             }
         }

@@ -63,7 +63,8 @@ public final class MessageEndpoint: @unchecked Sendable {
         descriptor = -1
     }
 
-    /// Sends `value` as one message. Blocks while the socket buffer is full (the peer is not reading).
+    /// Sends `value` as one message. Blocks while the socket buffer is full (the peer is not reading): without a
+    /// limit, so use ``send(_:timeout:)`` when the peer may stop reading.
     /// - Throws: `.invalidArgument("value")` when it cannot be encoded or its encoding exceeds
     ///   ``maximumMessageBytes`` (the message names the limit); `.systemCall("send")` with EPIPE when the peer is
     ///   gone (no SIGPIPE is raised); `.invalidArgument("endpoint")` after ``close()``.
@@ -72,6 +73,32 @@ public final class MessageEndpoint: @unchecked Sendable {
         try ToolboxFrame.encode(value, limit: maximumMessageBytes, limitName: "maximumMessageBytes", into: writer)
         let failure = writer.bytes.withUnsafeBytes { sendAll($0) }
         if let failure { throw failure }
+    }
+
+    /// Sends `value` as one message, waiting at most `timeout` while the socket buffer is full: the bounded form
+    /// of ``send(_:)``, for a peer that may have stopped reading (hung, stopped, or busy forever), where
+    /// ``send(_:)`` would block for good.
+    ///
+    /// Returns `false` when not a byte of the message could be sent in time: the stream is intact and the send
+    /// may be retried. When only part of it went out before the time ran out, the stream can no longer be framed:
+    /// this end is closed (the peer receives ``Received/endOfFile(partialBytes:)``) and the send throws.
+    /// A zero timeout sends only what fits at once.
+    /// - Throws: as ``send(_:)``; `.invalidArgument("timeout")` when negative; `.systemCall("send")` with
+    ///   `ETIMEDOUT` after a partial send (this end is then closed); `.systemCall("poll")`.
+    /// - Cost: as ``send(_:)`` when the buffer has room; otherwise a `poll(2)` per wait for room.
+    public func send<Value: Encodable>(_ value: Value, timeout: Duration) throws(ShakedownError) -> Bool {
+        let deadline = try Deadline(after: timeout)
+        guard descriptor >= 0 else { throw .invalidArgument("endpoint", "this end of the pipe is closed") }
+        try ToolboxFrame.encode(value, limit: maximumMessageBytes, limitName: "maximumMessageBytes", into: writer)
+        let outcome = writer.bytes.withUnsafeBytes { sendAll($0, until: deadline) }
+        switch outcome {
+        case let .failure(error): throw error
+        case .success(0) where !writer.bytes.isEmpty: return false
+        case let .success(sent) where sent < writer.bytes.count:
+            close()
+            throw .systemCall("send", errno: .timedOut)
+        case .success: return true
+        }
     }
 
     /// Sends bytes that are already a frame (or, in tests, any bytes at all).
@@ -94,6 +121,29 @@ public final class MessageEndpoint: @unchecked Sendable {
             offset += sent
         }
         return nil
+    }
+
+    /// Writes as much of `raw` as goes out before `deadline` without ever blocking in `send(2)`; returns the bytes
+    /// sent.
+    private func sendAll(_ raw: UnsafeRawBufferPointer, until deadline: Deadline) -> Result<Int, ShakedownError> {
+        guard let base = raw.baseAddress else { return .success(0) }
+        var offset = 0
+        while offset < raw.count {
+            let sent = Glibc.send(descriptor, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            if sent >= 0 {
+                offset += sent
+                continue
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN:
+                if deadline.hasPassed { return .success(offset) }
+                var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                if poll(&entry, 1, deadline.pollMilliseconds) < 0 && errno != EINTR { return .failure(.systemCall("poll")) }
+            default: return .failure(.systemCall("send"))
+            }
+        }
+        return .success(offset)
     }
 
     /// Receives the next message, waiting at most `timeout` (zero: only what has arrived already).

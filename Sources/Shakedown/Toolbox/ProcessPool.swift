@@ -194,6 +194,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         for worker in workers { worker.endpoint.close() }  // each worker sees end of file and exits 0
         for index in workers.indices where workers[index].exit == nil {
             workers[index].exit = reap(workers[index].pid, until: deadline)
+            if workers[index].exit != nil { workers[index].exitWatch.close() }
         }
         joined = workers.allSatisfy { $0.exit != nil }
         return joined
@@ -209,6 +210,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         for index in workers.indices where workers[index].exit == nil {
             _ = kill(workers[index].pid, SIGKILL)
             workers[index].endpoint.close()
+            workers[index].exitWatch.close()
             var status: Int32 = 0
             while waitpid(workers[index].pid, &status, 0) < 0 && errno == EINTR {}
             workers[index].exit = ProcessExit(waitStatus: status)
@@ -222,10 +224,22 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         while !done() {
             try dispatch()
             guard workers.contains(where: { $0.chunk != nil }) else { return }
-            var entries = workers.map { pollfd(fd: $0.endpoint.descriptor, events: Int16(POLLIN), revents: 0) }
+            // Each worker's socket, then its pidfd: a process the task forked inherits the socket, so end of file
+            // alone can come long after the worker died (only when that process exits).
+            var entries = workers.flatMap { worker in
+                [pollfd(fd: worker.endpoint.descriptor, events: Int16(POLLIN), revents: 0),
+                 pollfd(fd: worker.exitWatch.descriptor, events: Int16(POLLIN), revents: 0)]
+            }
             let ready = poll(&entries, nfds_t(entries.count), min(deadline.pollMilliseconds, timeoutCheckMilliseconds()))
             if ready < 0 && errno != EINTR { throw .systemCall("poll") }
-            for index in entries.indices where entries[index].revents != 0 { try receive(from: index) }
+            for index in workers.indices {
+                let pid = workers[index].pid
+                // The reply first: a worker that answered and then died has its answer in the socket already.
+                if entries[2 * index].revents != 0 { try receive(from: index) }
+                guard entries[2 * index + 1].revents != 0, workers[index].pid == pid else { continue }
+                try receiveWhatIsLeft(from: index)
+                if workers[index].pid == pid { try workerDied(index, blame: .crashed) }
+            }
             try enforceTaskTimeout()
             if deadline.hasPassed { return }
         }
@@ -267,6 +281,12 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         }
     }
 
+    /// After the worker exited: takes a reply that is already in its socket (every byte it sent is there by now).
+    private func receiveWhatIsLeft(from index: Int) throws(ShakedownError) {
+        var entry = pollfd(fd: workers[index].endpoint.descriptor, events: Int16(POLLIN), revents: 0)
+        if poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0 { try receive(from: index) }
+    }
+
     private func enforceTaskTimeout() throws(ShakedownError) {
         guard let taskTimeout else { return }
         let limit = taskTimeout.nanoseconds
@@ -293,6 +313,7 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
         _ = kill(dead.pid, SIGKILL)  // it closed its socket, so it is ending anyway; make sure
         let exit = reap(dead.pid, until: nil)
         dead.endpoint.close()
+        dead.exitWatch.close()
         if let chunk = dead.chunk {
             let position = min(max(0, progress.current(worker: index).position), chunk.ids.count - 1)
             var rerun: [Int] = []
@@ -359,14 +380,32 @@ public final class ProcessPool<Input: Codable, Output: Codable> {
             guard let endpoint = try? pipe.childEnd() else { shakedown_exit_now(126) }
             PoolWorkerLoop.run(index: index, endpoint: endpoint, progress: progress, timed: taskTimeout != nil, work: work)
         }
-        return PoolWorkerState(pid: pid, endpoint: try pipe.parentEnd())
+        return PoolWorkerState(pid: pid, endpoint: try pipe.parentEnd(), exitWatch: PoolExitWatch(pid: pid))
     }
+}
+
+/// A pidfd on one pool worker: readable once the worker exits, whoever still holds its socket. Closed when the
+/// worker is replaced or the pool goes away. Without pidfd support it is -1, and `poll` ignores it: the pool then
+/// sees a death at end of file only, as before.
+final class PoolExitWatch {
+    private(set) var descriptor: CInt
+
+    init(pid: Int32) { descriptor = shakedown_pidfd_open(pid) }
+
+    func close() {
+        closeQuietly(descriptor)
+        descriptor = -1
+    }
+
+    deinit { closeQuietly(descriptor) }
 }
 
 /// One pool worker as the pool sees it.
 struct PoolWorkerState<Input> {
     var pid: Int32
     var endpoint: MessageEndpoint
+    /// Watches for the worker's exit (see ``PoolExitWatch``).
+    var exitWatch: PoolExitWatch
     /// The chunk it is running, `nil` when idle.
     var chunk: PoolChunk<Input>? = nil
     var exit: ProcessExit? = nil

@@ -59,11 +59,11 @@ package final class QueueStorage: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: maximumItemBytes)
         let result = bytes.withUnsafeMutableBytes { raw -> CInt in
             guard let base = raw.baseAddress else { return CInt(SHAKEDOWN_QUEUE_TIMED_OUT) }
-            return shakedown_queue_get(queue, base, &length, deadline.remaining, holder)
+            return shakedown_queue_get(queue, base, UInt32(clamping: raw.count), &length, deadline.remaining, holder)
         }
         switch result {
         case Int32(SHAKEDOWN_QUEUE_OK):
-            bytes.removeLast(bytes.count - Int(length))
+            bytes.removeLast(bytes.count - min(Int(length), bytes.count))
             return .bytes(bytes)
         case Int32(SHAKEDOWN_QUEUE_TIMED_OUT): return .timedOut
         case Int32(SHAKEDOWN_QUEUE_CLOSED): return .closed

@@ -22,8 +22,10 @@ public final class SharedObject<Value: Codable>: @unchecked Sendable {
     public let maximumBytes: Int
     private let lock: ProcessMutex
     private let region: SharedRegion
-    /// [0]: active buffer (0/1), [1], [2]: lengths of buffers 0 and 1, [3]: committed updates.
-    private let header: UnsafeMutablePointer<Int64>
+    /// [0]: active buffer (0/1), [1], [2]: lengths of buffers 0 and 1, [3]: committed updates. Any process can
+    /// scribble over it (a wild write in the code under test), so every read checks it before using it as an
+    /// index or a length.
+    let header: UnsafeMutablePointer<Int64>
     private let buffers: UnsafeMutableRawPointer
 
     /// Shares `initial`.
@@ -64,9 +66,13 @@ public final class SharedObject<Value: Codable>: @unchecked Sendable {
         return result
     }
 
-    /// Replaces the value.
+    /// Replaces the value without reading the old one, so it also repairs a shared header that ``read()`` reports
+    /// as overwritten.
+    /// - Throws: a lock failure; `.invalidArgument("value")` naming ``maximumBytes`` when the encoding is larger.
     public func set(_ value: Value) throws {
-        try update { $0 = value }
+        try lock.lock()
+        defer { try? lock.unlock() }
+        try commit(value)
     }
 
     /// Updates committed so far, by every process.
@@ -75,14 +81,26 @@ public final class SharedObject<Value: Codable>: @unchecked Sendable {
     /// Times a process died holding the lock (its half-done update was discarded).
     public var lockOwnerDeaths: Int { lock.ownerDeaths }
 
-    /// The encoded size of the current value, in bytes.
-    public var encodedBytes: Int {
-        Int(shakedown_atomic_load(header + 1 + Int(shakedown_atomic_load(header))))
+    /// The encoded size of the current value, in bytes; 0 when the shared header was overwritten with garbage
+    /// (``read()`` then says what is wrong).
+    public var encodedBytes: Int { (try? activeBuffer())?.length ?? 0 }
+
+    /// The committed buffer and its length, checked: a garbage index or length used to read outside the region
+    /// (a crash, or bytes from elsewhere decoded as the value).
+    private func activeBuffer() throws(ShakedownError) -> (index: Int, length: Int) {
+        let active = shakedown_atomic_load(header)
+        guard active == 0 || active == 1 else {
+            throw ShakedownError(.malformedData(source: "shared object", reason: "its active-buffer index is \(active), not 0 or 1: its shared header was overwritten"))
+        }
+        let length = shakedown_atomic_load(header + 1 + Int(active))
+        guard length >= 0, length <= Int64(maximumBytes) else {
+            throw ShakedownError(.malformedData(source: "shared object", reason: "its committed length is \(length) bytes, outside 0...\(maximumBytes) (maximumBytes): its shared header was overwritten"))
+        }
+        return (Int(active), Int(length))
     }
 
     private func decodeActive() throws(ShakedownError) -> Value {
-        let active = Int(shakedown_atomic_load(header))
-        let length = Int(shakedown_atomic_load(header + 1 + active))
+        let (active, length) = try activeBuffer()
         let bytes = Array(UnsafeRawBufferPointer(start: buffers + active * maximumBytes, count: length))
         do { return try CompactDecoder().decode(Value.self, from: bytes) } catch {
             throw ShakedownError(.malformedData(source: "shared object", reason: "not a \(Value.self): \(error)"))
@@ -92,7 +110,8 @@ public final class SharedObject<Value: Codable>: @unchecked Sendable {
     /// Writes `value` into the inactive buffer, then flips: the flip is the commit.
     private func commit(_ value: Value) throws(ShakedownError) {
         let frame = try ToolboxFrame.encode(value, limit: maximumBytes, limitName: "maximumBytes")
-        let next = 1 - Int(shakedown_atomic_load(header))
+        // Not `1 - active`: after a garbage index that would point outside the region.
+        let next = shakedown_atomic_load(header) == 0 ? 1 : 0
         frame.withUnsafeBytes { raw in
             (buffers + next * maximumBytes).copyMemory(from: raw.baseAddress.map { $0 + 4 } ?? UnsafeRawPointer(buffers), byteCount: raw.count - 4)
         }
