@@ -43,6 +43,10 @@ package enum WorkerAsyncSupport {
 
     nonisolated(unsafe) private static var mainActorRedirected = false
 
+    /// Set once ``leftBehindJobs(on:grace:)`` has described a backlog in this worker, so the check after the last
+    /// round (synchronous bodies) does not report what an async body's last round already reported.
+    nonisolated(unsafe) static var backlogReported = false
+
     /// Waits up to `grace` for `executor` to run dry (checking every millisecond), and describes the jobs still
     /// on it then, or returns nil when none are. Called after a worker's last round: jobs left there (a `Task` the
     /// body started and did not await) are dropped when the worker exits, so their work silently never happens.
@@ -60,6 +64,7 @@ package enum WorkerAsyncSupport {
             backlog = executor.backlog
         }
         guard backlog != (0, 0, 0) else { return nil }
+        backlogReported = true
         let jobs = backlog.ready + backlog.delayed + backlog.running
         return "\(jobs) async job(s) still on the worker's executor \(grace) after its last round "
             + "(\(backlog.ready) ready, \(backlog.delayed) waiting on a delay such as Task.sleep, \(backlog.running) running, "

@@ -67,6 +67,7 @@ package struct WorkerProcess {
             }
         }
         let rounds = worker.runRounds(work.body, judge: work.judge, reportsFinish: false)
+        if rounds == .finished || rounds == .stoppedByJudge { reportLeftBehindJobs(worker) }
         if let tearDown = work.lifecycle.tearDown {
             do {
                 try tearDown(worker)
@@ -76,6 +77,16 @@ package struct WorkerProcess {
             }
         }
         if rounds == .finished || rounds == .stoppedByJudge { worker.sendFinished() }
+    }
+
+    /// A synchronous body can start a `Task` too; its jobs run on the worker's executor and would be dropped when
+    /// the worker exits, so work the run never did would pass as clean. An async body's last round has already
+    /// checked (at the caller's line); this covers the synchronous ones.
+    private func reportLeftBehindJobs(_ worker: Worker) {
+        guard !WorkerAsyncSupport.backlogReported, let executor = WorkerAsyncSupport.executor,
+              let message = WorkerAsyncSupport.leftBehindJobs(on: executor, grace: Shake.asyncBacklogGrace)
+        else { return }
+        worker.send(.threw(message: message, round: Int64(worker.round)))
     }
 
     /// Own process group, death with the leader, subreaper, the test's signal mask. Returns what failed.

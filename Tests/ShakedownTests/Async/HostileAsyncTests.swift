@@ -29,6 +29,38 @@ final class HostileAsyncTests: XCTestCase {
         }
     }
 
+    /// The same from a synchronous body: the `Task` it starts runs on the worker's executor and was dropped at exit
+    /// without a word. Each worker now reports it (the run has no caller line for it: a worker error).
+    func testATaskStartedByASynchronousBodyAndNeverAwaitedIsReported() throws {
+        let counter = try SharedCounter("detached work from a synchronous body")
+        let run = try Shake.fork(processes: 2, rounds: 1, timeout: .seconds(30), jitter: .none) { _ in
+            Task.detached {
+                while true {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    _ = counter.increment()
+                }
+            }
+        }
+        XCTAssertFalse(run.isClean, run.summary)
+        XCTAssertEqual(run.unsuccessfulWorkers.count, 2, run.summary)
+        XCTAssertTrue(run.summary.contains("keeps working after the run"), run.summary)
+    }
+
+    /// A synchronous body whose tasks finish within the round leaves nothing behind: clean.
+    func testASynchronousBodyWhoseTaskFinishesIsClean() throws {
+        let counter = try SharedCounter("finished work from a synchronous body")
+        let run = try Shake.fork(processes: 2, rounds: 2, timeout: .seconds(30), jitter: .none) { _ in
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                _ = counter.increment()
+                done.signal()
+            }
+            done.wait()
+        }
+        XCTAssertTrue(run.isClean, run.summary)
+        XCTAssertEqual(counter.value, 4)
+    }
+
     /// A task still sleeping (for an hour) when the last round ends is woken instead of dropped: its work is done
     /// and the run is clean. The same for the sleep job a cancelled `Task.sleep` leaves queued (a timeout raced
     /// against work, the loser cancelled): it is not lost work, and it must not cost the grace period.
