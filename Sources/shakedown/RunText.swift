@@ -11,7 +11,7 @@ enum RunText {
     static func renderRaw(_ report: RunReport) -> String {
         var lines: [String] = []
         let command = report.command.map(ReplayLine.shellWords) ?? "?"
-        lines.append("shakedown run: \(report.workers.count) cop\(report.workers.count == 1 ? "y" : "ies") of `\(command)`, seed \(report.seed), \(report.duration.shortDescription)")
+        lines.append("shakedown run: \(report.workers.count) cop\(report.workers.count == 1 ? "y" : "ies") of `\(command)`, seed \(report.seed), jitter \(report.configuration.jitter.mode), \(report.duration.shortDescription)")
         for worker in report.workers {
             var line = "  copy \(worker.index) pid \(worker.commandPid ?? worker.pid): "
             switch worker.outcome {
@@ -81,7 +81,7 @@ enum RunText {
             let which = options.repetitions == 1 ? "" : "repetition \(first.repetition): "
             lines.append("not clean (exit \(summary.exitCode)): \(which)" + TerminalText.escaped(first.reason))
             if first.exitCode != 70 {
-                lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+                lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed, used: first.jitter)))
             }
         } else {
             let all = options.repetitions > 1 ? " in every repetition" : ""
@@ -94,7 +94,8 @@ enum RunText {
 
 /// The command line that replays one repetition: `shakedown run -n 4 --seed 0x… --repeat 1 … -- cmd`.
 enum ReplayLine {
-    static func command(_ options: RunCommand, seed: Seed) -> String {
+    /// `used`: the mode the repetition ran with; when `default` drew it, a trailing shell comment names it.
+    static func command(_ options: RunCommand, seed: Seed, used: JitterMode? = nil) -> String {
         var words = ["shakedown", "run", "-n", String(options.copies), "--seed", seed.hexadecimal, "--repeat", "1"]
         // The mode shapes every jitter decision: a replay without it would shake differently.
         if options.jitter != "default" { words += ["--jitter", options.jitter] }
@@ -106,7 +107,8 @@ enum ReplayLine {
         if options.grace != 0.5 { words += ["--grace", OptionValue.format(options.grace)] }
         if let before = options.before { words += ["--before", before] }
         if let check = options.check { words += ["--check", check] }
-        return shellWords(words) + " -- " + shellWords(options.command)
+        let drawn = used.flatMap { options.jitter == "default" && $0 != .default ? "  # default drew jitter \($0) for this seed" : nil }
+        return shellWords(words) + " -- " + shellWords(options.command) + (drawn ?? "")
     }
 
     /// The words quoted for a POSIX shell where needed: `a 'b c' 'it'\''s'`.

@@ -12,6 +12,11 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// (``JitterPlan/preemptionSignal``) whose handler yields, sleeps or spins. Exec'd commands get it from a preload
     /// library (dynamically linked commands only); closure workers from an in-process timer.
     case preempt
+    /// A start gate for exec'd commands, no timers: the preload library holds every copy before `main` until all have
+    /// loaded and releases them together, so copies of a short program overlap instead of running one after the
+    /// other; jitter points act as in ``points``. Closure workers start together anyway (the run's start barrier):
+    /// for them this is ``points``.
+    case gate
     /// Control of the system calls through which processes interact (seccomp user notification): the run leader
     /// releases one copy's call at a time, chosen by the seed (``ScheduleOptions``). Falls back to ``preempt``
     /// where the kernel or a sandbox has no seccomp user notification, and says so in the report.
@@ -30,7 +35,7 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Whether jitter points act in this mode.
     public var usesPoints: Bool {
         switch self {
-        case .points, .default, .syscalls, .pct: true
+        case .points, .gate, .default, .syscalls, .pct: true
         case .none, .preempt: false
         }
     }
@@ -39,6 +44,14 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     public var usesPreemption: Bool {
         switch self {
         case .preempt: true
+        case .none, .points, .gate, .default, .syscalls, .pct: false
+        }
+    }
+
+    /// Whether copies of an exec'd command are held at the preload library's start gate until all have loaded.
+    public var usesStartGate: Bool {
+        switch self {
+        case .preempt, .gate: true
         case .none, .points, .default, .syscalls, .pct: false
         }
     }
