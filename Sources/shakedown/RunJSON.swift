@@ -153,7 +153,7 @@ struct RunJSON: Encodable {
         checkFailures = summary.checkFailures
         failures = summary.failures.map { failure in
             Failure(repetition: failure.repetition, seed: String(failure.seed.value), exitCode: failure.exitCode,
-                    reason: failure.reason, replay: ReplayLine.command(options, seed: failure.seed, used: failure.jitter),
+                    reason: failure.reason, replay: ReplayLine.command(options, seed: failure.seed),
                     jitter: failure.jitter?.rawValue)
         }
         if let result = summary.lastCheck, let command = options.check {

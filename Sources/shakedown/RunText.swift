@@ -81,7 +81,8 @@ enum RunText {
             let which = options.repetitions == 1 ? "" : "repetition \(first.repetition): "
             lines.append("not clean (exit \(summary.exitCode)): \(which)" + TerminalText.escaped(first.reason))
             if first.exitCode != 70 {
-                lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed, used: first.jitter)))
+                lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+                if let note = ReplayLine.drawnMode(options, used: first.jitter) { lines.append(note) }
             }
         } else {
             let all = options.repetitions > 1 ? " in every repetition" : ""
@@ -94,8 +95,7 @@ enum RunText {
 
 /// The command line that replays one repetition: `shakedown run -n 4 --seed 0x… --repeat 1 … -- cmd`.
 enum ReplayLine {
-    /// `used`: the mode the repetition ran with; when `default` drew it, a trailing shell comment names it.
-    static func command(_ options: RunCommand, seed: Seed, used: JitterMode? = nil) -> String {
+    static func command(_ options: RunCommand, seed: Seed) -> String {
         var words = ["shakedown", "run", "-n", String(options.copies), "--seed", seed.hexadecimal, "--repeat", "1"]
         // The mode shapes every jitter decision: a replay without it would shake differently.
         if options.jitter != "default" { words += ["--jitter", options.jitter] }
@@ -107,8 +107,13 @@ enum ReplayLine {
         if options.grace != 0.5 { words += ["--grace", OptionValue.format(options.grace)] }
         if let before = options.before { words += ["--before", before] }
         if let check = options.check { words += ["--check", check] }
-        let drawn = used.flatMap { options.jitter == "default" && $0 != .default ? "  # default drew jitter \($0) for this seed" : nil }
-        return shellWords(words) + " -- " + shellWords(options.command) + (drawn ?? "")
+        return shellWords(words) + " -- " + shellWords(options.command)
+    }
+
+    /// The line after a replay line when `default` drew the repetition's mode (`used`) from its seed, else `nil`.
+    static func drawnMode(_ options: RunCommand, used: JitterMode?) -> String? {
+        guard options.jitter == "default", let used, used != .default else { return nil }
+        return "jitter: default drew \(used) for this seed (the replay draws it again; --jitter \(used) is the same)"
     }
 
     /// The words quoted for a POSIX shell where needed: `a 'b c' 'it'\''s'`.
