@@ -1,8 +1,8 @@
 // Detection within a time budget: `detection --budget-ms 1000` runs "1-second runs". Each run repeats trials (4 fresh
 // copies each, trial k with the seed Seed(base + run).repetition(k)) until one finds the bug or the budget is spent
-// (a trial that starts before the budget ends runs to its end, so a run may overshoot by one trial). Per bug × mode:
-// the share of runs that found the bug, the median time to detection (of the runs that found it), the median trials
-// per run, and, computed rather than measured, 1 − (1 − p)^(budget / t) from the per-trial rate p (detections over
+// (a trial that starts before the budget ends runs to its end; a detection by a trial that ended after the budget
+// does not count as found, it is shown as "+N late"). Per bug × mode: the share of runs that found the bug within
+// it, the median time to detection (of the runs that found it), the median trials per run, and, computed rather than measured, 1 − (1 − p)^(budget / t) from the per-trial rate p (detections over
 // all trials of all runs, the geometric estimate) and the mean trial time t.
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +12,8 @@ import Shakedown
 /// What the budget runs of one bug × mode measured.
 struct BudgetCell {
     var found = 0
+    /// Runs whose detecting trial ended after the budget: not counted in `found`.
+    var late = 0
     var runs = 0
     var detectionTimes: [Double] = []
     var trialsPerRun: [Int] = []
@@ -81,8 +83,12 @@ private func budgetRun(_ bug: DetectionBug, column: DetectionColumn, plans: Dete
         trial += 1
         if found {
             cell.detections += 1
-            cell.found += 1
-            cell.detectionTimes.append(now - start)
+            if now - start <= budget {
+                cell.found += 1
+                cell.detectionTimes.append(now - start)
+            } else {
+                cell.late += 1
+            }
             break
         }
     }
@@ -95,7 +101,8 @@ private func budgetCells(_ cell: BudgetCell, budget: Double) -> [String] {
     let median = times.isEmpty ? "—" : "\(Int((times[times.count / 2] * 1000).rounded())) ms"
     let trials = cell.trialsPerRun.sorted()
     return [
-        "\(cell.found)/\(cell.runs) (\(percent(Double(cell.found) / Double(max(cell.runs, 1)))))",
+        "\(cell.found)/\(cell.runs) (\(percent(Double(cell.found) / Double(max(cell.runs, 1)))))"
+            + (cell.late > 0 ? ", +\(cell.late) late" : ""),
         median,
         trials.isEmpty ? "—" : "\(trials[trials.count / 2])",
         "\(fixedDecimals(cell.perTrialRate, 3)) (\(cell.detections)/\(cell.trials))",

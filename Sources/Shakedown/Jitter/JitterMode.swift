@@ -24,12 +24,22 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// PCT priorities over the controlled system calls of ``syscalls`` (``ScheduleOptions/pctDepth``); the same
     /// fallback.
     case pct
-    /// Jitter points, as before preemption existed. Preemption finds far more races in uninstrumented code
-    /// (docs/guide.md, "Jitter modes") but stays opt-in (``preempt``, `--jitter preempt`, `SHAKEDOWN_JITTER=preempt`):
-    /// with points plus preemption every < 100 µs as the default, the test suite ran without wedging (a waiting thread
-    /// is no longer stormed) but preemption changed what three tests observe: a command's zombie count, Foundation's
-    /// `waitUntilExit` woken in a forked child, and a command crash reported by the Swift runtime the preload library
-    /// used to bring along (docs/guide.md, "Why `default` is not `preempt`").
+    /// For exec'd commands (`shakedown run`, ``Shake/run(command:_:counters:progress:)``): per run, ``preempt`` or
+    /// ``gate``, drawn from the run's seed (``JitterPlan/forCommandRun(seed:)``, ``JitterPlan/defaultPreemptShare``
+    /// preempt), so each repetition of `shakedown run --repeat` has its mode, the report and `--json` name it, and a
+    /// replay of its seed draws it again. For closure workers (``Shake/fork(_:observing:body:)``): ``points``.
+    ///
+    /// Why a mix: per second of repetitions the two are complementary on the race catalogue (docs/benchmarks.md, "Race
+    /// detection power", "1-second runs"): the gate alone costs about a plain start per repetition and finds the
+    /// one-instruction shared-memory counters more often per second; preemption costs 5–20× more per repetition and is
+    /// the only one that finds the ABA slot reuse. The three reasons preemption stayed opt-in are handled for commands:
+    /// a command's zombie count changed because every timer signal cut its `usleep` short (the preload library now
+    /// holds the timer signal while a thread sleeps, `DefaultJitterMixTests.testSleepsKeepTheirLengthUnderPreemption`);
+    /// Foundation's `waitUntilExit` in a forked child concerns closure workers, which keep ``points``; the Swift crash
+    /// handlers the library brought along are handed back (`PreloadSwiftRuntimeTests`). What stays: preemption slows a
+    /// command (each signal ≈ 25–40 µs on a VM) and other calls the kernel never restarts (`poll`, `select`,
+    /// `epoll_wait`, timed futex waits) can return `EINTR` in a preempted repetition, as they would under any signal.
+    /// A cooperative command's jitter points act in its ``gate`` repetitions only.
     case `default`
 
     /// Whether jitter points act in this mode.
