@@ -7,7 +7,7 @@
 // plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (mode `gate`: the preload library
 // holds each copy before main until all 4 arrived and leave together, no timers), and preempt (gate + timers). For
 // these plain programs `points` is plain stress (they have no jitter points). With --budget-ms the budget table runs
-// instead (DetectionBudget.swift), with the mix `default` means for commands as a fourth column.
+// instead (DetectionBudget.swift), with the mode `mix` as a fourth column.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -83,7 +83,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
     var only: Set<String> = []
     var twinRuns: Int?
     var budgetMilliseconds: Int?
-    var share = JitterPlan.defaultPreemptShare
+    var share = JitterPlan.mixPreemptShare
     var columns: [DetectionColumn]?
     var rest = arguments[...]
     while let flag = rest.popFirst() {
@@ -154,7 +154,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
 }
 
 /// The columns of the tables: plain stress, the start gate alone (`gate`), gate + timers (`preempt`), and the mix
-/// `default` means for commands (a seeded share of runs preempt, the rest gate only).
+/// mode `mix` (a seeded share of runs preempt, the rest gate only).
 enum DetectionColumn: String, CaseIterable {
     case plain, gate, preempt, mix
 
@@ -163,7 +163,7 @@ enum DetectionColumn: String, CaseIterable {
         case .plain: "plain stress (none)"
         case .gate: "start gate only (gate)"
         case .preempt: "preempt (gate + timers)"
-        case .mix: "mix (default)"
+        case .mix: "mix"
         }
     }
 }
@@ -179,7 +179,7 @@ struct DetectionPlans {
         case .plain: return .none
         case .gate: plan.mode = .gate
         case .preempt: plan.mode = .preempt
-        case .mix: plan.mode = JitterPlan.defaultPreempts(seed: seed, share: share) ? .preempt : .gate
+        case .mix: plan.mode = JitterPlan.mixPreempts(seed: seed, share: share) ? .preempt : .gate
         }
         return plan
     }

@@ -60,7 +60,7 @@ func runBudgetTable(_ bugs: [DetectionBug], columns: [DetectionColumn], plans: D
                 if detectionTrial(bug.fixture == "race-threads" ? bug.withIterations(5_000) : bug, fixed: true,
                                   plan: plans.plan(.mix, seed: seed), seed: seed, in: buildDirectory) { flagged += 1 }
             }
-            print("| \(bug.fixture) fixed twin | mix (default) | flagged \(flagged)/\(twinRuns) trials | | | | | |")
+            print("| \(bug.fixture) fixed twin | mix | flagged \(flagged)/\(twinRuns) trials | | | | | |")
             fflush(nil)
         }
     }

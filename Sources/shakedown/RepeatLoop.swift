@@ -12,7 +12,7 @@ struct RepetitionFailure {
     let exitCode: Int32
     /// One line: what went wrong (raw; escape it for a terminal).
     let reason: String
-    /// The mode the repetition ran with (`default` draws `preempt` or `gate` per repetition for commands).
+    /// The mode the repetition ran with (`mix` draws `preempt` or `gate` per repetition).
     var jitter: JitterMode? = nil
 }
 

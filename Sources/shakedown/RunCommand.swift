@@ -76,8 +76,8 @@ struct RunCommand: ParsableCommand {
             transform: { try OptionValue.seconds($0, within: RunLimits.graceSeconds) })
     var grace: Double = 0.5
 
-    @Option(help: ArgumentHelp("How to shake the schedule: none, points, preempt, gate, syscalls, pct or default "
-                               + "(preempt or gate per repetition, drawn from its seed; SHAKEDOWN_JITTER overrides it).",
+    @Option(help: ArgumentHelp("How to shake the schedule: none, points, preempt, gate, mix (preempt or gate per "
+                               + "repetition, drawn from its seed), syscalls, pct or default (SHAKEDOWN_JITTER overrides it).",
                                valueName: "MODE"))
     var jitter = "default"
 

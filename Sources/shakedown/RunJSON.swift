@@ -44,7 +44,7 @@ struct RunJSON: Encodable {
         let exitCode: Int32
         let reason: String
         let replay: String
-        /// The mode this repetition ran with (`default` draws one per repetition for commands).
+        /// The mode this repetition ran with (`mix` draws one per repetition).
         let jitter: String?
     }
     struct Check: Encodable {

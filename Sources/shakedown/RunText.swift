@@ -110,10 +110,10 @@ enum ReplayLine {
         return shellWords(words) + " -- " + shellWords(options.command)
     }
 
-    /// The line after a replay line when `default` drew the repetition's mode (`used`) from its seed, else `nil`.
+    /// The line after a replay line when `mix` drew the repetition's mode (`used`) from its seed, else `nil`.
     static func drawnMode(_ options: RunCommand, used: JitterMode?) -> String? {
-        guard options.jitter == "default", let used, used != .default else { return nil }
-        return "jitter: default drew \(used) for this seed (the replay draws it again; --jitter \(used) is the same)"
+        guard options.jitterPlan.mode == .mix, let used, used != .mix else { return nil }
+        return "jitter: mix drew \(used) for this seed (the replay draws it again; --jitter \(used) is the same)"
     }
 
     /// The words quoted for a POSIX shell where needed: `a 'b c' 'it'\''s'`.

@@ -87,7 +87,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
 
     /// Nothing perturbs the schedule: a disabled point costs one branch.
     public static let none = JitterPlan(mode: .none)
-    /// Points for closure workers; for commands, preempt or gate drawn per run from the seed (see ``JitterMode/default``).
+    /// Jitter points (see ``JitterMode/default``).
     public static let `default` = JitterPlan(mode: .default)
     /// Only jitter points, every one acting.
     public static let points = JitterPlan(mode: .points)

@@ -534,7 +534,7 @@ package struct RunLeader {
         shakedown_exit_now(Exit.ok)
     }
 
-    /// This run's plan: for commands `default` is drawn from the run's seed (``JitterPlan/forCommandRun(seed:)``),
+    /// This run's plan: for commands `mix` is drawn from the run's seed (``JitterPlan/forCommandRun(seed:)``),
     /// as the supervisor draws it for the report; a kept leader draws it again for each run.
     private var jitter: JitterPlan {
         guard case .command = launch else { return configuration.jitter }

@@ -122,7 +122,7 @@ package struct Supervisor {
                               containment: containment, duration: .nanoseconds(finished - started))
     }
 
-    /// The configuration the report names: for commands under `default`, the mode this run's seed drew (preempt or
+    /// The configuration the report names: for commands under `mix`, the mode this run's seed drew (preempt or
     /// gate). The leader gets the undrawn plan and draws for each run itself, since a kept leader serves several.
     private func reported(_ resolved: RunConfiguration, seed: Seed) -> RunConfiguration {
         guard case .command = launch else { return resolved }
