@@ -4,9 +4,10 @@
 //        [--interval-us N] [--only FIXTURE,...] [--build-dir DIR]
 // --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds).
 // A run = 4 copies started back to back with posix_spawn, waited for, judged from the state they share. Columns:
-// plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (the preload library holds each
-// copy before main until all 4 arrived and leave together, no timers), and preempt (gate + timers). For these plain
-// programs `default` and `points` are plain stress (they have no jitter points; preemption is opt-in).
+// plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (mode `gate`: the preload library
+// holds each copy before main until all 4 arrived and leave together, no timers), and preempt (gate + timers). For
+// these plain programs `points` is plain stress (they have no jitter points). With --budget-ms the budget table runs
+// instead (DetectionBudget.swift), with the mode `mix` as a fourth column.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,7 +74,7 @@ struct DetectionBug: Sendable {
     }
 }
 
-/// Runs the detection table and prints it as Markdown.
+/// Runs the detection table (or, with `--budget-ms`, the budget table) and prints it as Markdown.
 func runDetectionBenchmark(_ arguments: [String]) {
     var runs = 100
     var scale = 1
@@ -81,29 +82,30 @@ func runDetectionBenchmark(_ arguments: [String]) {
     var plan = JitterPlan.preempt
     var only: Set<String> = []
     var twinRuns: Int?
+    var budgetMilliseconds: Int?
+    var share = JitterPlan.mixPreemptShare
+    var columns: [DetectionColumn]?
     var rest = arguments[...]
     while let flag = rest.popFirst() {
         switch flag {
-        case "--runs":
-            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 100_000 else {
-                fail("--runs takes a number within 1...100000")
+        case "--runs": runs = detectionNumber(rest.popFirst(), flag, 1...100_000)
+        case "--scale": scale = detectionNumber(rest.popFirst(), flag, 1...1_000)
+        case "--interval-us": plan.preemptInterval = .microseconds(detectionNumber(rest.popFirst(), flag, 2...1_000_000))
+        case "--twin-runs": twinRuns = detectionNumber(rest.popFirst(), flag, 1...100_000)
+        case "--budget-ms": budgetMilliseconds = detectionNumber(rest.popFirst(), flag, 1...600_000)
+        case "--mix-share":
+            guard let text = rest.popFirst(), let value = Double(text), value >= 0, value <= 1 else {
+                fail("--mix-share takes a share within 0...1")
             }
-            runs = value
-        case "--scale":
-            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 1_000 else {
-                fail("--scale takes a number within 1...1000")
+            share = value
+        case "--modes":
+            guard let text = rest.popFirst() else { fail("--modes takes plain,gate,preempt,mix (comma-separated)") }
+            columns = text.split(separator: ",").map { name in
+                guard let column = DetectionColumn(rawValue: String(name)) else {
+                    fail("--modes: unknown mode \(name); expected plain, gate, preempt, mix")
+                }
+                return column
             }
-            scale = value
-        case "--interval-us":
-            guard let text = rest.popFirst(), let value = Int(text), value >= 2, value <= 1_000_000 else {
-                fail("--interval-us takes a number within 2...1000000")
-            }
-            plan.preemptInterval = .microseconds(value)
-        case "--twin-runs":
-            guard let text = rest.popFirst(), let value = Int(text), value >= 1, value <= 100_000 else {
-                fail("--twin-runs takes a number within 1...100000")
-            }
-            twinRuns = value
         case "--only":
             guard let text = rest.popFirst() else { fail("--only takes fixture names, comma-separated") }
             only = Set(text.split(separator: ",").map(String.init))
@@ -111,14 +113,21 @@ func runDetectionBenchmark(_ arguments: [String]) {
             guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
             buildDirectory = text
         default:
-            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] [--only a,b] [--twin-runs N] [--build-dir DIR]")
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] [--only a,b] "
+                 + "[--twin-runs N] [--budget-ms N [--modes plain,gate,preempt,mix] [--mix-share Q]] [--build-dir DIR]")
         }
     }
-    enum Column { case plain, gateOnly, preempt }
-    let modes: [(String, Column)] = [("plain stress (none)", .plain), ("start gate only", .gateOnly), ("preempt (gate + timers)", .preempt)]
+    let bugs = DetectionBug.all.map { $0.scaled(scale) }.filter { only.isEmpty || only.contains($0.fixture) }
+    let plans = DetectionPlans(preempt: plan, share: share)
+    if let budgetMilliseconds {
+        runBudgetTable(bugs, columns: columns ?? DetectionColumn.allCases, plans: plans, runs: runs,
+                       budget: Double(budgetMilliseconds) / 1000, twinRuns: twinRuns, in: buildDirectory)
+        return
+    }
+    let modes: [(String, DetectionColumn)] = [("plain stress (none)", .plain), ("start gate only", .gate), ("preempt (gate + timers)", .preempt)]
     print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under preempt |")
     print("|---|" + String(repeating: "---|", count: modes.count + 1))
-    for bug in DetectionBug.all.map({ $0.scaled(scale) }) where only.isEmpty || only.contains(bug.fixture) {
+    for bug in bugs {
         var cells: [String] = []
         for (name, column) in modes {
             progress("\(bug.fixture) \(name): ")
@@ -126,9 +135,10 @@ func runDetectionBenchmark(_ arguments: [String]) {
             var durations: [Double] = []
             for run in 0..<runs {
                 let start = monotonicSeconds()
-                let found1 = detectionTrial(bug, fixed: false, plan: column == .plain ? .none : plan,
-                                            timers: column == .preempt, seed: Seed(UInt64(run)), in: buildDirectory)
-                if found1 { found += 1 }
+                let seed = Seed(UInt64(run))
+                if detectionTrial(bug, fixed: false, plan: plans.plan(column, seed: seed), seed: seed, in: buildDirectory) {
+                    found += 1
+                }
                 durations.append(monotonicSeconds() - start)
             }
             durations.sort()
@@ -136,26 +146,70 @@ func runDetectionBenchmark(_ arguments: [String]) {
             progress("\(found)/\(runs)\n")
             cells.append("\(found)/\(runs) (\(Int((Double(found) * 100 / Double(runs)).rounded())) %), median \(Int((median * 1000).rounded())) ms/run")
         }
-        let twin = bug.fixture == "race-threads" ? bug.withIterations(5_000) : bug
-        var flagged = 0
         let twinCount = twinRuns ?? runs
-        for run in 0..<twinCount where detectionTrial(twin, fixed: true, plan: plan, timers: true, seed: Seed(UInt64(run)), in: buildDirectory) {
-            flagged += 1
-        }
+        let flagged = twinFlags(bug, plan: plan, count: twinCount, in: buildDirectory)
         print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(twinCount) |")
         fflush(nil)  // row by row, so an interrupted run keeps what it measured
     }
 }
 
-private func monotonicSeconds() -> Double {
+/// The columns of the tables: plain stress, the start gate alone (`gate`), gate + timers (`preempt`), and the mix
+/// mode `mix` (a seeded share of runs preempt, the rest gate only).
+enum DetectionColumn: String, CaseIterable {
+    case plain, gate, preempt, mix
+
+    var title: String {
+        switch self {
+        case .plain: "plain stress (none)"
+        case .gate: "start gate only (gate)"
+        case .preempt: "preempt (gate + timers)"
+        case .mix: "mix"
+        }
+    }
+}
+
+/// The plan each column runs one trial with.
+struct DetectionPlans {
+    let preempt: JitterPlan
+    let share: Double
+
+    func plan(_ column: DetectionColumn, seed: Seed) -> JitterPlan {
+        var plan = preempt
+        switch column {
+        case .plain: return .none
+        case .gate: plan.mode = .gate
+        case .preempt: plan.mode = .preempt
+        case .mix: plan.mode = JitterPlan.mixPreempts(seed: seed, share: share) ? .preempt : .gate
+        }
+        return plan
+    }
+}
+
+/// How often the fixed twin is flagged under preempt (`count` trials).
+private func twinFlags(_ bug: DetectionBug, plan: JitterPlan, count: Int, in buildDirectory: String) -> Int {
+    let twin = bug.fixture == "race-threads" ? bug.withIterations(5_000) : bug
+    var flagged = 0
+    for run in 0..<count where detectionTrial(twin, fixed: true, plan: plan, seed: Seed(UInt64(run)), in: buildDirectory) {
+        flagged += 1
+    }
+    return flagged
+}
+
+private func detectionNumber(_ text: String?, _ flag: String, _ range: ClosedRange<Int>) -> Int {
+    guard let text, let value = Int(text), range.contains(value) else {
+        fail("\(flag) takes a number within \(range.lowerBound)...\(range.upperBound)")
+    }
+    return value
+}
+
+func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// One run: 4 copies with the plan's command environment; true when the bug showed (or a copy exited 1).
-private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, timers: Bool, seed: Seed,
-                            in buildDirectory: String) -> Bool {
+func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, seed: Seed, in buildDirectory: String) -> Bool {
     var template = Array("/tmp/shakedown-detect-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else { fail("mkdtemp failed: errno \(errno)") }
     let directory = String(cString: made)
@@ -168,11 +222,10 @@ private func detectionTrial(_ bug: DetectionBug, fixed: Bool, plan: JitterPlan, 
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
     let gate: CommandStartGate?
-    do { gate = plan.preempts ? try CommandStartGate(parties: 4) : nil } catch { fail("start gate: \(error)") }
+    do { gate = plan.holdsAtStartGate ? try CommandStartGate(parties: 4) : nil } catch { fail("start gate: \(error)") }
     var pids: [pid_t] = []
     for copy in 0..<4 {
-        var environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: inherited, gate: gate)
-        if !timers { environment.removeAll { $0.hasPrefix("SHAKEDOWN_PREEMPT=") } }
+        let environment = plan.commandEnvironment(seed: seed.derived(for: copy), merging: inherited, gate: gate)
         var pid: pid_t = 0
         let result = detectionWithCStrings(argv) { a in
             detectionWithCStrings(environment) { e in posix_spawn(&pid, a[0]!, &actions, nil, a, e) }

@@ -258,3 +258,81 @@ sighandler_t signal(int signal, sighandler_t handler) {
     take_signal(signal);
     return real_signal(signal, handler);
 }
+
+// MARK: sleeps keep their length
+
+// nanosleep, clock_nanosleep, usleep and sleep return EINTR after any signal handler ran, SA_RESTART or not (the
+// kernel never restarts them), and most programs do not sleep again for the rest: a timer signal every few
+// microseconds turned a command's usleep(50 ms) into almost nothing, and so changed what it did (a zombie leaker that
+// lingers to show its zombies exited before they were seen). While an armed thread sleeps, the timer's signal is
+// blocked; it stays pending (the one-shot timer is not re-armed meanwhile) and is taken when the sleep ends. The
+// program's own signals still interrupt its sleeps as before.
+typedef int (*nanosleep_fn)(const struct timespec *, struct timespec *);
+typedef int (*clock_nanosleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
+typedef int (*usleep_fn)(useconds_t);
+typedef unsigned (*sleep_fn)(unsigned);
+
+static int hold_timer_signal(sigset_t *old) {
+    if (!sp_thread.armed || !__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return 0;
+    sigset_t timer_signal;
+    sigemptyset(&timer_signal);
+    sigaddset(&timer_signal, sp_cfg.signal);
+    return pthread_sigmask(SIG_BLOCK, &timer_signal, old) == 0;
+}
+
+static void release_timer_signal(int held, const sigset_t *old) {
+    if (!held) return;
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, old, 0);
+    errno = saved;
+}
+
+int nanosleep(const struct timespec *request, struct timespec *remaining) {
+    static nanosleep_fn real;
+    if (!real) real = (nanosleep_fn)dlsym(RTLD_NEXT, "nanosleep");
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    sigset_t old;
+    int held = hold_timer_signal(&old);
+    int result = real(request, remaining);
+    release_timer_signal(held, &old);
+    return result;
+}
+
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec *request, struct timespec *remaining) {
+    static clock_nanosleep_fn real;
+    if (!real) real = (clock_nanosleep_fn)dlsym(RTLD_NEXT, "clock_nanosleep");
+    if (!real) return ENOSYS;  // clock_nanosleep returns the error number
+    sigset_t old;
+    int held = hold_timer_signal(&old);
+    int result = real(clock, flags, request, remaining);
+    release_timer_signal(held, &old);
+    return result;
+}
+
+int usleep(useconds_t microseconds) {
+    static usleep_fn real;
+    if (!real) real = (usleep_fn)dlsym(RTLD_NEXT, "usleep");
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    sigset_t old;
+    int held = hold_timer_signal(&old);
+    int result = real(microseconds);
+    release_timer_signal(held, &old);
+    return result;
+}
+
+unsigned sleep(unsigned seconds) {
+    static sleep_fn real;
+    if (!real) real = (sleep_fn)dlsym(RTLD_NEXT, "sleep");
+    if (!real) return seconds;
+    sigset_t old;
+    int held = hold_timer_signal(&old);
+    unsigned result = real(seconds);
+    release_timer_signal(held, &old);
+    return result;
+}

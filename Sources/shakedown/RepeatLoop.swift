@@ -12,6 +12,8 @@ struct RepetitionFailure {
     let exitCode: Int32
     /// One line: what went wrong (raw; escape it for a terminal).
     let reason: String
+    /// The mode the repetition ran with (`mix` draws `preempt` or `gate` per repetition).
+    var jitter: JitterMode? = nil
 }
 
 /// What a `shakedown run` (repeated or not) found, for the closing text or JSON.
@@ -118,7 +120,8 @@ final class RepeatLoop {
                         + stepLeftovers.joined(separator: "; ")
                     : Self.reason(report: report, runCode: runCode, check: checkFailed ? check : nil,
                                   checkCommand: options.check)
-                failures.append(RepetitionFailure(repetition: repetition, seed: seed, exitCode: code, reason: reason))
+                failures.append(RepetitionFailure(repetition: repetition, seed: seed, exitCode: code, reason: reason,
+                                                  jitter: report.configuration.jitter.mode))
                 if !options.json && options.repetitions > 1 {
                     clearProgress()
                     print(RunText.repetition(repetition, of: options.repetitions, report: report, check: check,

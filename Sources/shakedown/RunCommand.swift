@@ -103,8 +103,9 @@ struct RunCommand: ParsableCommand {
             transform: { try OptionValue.seconds($0, within: RunLimits.graceSeconds) })
     var grace: Double = 0.5
 
-    @Option(help: ArgumentHelp("How to shake the schedule: none, points, preempt, syscalls, pct or default "
-                               + "(SHAKEDOWN_JITTER overrides it).", valueName: "MODE"))
+    @Option(help: ArgumentHelp("How to shake the schedule: none, points, preempt, gate, mix (preempt or gate per "
+                               + "repetition, drawn from its seed), syscalls, pct or default (SHAKEDOWN_JITTER overrides it).",
+                               valueName: "MODE"))
     var jitter = "default"
 
     /// The plan `--jitter` names; validated in ``validate()`` (usage error 64 for an unknown mode).

@@ -44,6 +44,8 @@ struct RunJSON: Encodable {
         let exitCode: Int32
         let reason: String
         let replay: String
+        /// The mode this repetition ran with (`mix` draws one per repetition).
+        let jitter: String?
     }
     struct Check: Encodable {
         let command: String
@@ -161,7 +163,8 @@ struct RunJSON: Encodable {
         checkFailures = summary.checkFailures
         failures = summary.failures.map { failure in
             Failure(repetition: failure.repetition, seed: String(failure.seed.value), exitCode: failure.exitCode,
-                    reason: failure.reason, replay: ReplayLine.command(options, seed: failure.seed))
+                    reason: failure.reason, replay: ReplayLine.command(options, seed: failure.seed),
+                    jitter: failure.jitter?.rawValue)
         }
         if let result = summary.lastCheck, let command = options.check {
             check = Check(command: command, exitCode: result.exitCode, passed: result.succeeded,

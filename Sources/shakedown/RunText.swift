@@ -14,7 +14,7 @@ enum RunText {
     static func renderRaw(_ report: RunReport) -> String {
         var lines: [String] = []
         let command = report.command.map(ReplayLine.shellWords) ?? "?"
-        lines.append("shakedown run: \(report.workers.count) cop\(report.workers.count == 1 ? "y" : "ies") of `\(command)`, seed \(report.seed), \(report.duration.shortDescription)")
+        lines.append("shakedown run: \(report.workers.count) cop\(report.workers.count == 1 ? "y" : "ies") of `\(command)`, seed \(report.seed), jitter \(report.configuration.jitter.mode), \(report.duration.shortDescription)")
         for worker in report.workers {
             var line = "  copy \(worker.index) pid \(worker.commandPid ?? worker.pid): "
             switch worker.outcome {
@@ -85,6 +85,7 @@ enum RunText {
             lines.append("not clean (exit \(summary.exitCode)): \(which)" + TerminalText.escaped(first.reason))
             if first.exitCode != 70 {
                 lines.append("replay: " + TerminalText.escaped(ReplayLine.command(options, seed: first.seed)))
+                if let note = ReplayLine.drawnMode(options, used: first.jitter) { lines.append(note) }
             }
         } else {
             let all = options.repetitions > 1 ? " in every repetition" : ""
@@ -123,6 +124,12 @@ enum ReplayLine {
         guard let raw = getenv(JitterPlan.environmentVariable) else { return nil }
         let value = String(cString: raw)
         return value.contains(where: { !$0.isWhitespace }) ? value : nil
+    }
+
+    /// The line after a replay line when `mix` drew the repetition's mode (`used`) from its seed, else `nil`.
+    static func drawnMode(_ options: RunCommand, used: JitterMode?) -> String? {
+        guard options.jitterPlan.mode == .mix, let used, used != .mix else { return nil }
+        return "jitter: mix drew \(used) for this seed (the replay draws it again; --jitter \(used) is the same)"
     }
 
     /// The words quoted for a shell where needed, so the line can be pasted: `a 'b c' 'it'\''s' $'\x1b[2J'`.

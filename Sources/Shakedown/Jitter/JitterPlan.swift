@@ -87,7 +87,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
 
     /// Nothing perturbs the schedule: a disabled point costs one branch.
     public static let none = JitterPlan(mode: .none)
-    /// Points plus preemption (see ``JitterMode/default``).
+    /// Jitter points (see ``JitterMode/default``).
     public static let `default` = JitterPlan(mode: .default)
     /// Only jitter points, every one acting.
     public static let points = JitterPlan(mode: .points)
@@ -107,6 +107,9 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
     /// Whether threads are preempted by timers.
     public var preempts: Bool { mode.usesPreemption && yieldWeight + sleepWeight + spinWeight > 0 }
 
+    /// Whether the copies of an exec'd command wait at the preload library's start gate (``JitterMode/usesStartGate``).
+    public var holdsAtStartGate: Bool { mode.usesStartGate }
+
     /// The signal preemption timers use: `SIGRTMAX - 2` (62 on Linux with glibc). When the code under test already
     /// has a handler for it, or installs one later (commands under the preload library), Shakedown steps aside.
     public static var preemptionSignal: Int32 { shakedown_preempt_signal() }
@@ -124,6 +127,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         var parts: [String] = []
         if actsAtPoints { parts.append("points p=\(probability)") }
         if preempts { parts.append("preempt every <\(preemptInterval.shortDescription)") }
+        if mode == .gate { parts.append("start gate") }
         return "\(mode) (\(parts.joined(separator: ", ")); \(actions))"
     }
 

@@ -90,7 +90,7 @@ extension JitterPlan {
     /// plus the start gate when one is given (all copies of one start share it); `environment` unchanged otherwise,
     /// or when the library cannot be found (``commandFallbackNote(executable:)`` says so).
     package func commandEnvironment(seed: Seed, merging environment: [String], gate: CommandStartGate? = nil) -> [String] {
-        guard preempts, let library = JitterRuntime.preloadLibraryPath() else { return environment }
+        guard preempts || holdsAtStartGate, let library = JitterRuntime.preloadLibraryPath() else { return environment }
         var result: [String] = []
         var preload = library
         for entry in environment {
@@ -102,7 +102,7 @@ extension JitterPlan {
             }
         }
         result.append("LD_PRELOAD=\(preload)")
-        result.append("\(JitterRuntime.preemptVariable)=\(preemptSettings(seed: seed))")
+        if preempts { result.append("\(JitterRuntime.preemptVariable)=\(preemptSettings(seed: seed))") }
         if let gate { result.append(gate.environmentEntry) }
         return result
     }
@@ -115,12 +115,12 @@ extension JitterPlan {
     /// Why `executable` will run without the planned preemption, or `nil` when it gets it: the library is missing,
     /// or the executable is statically linked (the dynamic loader, and so `LD_PRELOAD`, never runs in it).
     package func commandFallbackNote(executable: String) -> String? {
-        guard preempts else { return nil }
+        guard preempts || holdsAtStartGate else { return nil }
         guard JitterRuntime.preloadLibraryPath() != nil else {
-            return "preempt unavailable for \(executable): \(JitterRuntime.libraryName) not found (set \(JitterRuntime.libraryVariable)): ran without it"
+            return "\(mode) unavailable for \(executable): \(JitterRuntime.libraryName) not found (set \(JitterRuntime.libraryVariable)): ran without it"
         }
         if ElfInterpreter.isStaticallyLinked(executable) {
-            return "preempt unavailable for \(executable): statically linked, so LD_PRELOAD cannot reach it: ran without it"
+            return "\(mode) unavailable for \(executable): statically linked, so LD_PRELOAD cannot reach it: ran without it"
         }
         return nil
     }

@@ -116,7 +116,7 @@ package struct RunLeader {
                 closeQuietly(signals)
                 closeQuietly(testProcess)
                 WorkerProcess(index: index, launch: launch, control: control, plumbing: plumbing,
-                              plan: configuration.jitter, observed: observed, leaderPid: getppid(),
+                              plan: jitter, observed: observed, leaderPid: getppid(),
                               originalSignalMask: originalMask, startGate: startGate,
                               spawnPlan: spawnPlans.isEmpty ? nil : spawnPlans[index]).main()
             }
@@ -534,6 +534,13 @@ package struct RunLeader {
         shakedown_exit_now(Exit.ok)
     }
 
+    /// This run's plan: for commands `mix` is drawn from the run's seed (``JitterPlan/forCommandRun(seed:)``),
+    /// as the supervisor draws it for the report; a kept leader draws it again for each run.
+    private var jitter: JitterPlan {
+        guard case .command = launch else { return configuration.jitter }
+        return configuration.jitter.forCommandRun(seed: control.seed)
+    }
+
     /// For commands: each copy's argv and environment, built here once per run rather than in every shepherd.
     private func commandSpawnPlans(_ startGate: CommandStartGate?) -> [CommandSpawnPlan] {
         guard case let .command(commandLine) = launch else { return [] }
@@ -541,14 +548,14 @@ package struct RunLeader {
         return (0..<configuration.processes).map { index in
             CommandSpawnPlan(arguments: commandLine.arguments, environment: WorkerProcess.commandEnvironment(
                 inherited: inherited, index: index, control: control, channel: plumbing.results[index].writeEnd,
-                plan: configuration.jitter, gate: startGate))
+                plan: jitter, gate: startGate))
         }
     }
 
     /// For commands under a preempting plan: the gate the preload library holds every copy at until all have
     /// loaded, so copies of a short program overlap (exec and loading take longer than many racy loops).
     private func commandStartGate() -> CommandStartGate? {
-        guard case .command = launch, configuration.jitter.preempts else { return nil }
+        guard case .command = launch, jitter.holdsAtStartGate else { return nil }
         do throws(ShakedownError) {
             return try CommandStartGate(parties: configuration.processes)
         } catch {

@@ -106,7 +106,7 @@ package struct Supervisor {
             let finished = monotonicNanoseconds()
             drainWorkers(&progress, plumbing: plumbing)
             if progress.leaderProblem == nil { sessions.keep(session) } else { session.close() }
-            return assembleReport(progress, seed: seed, resolved: resolved, control: control, observed: session.observed,
+            return assembleReport(progress, seed: seed, resolved: reported(resolved, seed: seed), control: control, observed: session.observed,
                                   containment: containment, duration: .nanoseconds(finished - started))
         }
         // An idle leader that is not kept leaves on this byte; then it is reaped and judged like any other.
@@ -118,8 +118,17 @@ package struct Supervisor {
         cleanUp(&progress, containment: containment, group: try? group.get())
         let finished = monotonicNanoseconds()
         drainWorkers(&progress, plumbing: plumbing)
-        return assembleReport(progress, seed: seed, resolved: resolved, control: control, observed: session.observed,
+        return assembleReport(progress, seed: seed, resolved: reported(resolved, seed: seed), control: control, observed: session.observed,
                               containment: containment, duration: .nanoseconds(finished - started))
+    }
+
+    /// The configuration the report names: for commands under `mix`, the mode this run's seed drew (preempt or
+    /// gate). The leader gets the undrawn plan and draws for each run itself, since a kept leader serves several.
+    private func reported(_ resolved: RunConfiguration, seed: Seed) -> RunConfiguration {
+        guard case .command = launch else { return resolved }
+        var drawn = resolved
+        drawn.jitter = resolved.jitter.forCommandRun(seed: seed)
+        return drawn
     }
 
     /// The kept leader of the previous run, told to start the next one; else a new control block, pipes, cgroup

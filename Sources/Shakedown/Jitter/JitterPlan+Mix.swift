@@ -1,0 +1,28 @@
+extension JitterPlan {
+    /// The share of runs of a command under ``JitterMode/mix`` that preempt (``JitterMode/preempt``); the others
+    /// hold the copies at the start gate only (``JitterMode/gate``). Chosen by the detection benchmark's budget
+    /// measurement (docs/benchmarks.md, "Race detection power", "1-second runs"): the two are complementary, the gate
+    /// alone is several times cheaper per trial and finds one-instruction shared-memory races more often, preemption
+    /// is the only one that finds the ABA slot reuse.
+    public static let mixPreemptShare = 0.5
+
+    /// The plan one run of an exec'd command uses: under ``JitterMode/mix``, ``JitterMode/preempt`` in a share
+    /// ``mixPreemptShare`` of seeds and ``JitterMode/gate`` in the rest, the pressure settings unchanged; every other
+    /// mode as it is. A function of `seed` alone, so a repetition's seed (``Seed/repetition(_:)``) fixes its mode and
+    /// replaying that seed with `mix` draws the same mode again.
+    /// - Cost: one SplitMix64 step.
+    public func forCommandRun(seed: Seed) -> JitterPlan {
+        guard mode == .mix else { return self }
+        var drawn = self
+        drawn.mode = JitterPlan.mixPreempts(seed: seed) ? .preempt : .gate
+        return drawn
+    }
+
+    /// Whether the run with `seed` preempts under `mix` (``forCommandRun(seed:)``). The mixing constant keeps the
+    /// draw independent of the worker streams (``Seed/derived(for:)``) and the repetition seeds.
+    public static func mixPreempts(seed: Seed, share: Double = mixPreemptShare) -> Bool {
+        var mixer = SplitMix64(seed: seed.value ^ 0x6A09_E667_F3BC_C909)
+        let unit = Double(mixer.next() >> 11) / Double(UInt64(1) << 53)  // uniform in 0 ..< 1
+        return unit < share
+    }
+}
