@@ -41,10 +41,9 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// without wedging (a waiting thread is no longer stormed) but preemption changed what three tests observe: a
     /// command's zombie count (fixed since: sleeps in commands keep their length), Foundation's `waitUntilExit` woken in
     /// a forked child, and a command crash reported by the Swift runtime the preload library used to bring along
-    /// (fixed). With ``mix`` as the default for commands a fourth showed: a hung, frozen command's SIGTERM handler ran
-    /// in its preempted repetitions (`HostileCommandTests.testHungCommandsDoNotWaitOutTheGrace`, also under
-    /// `SHAKEDOWN_JITTER=preempt`), so `default` stays points until that is understood (docs/guide.md, "Why `default`
-    /// is not `preempt`").
+    /// (fixed). What keeps ``preempt`` and ``mix`` opt-in for commands: `poll`, `select`, `epoll_wait` and timed
+    /// futex waits return `EINTR` after any signal handler, even with `SA_RESTART`, so preemption can change what a
+    /// command does (docs/guide.md, "Why `default` is not `mix` (yet)").
     case `default`
 
     /// Whether jitter points act in this mode.
