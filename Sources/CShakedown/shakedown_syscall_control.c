@@ -175,6 +175,18 @@ int shakedown_notify_id_valid(int listener, uint64_t id) {
     return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 0 : -1;
 }
 
+// Not in every installed linux/seccomp.h yet (added in Linux 6.6); the values are the kernel's ABI.
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+int shakedown_notify_sync_wakeup(int listener) {
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0 ? 0 : -1;
+}
+
 int shakedown_syscall_number(const char *name) {
     static const struct { const char *name; int number; } table[] = {
         {"read", SYS_read}, {"write", SYS_write}, {"pread64", SYS_pread64}, {"pwrite64", SYS_pwrite64},

@@ -41,6 +41,13 @@ int shakedown_notify_continue(int listener, uint64_t id);
 /// (ENOENT: its caller died, or a signal interrupted the call, which the caller then makes again).
 int shakedown_notify_id_valid(int listener, uint64_t id);
 
+/// Asks the kernel for synchronous wake-ups on `listener` (SECCOMP_IOCTL_NOTIF_SET_FLAGS with
+/// SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, Linux 6.6+): a notification wakes the supervisor, and an answer wakes the
+/// caller, on the waking thread's own processor, so a round trip needs no wake-up of another (possibly halted)
+/// processor. Changes only where the woken thread runs, never what is notified. Returns 0, or -1 with errno
+/// (EINVAL or ENOTTY on an older kernel: the listener works as before).
+int shakedown_notify_sync_wakeup(int listener);
+
 /// System call numbers by name for this architecture, or -1 when it has no such call.
 int shakedown_syscall_number(const char *name);
 
