@@ -15,8 +15,9 @@ import CShakedown
 /// timeout release the order is no longer guaranteed to repeat; a blocked release repeats as long as the blocking
 /// does (a copy waiting for a lock a parked copy holds is blocked on every run).
 ///
-/// Cost: one notification round trip per controlled call, about 6 µs on a loaded 2-core host (docs/benchmarks.md,
-/// "Controlled system calls").
+/// Cost: one notification round trip per controlled call, about 4–6 µs on a 2-core VM, idle or loaded, with
+/// synchronous wake-ups (Linux 6.6+; without them ~60 µs on an idle VM, where each hand-off woke a halted vCPU)
+/// (docs/benchmarks.md, "Controlled system calls").
 package final class SyscallScheduler {
     /// One released call: which copy, which system call number.
     package struct Event: Hashable, Sendable, CustomStringConvertible {
