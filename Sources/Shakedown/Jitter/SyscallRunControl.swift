@@ -13,7 +13,7 @@ import Synchronization
 /// until every started worker has registered (or is gone), then schedules them in worker order with a
 /// ``SyscallScheduler``: `syscalls` picks uniformly among the parked copies, `pct` by PCT priorities.
 ///
-/// Cost: one notification round trip through the leader per controlled call, about 6 µs on a loaded 2-core host
+/// Cost: one notification round trip through the leader per controlled call, about 5 µs on a 2-core VM, idle or loaded
 /// (docs/benchmarks.md, "Controlled system calls"), and the copies run one at a time between controlled calls.
 ///
 /// `@unchecked Sendable`: the leader's thread touches `notes` and `thread` only before `pthread_create` and after
