@@ -12,7 +12,8 @@ import Glibc
 /// success rate (each outcome weighs 1/8): while at least 3 in 4 recent spins caught their reply it spins on every
 /// wait; below that it only probes, once every 32 waits, until the rate recovers.
 ///
-/// Cost: at most `limit` of CPU time per wait that spins; where spins keep failing, one spin per 32 waits.
+/// Cost: at most `limit` of CPU time per wait that spins; where spins keep failing, one probe of 10 × `limit` per 32
+/// waits.
 struct AdaptiveSpin {
     /// The longest one spin lasts, in nanoseconds; 0 turns spinning off.
     let limit: Int64
@@ -24,18 +25,26 @@ struct AdaptiveSpin {
 
     init(limit: Int64) { self.limit = max(0, limit) }
 
+    /// How many times a spin a probe lasts.
+    static let probeFactor: Int64 = 10
+
     /// Polls `fd` without sleeping until it is readable (`true`), or the spin's time or `deadline` is over, or this
     /// wait is one to skip (`false`: the caller then sleeps in `poll(2)` as usual).
     mutating func spinUntilReadable(_ fd: CInt, deadline: Deadline) -> Bool {
         guard limit > 0 else { return false }
+        var length = limit
         if rate < 768 {
             sinceProbe += 1
             guard sinceProbe >= 32 else { return false }
             sinceProbe = 0
+            // A probe outlasts the wake-up of a sleeping peer: when both ends have backed off, each reply has to wake
+            // the other's CPU, and a probe as short as a spin would never see one in time, so neither end would
+            // ever spin again (measured on an idle 2-vCPU VM: ping-pong stuck at a tenth of its speed).
+            length = limit &* Self.probeFactor
         }
         spins += 1
         let start = monotonicNanoseconds()
-        let end = min(deadline.nanoseconds, start &+ limit)
+        let end = min(deadline.nanoseconds, start &+ length)
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         repeat {
             if poll(&entry, 1, 0) > 0 {
