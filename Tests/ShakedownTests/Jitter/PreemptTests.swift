@@ -34,18 +34,20 @@ final class PreemptTests: XCTestCase {
     // 30) and the counter × 10,000 in 9 of 30 (preempt: 30 of 30 both). Shorter runs keep plain stress rare without
     // starving preempt; measured here (2 cores, others building, load 7): file × 10, preempt 28, 29 of 30 and 38, 40
     // of 40, none 0-2. The counter needs its 10,000: at 3,000 preempt fell to 33 of 40 under load (both copies must
-    // run at once on the 2 cores); at 10,000 it found it in every trial here and on CI. A false failure needs preempt
-    // to miss 11 of 40 at a measured miss rate below 1 in 20, or plain stress to come within 15 of it.
+    // run at once on the 2 cores); at 10,000 it found it in every trial here and on CI. On the CI machine, file × 10:
+    // preempt 39 and 37 of 40, none 3 and 11; counter: preempt 40 both times, none 1 and 6. A false failure needs
+    // preempt to miss 11 of 40 at a measured miss rate below 1 in 10, or plain stress to come within 10 of it (at
+    // CI's rates, p 0.93 against 0.27, the difference's mean is 26 and its standard deviation about 3.2).
     func testPreemptFindsTheSharedMemoryRaceFarMoreOftenThanNone() throws {
         let (preempt, none) = try measure(.sharedMemory, trials: 40)
         XCTAssertGreaterThanOrEqual(preempt, 30)
-        XCTAssertLessThanOrEqual(none, preempt - 15)
+        XCTAssertLessThanOrEqual(none, preempt - 10)
     }
 
     func testPreemptFindsTheFileRaceFarMoreOftenThanNone() throws {
         let (preempt, none) = try measure(.fileCounter.with(iterations: 10), trials: 40)
         XCTAssertGreaterThanOrEqual(preempt, 28)
-        XCTAssertLessThanOrEqual(none, preempt - 15)
+        XCTAssertLessThanOrEqual(none, preempt - 10)
     }
 
     func testOtherCatalogueBugsUnderPreempt() throws {
