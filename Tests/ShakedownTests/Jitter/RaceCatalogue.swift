@@ -56,6 +56,8 @@ enum RaceCatalogue {
         let found: Bool
         /// A copy failed in another way (exit status other than 0 and 1, or a signal): a broken trial.
         let brokenCopies: [Int32]
+        /// For the counter bugs: the updates lost (copies × iterations less the final count), else nil.
+        var lostUpdates: Int64? = nil
     }
 
     /// The directory the fixtures are built in: next to this test bundle.
@@ -85,7 +87,9 @@ enum RaceCatalogue {
             let code = (status >> 8) & 0xFF
             if exited && code == 1 { exitedOne = true } else if !(exited && code == 0) { broken.append(status) }
         }
-        return Outcome(found: exitedOne || bug.judge(directory, copies, bug.iterations), brokenCopies: broken)
+        let count = readInt64(at: "\(directory)/counter")
+        return Outcome(found: exitedOne || bug.judge(directory, copies, bug.iterations), brokenCopies: broken,
+                       lostUpdates: count.map { Int64(copies * bug.iterations) - $0 })
     }
 
     /// How many of `trials` trials found the bug; fails the test on a broken copy.
