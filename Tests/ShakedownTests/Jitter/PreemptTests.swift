@@ -50,8 +50,9 @@ final class PreemptTests: XCTestCase {
     // preempt 35-40, none 0-2 here under load, 6-19 on this host idle, 3 and 11 on CI; the updates lost over the 40
     // trials, preempt 470-564 against none 16-99 (5-29 ×). The counter needs its 10,000: at 3,000 preempt fell to 33 of
     // 40 under load (both copies must run at once on the 2 cores); at 10,000 it found it in every trial here and on
-    // CI, none in 0-6. A false failure needs preempt to miss 11 of 40 at a measured miss rate below 1 in 10, or plain
-    // stress to come within 10 finds of it and within 3 × of its lost updates at once.
+    // CI, none in 0-6. A false failure needs preempt under 24 finds of 40 on the file race (its worst here, 34 of 40:
+    // 17 misses at that rate is 5 standard deviations out) or under 30 on the counter (38-40 of 40), or plain stress
+    // within 10 finds of it and within 3 × of its lost updates at once.
     func testPreemptFindsTheSharedMemoryRaceFarMoreOftenThanNone() throws {
         let result = try measure(.sharedMemory, trials: 40)
         XCTAssertGreaterThanOrEqual(result.preempt, 30)
@@ -60,7 +61,7 @@ final class PreemptTests: XCTestCase {
 
     func testPreemptFindsTheFileRaceFarMoreOftenThanNone() throws {
         let result = try measure(.fileCounter.with(iterations: 10), trials: 40)
-        XCTAssertGreaterThanOrEqual(result.preempt, 30)
+        XCTAssertGreaterThanOrEqual(result.preempt, 24)
         XCTAssertTrue(result.preemptIsFarStronger, "\(result)")
     }
 
