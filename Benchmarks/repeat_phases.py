@@ -37,7 +37,7 @@ def record(cli, copies, repeat, data):
         "sched:sched_process_fork", "sched:sched_process_exec", "sched:sched_process_exit",
         "syscalls:sys_enter_write",
     ])
-    command = [cli, "run", "-n", str(copies), "--repeat", str(repeat), "--", "/bin/true"]
+    command = [cli, "run", "-n", str(copies), "--jitter", "points", "--repeat", str(repeat), "--", "/bin/true"]
     result = subprocess.run(["perf", "record", "-q", "-o", data, "-e", events, "--"] + command,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:

@@ -91,6 +91,13 @@ func runDetectionBenchmark(_ arguments: [String]) {
         case "--runs": runs = detectionNumber(rest.popFirst(), flag, 1...100_000)
         case "--scale": scale = detectionNumber(rest.popFirst(), flag, 1...1_000)
         case "--interval-us": plan.preemptInterval = .microseconds(detectionNumber(rest.popFirst(), flag, 2...1_000_000))
+        case "--weights":
+            let parts = (rest.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+            guard parts.count == 3, parts.allSatisfy({ (0...1_000).contains($0) }), parts.reduce(0, +) > 0 else {
+                fail("--weights takes yield,sleep,spin: three whole numbers within 0...1000, not all 0")
+            }
+            (plan.yieldWeight, plan.sleepWeight, plan.spinWeight) = (parts[0], parts[1], parts[2])
+        case "--max-sleep-us": plan.maximumSleep = .microseconds(detectionNumber(rest.popFirst(), flag, 1...1_000_000))
         case "--twin-runs": twinRuns = detectionNumber(rest.popFirst(), flag, 1...100_000)
         case "--budget-ms": budgetMilliseconds = detectionNumber(rest.popFirst(), flag, 1...600_000)
         case "--mix-share":
@@ -99,10 +106,10 @@ func runDetectionBenchmark(_ arguments: [String]) {
             }
             share = value
         case "--modes":
-            guard let text = rest.popFirst() else { fail("--modes takes plain,gate,preempt,mix (comma-separated)") }
+            guard let text = rest.popFirst() else { fail("--modes takes plain,gate,preempt,mix,default (comma-separated)") }
             columns = text.split(separator: ",").map { name in
                 guard let column = DetectionColumn(rawValue: String(name)) else {
-                    fail("--modes: unknown mode \(name); expected plain, gate, preempt, mix")
+                    fail("--modes: unknown mode \(name); expected plain, gate, preempt, mix, default")
                 }
                 return column
             }
@@ -113,8 +120,9 @@ func runDetectionBenchmark(_ arguments: [String]) {
             guard let text = rest.popFirst() else { fail("--build-dir takes a directory") }
             buildDirectory = text
         default:
-            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] [--only a,b] "
-                 + "[--twin-runs N] [--budget-ms N [--modes plain,gate,preempt,mix] [--mix-share Q]] [--build-dir DIR]")
+            fail("detection: unknown option \(flag); usage: detection [--runs N] [--scale K] [--interval-us N] "
+                 + "[--weights Y,S,P] [--max-sleep-us N] [--only a,b] "
+                 + "[--twin-runs N] [--budget-ms N [--modes plain,gate,preempt,mix,default] [--mix-share Q]] [--build-dir DIR]")
         }
     }
     let bugs = DetectionBug.all.map { $0.scaled(scale) }.filter { only.isEmpty || only.contains($0.fixture) }
@@ -124,8 +132,9 @@ func runDetectionBenchmark(_ arguments: [String]) {
                        budget: Double(budgetMilliseconds) / 1000, twinRuns: twinRuns, in: buildDirectory)
         return
     }
-    let modes: [(String, DetectionColumn)] = [("plain stress (none)", .plain), ("start gate only", .gate), ("preempt (gate + timers)", .preempt)]
-    print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under preempt |")
+    let modes: [(String, DetectionColumn)] = [("plain stress (none)", .plain), ("start gate only", .gate),
+                                              ("default (\(plans.plan(.default, seed: Seed(0)).mode))", .default)]
+    print("| bug (4 copies × iterations) | " + modes.map(\.0).joined(separator: " | ") + " | twin flagged under default |")
     print("|---|" + String(repeating: "---|", count: modes.count + 1))
     for bug in bugs {
         var cells: [String] = []
@@ -147,7 +156,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
             cells.append("\(found)/\(runs) (\(Int((Double(found) * 100 / Double(runs)).rounded())) %), median \(Int((median * 1000).rounded())) ms/run")
         }
         let twinCount = twinRuns ?? runs
-        let flagged = twinFlags(bug, plan: plan, count: twinCount, in: buildDirectory)
+        let flagged = twinFlags(bug, plans: plans, count: twinCount, in: buildDirectory)
         print("| \(bug.fixture) × \(bug.iterations) | " + cells.joined(separator: " | ") + " | \(flagged)/\(twinCount) |")
         fflush(nil)  // row by row, so an interrupted run keeps what it measured
     }
@@ -156,7 +165,7 @@ func runDetectionBenchmark(_ arguments: [String]) {
 /// The columns of the tables: plain stress, the start gate alone (`gate`), gate + timers (`preempt`), and the mix
 /// mode `mix` (a seeded share of runs preempt, the rest gate only).
 enum DetectionColumn: String, CaseIterable {
-    case plain, gate, preempt, mix
+    case plain, gate, preempt, mix, `default`
 
     var title: String {
         switch self {
@@ -164,6 +173,7 @@ enum DetectionColumn: String, CaseIterable {
         case .gate: "start gate only (gate)"
         case .preempt: "preempt (gate + timers)"
         case .mix: "mix"
+        case .default: "default"
         }
     }
 }
@@ -180,16 +190,21 @@ struct DetectionPlans {
         case .gate: plan.mode = .gate
         case .preempt: plan.mode = .preempt
         case .mix: plan.mode = JitterPlan.mixPreempts(seed: seed, share: share) ? .preempt : .gate
+        case .default:
+            // What `shakedown run` does with no --jitter: the plan of the mode `default`, drawn for this command run.
+            plan.mode = .default
+            return plan.forCommandRun(seed: seed)
         }
         return plan
     }
 }
 
-/// How often the fixed twin is flagged under preempt (`count` trials).
-private func twinFlags(_ bug: DetectionBug, plan: JitterPlan, count: Int, in buildDirectory: String) -> Int {
+/// How often the fixed twin is flagged under the default mode (`count` trials).
+private func twinFlags(_ bug: DetectionBug, plans: DetectionPlans, count: Int, in buildDirectory: String) -> Int {
     let twin = bug.fixture == "race-threads" ? bug.withIterations(5_000) : bug
     var flagged = 0
-    for run in 0..<count where detectionTrial(twin, fixed: true, plan: plan, seed: Seed(UInt64(run)), in: buildDirectory) {
+    for run in 0..<count where detectionTrial(twin, fixed: true, plan: plans.plan(.default, seed: Seed(UInt64(run))),
+                                              seed: Seed(UInt64(run)), in: buildDirectory) {
         flagged += 1
     }
     return flagged

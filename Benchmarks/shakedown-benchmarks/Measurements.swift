@@ -66,13 +66,13 @@ enum Measure {
     }
 
     /// µs per repetition of `runs` repetitions of `command` (`copies` copies each) run back to back as
-    /// `shakedown run --repeat` runs them: prepared once with the CLI's defaults (`--jitter default`, its timeout),
+    /// `shakedown run --repeat` runs them: prepared once as the CLI prepares it with `--jitter points` (its timeout),
     /// each repetition with its derived seed, the kept leader closed at the end. Timed from preparing to closing.
     /// Every run must be clean.
     static func backToBackCommandRuns(_ command: [String], copies: Int, runs: Int) throws -> Double {
         let start = bench_now_ns()
         let prepared = try PreparedCommandRun(command: command,
-                                              RunConfiguration(processes: copies, timeout: .seconds(60), jitter: .default))
+                                              RunConfiguration(processes: copies, timeout: .seconds(60), jitter: .points))
         // A run that throws leaves the kept leader to `prepared`'s deinit, which closes it.
         let base = Seed(0x5EED)
         for index in 0..<runs {

@@ -81,7 +81,7 @@ let trueCommand = ["/bin/true"]
 let shellWithTrue = ["/bin/sh", "-c", "/bin/true & /bin/true & /bin/true & /bin/true & wait"]
 let shellBuiltin = ["/bin/sh", "-c", "true & true & true & true & wait"]
 let cliPath = Machine.cliPath
-let cliCommand = cliPath.map { [$0, "run", "-n", "\(copies)", "--", "/bin/true"] }
+let cliCommand = cliPath.map { [$0, "run", "-n", "\(copies)", "--jitter", "points", "--", "/bin/true"] }
 
 var commandRun = Samples("`Shake.run(command: [\"/bin/true\"], …)`, 4 copies, in this process", unit: "ms")
 var repeatRun = Samples("one repetition of `PreparedCommandRun.run(seed:)` (what `--repeat` pays: kept run leader), 4 copies", unit: "ms")
@@ -144,15 +144,22 @@ let commandLoadAfter = Machine.loadAverage
 // Whole processes: `shakedown run --repeat L` against one shell running the same L loops, so each side pays its
 // own process start once. Per repetition = the process's wall time ÷ L. Alternated, the order swapped each round.
 let loops = options.quick ? 50 : 200
-let cliRepeat = cliPath.map { [$0, "run", "-n", "\(copies)", "--repeat", "\(loops)", "--", "/bin/true"] }
+let cliRepeat = cliPath.map { [$0, "run", "-n", "\(copies)", "--jitter", "points", "--repeat", "\(loops)", "--", "/bin/true"] }
 let shellLoops = ["/bin/sh", "-c", "i=0; while [ $i -lt \(loops) ]; do /bin/true & /bin/true & /bin/true & /bin/true & wait; i=$((i + 1)); done"]
-var wholeRepeat = Samples("`shakedown run -n 4 --repeat \(loops) -- /bin/true`, whole process, **per repetition**", unit: "ms")
+var wholeRepeat = Samples("`shakedown run -n 4 --jitter points --repeat \(loops) -- /bin/true`, whole process, **per repetition**", unit: "ms")
+// The same loop in the default mode (no --jitter: every repetition preempted, each copy loading the preload library
+// and waiting at the start gate): what the detection power costs a command that finishes at once.
+let cliRepeatDefault = cliPath.map { [$0, "run", "-n", "\(copies)", "--repeat", "\(loops)", "--", "/bin/true"] }
+var wholeRepeatDefault = Samples("`shakedown run -n 4 --repeat \(loops) -- /bin/true` (default mode: preempt), whole process, **per repetition**", unit: "ms")
 var wholeShell = Samples("`sh -c` running \(loops) × `/bin/true & /bin/true & /bin/true & /bin/true & wait`, **per loop**", unit: "ms")
 // The CLI's loop without the CLI: the same repetitions back to back in this process (prepared, run `loops` times,
 // closed), so the CLI's own share shows as the difference, and a repetition pays the clean-up the previous one left
 // to the kernel, as in the CLI (the one-repetition row above is timed alone, after other rows).
 var wholeInProcess = Samples("\(loops) × `PreparedCommandRun.run(seed:)` back to back in this process, the CLI's configuration, **per repetition**", unit: "ms")
-if cliRepeat == nil { wholeRepeat.unavailable = cliRun.unavailable }
+if cliRepeat == nil {
+    wholeRepeat.unavailable = cliRun.unavailable
+    wholeRepeatDefault.unavailable = cliRun.unavailable
+}
 let wholeLoadBefore = Machine.loadAverage
 for round in 0..<(options.runsCommands ? options.repetitions : 0) {
     progress("whole processes: round \(round + 1)/\(options.repetitions)…\n")
@@ -163,13 +170,17 @@ for round in 0..<(options.runsCommands ? options.repetitions : 0) {
         },
         { sample(&$0) { try Measure.spawnAndWait(shellLoops, copies: 1, runs: 1) / 1_000 / Double(loops) } },
         { sample(&$0) { try Measure.backToBackCommandRuns(trueCommand, copies: copies, runs: loops) / 1_000 } },
+        { samples in
+            guard let cliRepeatDefault else { return }
+            sample(&samples, optional: true) { try Measure.spawnAndWait(cliRepeatDefault, copies: 1, runs: 1) / 1_000 / Double(loops) }
+        },
     ]
-    var samples = [wholeRepeat, wholeShell, wholeInProcess]
+    var samples = [wholeRepeat, wholeShell, wholeInProcess, wholeRepeatDefault]
     for step in 0..<steps.count {
         let row = (step + round) % steps.count
         steps[row](&samples[row])
     }
-    (wholeRepeat, wholeShell, wholeInProcess) = (samples[0], samples[1], samples[2])
+    (wholeRepeat, wholeShell, wholeInProcess, wholeRepeatDefault) = (samples[0], samples[1], samples[2], samples[3])
 }
 let wholeLoadAfter = Machine.loadAverage
 
@@ -314,12 +325,14 @@ before / after: \(wholeLoadBefore) / \(wholeLoadAfter).
 |---|---:|---:|---:|---|
 \(row(wholeRepeat, decimals: 2))
 \(row(wholeShell, decimals: 2))
+\(row(wholeRepeatDefault, decimals: 2))
 \(row(wholeInProcess, decimals: 2))
 
 \(ratioHeader)
 \(ratioRow("`shakedown run --repeat \(loops)` ÷ the shell's \(loops) loops, whole processes", PairedRatio(wholeRepeat, wholeShell), target: "≤ 2×", meets: { $0 <= 2 }))
 \(ratioRow("\(loops) back-to-back repetitions in this process ÷ the shell's \(loops) loops", PairedRatio(wholeInProcess, wholeShell)))
 \(ratioRow("`shakedown run --repeat \(loops)` ÷ the same repetitions in this process (the CLI's own share)", PairedRatio(wholeRepeat, wholeInProcess)))
+\(ratioRow("the default mode (preempt) ÷ `--jitter points`, whole processes (the cost of preemption for a command that exits at once)", PairedRatio(wholeRepeatDefault, wholeRepeat)))
 """)
 }
 if options.runsForks {

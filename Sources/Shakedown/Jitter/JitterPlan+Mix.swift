@@ -7,14 +7,17 @@ extension JitterPlan {
     public static let mixPreemptShare = 0.5
 
     /// The plan one run of an exec'd command uses: under ``JitterMode/mix``, ``JitterMode/preempt`` in a share
-    /// ``mixPreemptShare`` of seeds and ``JitterMode/gate`` in the rest, the pressure settings unchanged; every other
-    /// mode as it is. A function of `seed` alone, so a repetition's seed (``Seed/repetition(_:)``) fixes its mode and
-    /// replaying that seed with `mix` draws the same mode again.
+    /// ``mixPreemptShare`` of seeds and ``JitterMode/gate`` in the rest; under ``JitterMode/default``,
+    /// ``JitterMode/preempt``; the pressure settings unchanged; every other mode as it is. A function of `seed` alone,
+    /// so a repetition's seed (``Seed/repetition(_:)``) fixes its mode and replaying that seed draws the same mode again.
     /// - Cost: one SplitMix64 step.
     public func forCommandRun(seed: Seed) -> JitterPlan {
-        guard mode == .mix else { return self }
         var drawn = self
-        drawn.mode = JitterPlan.mixPreempts(seed: seed) ? .preempt : .gate
+        switch mode {
+        case .mix: drawn.mode = JitterPlan.mixPreempts(seed: seed) ? .preempt : .gate
+        case .default: drawn.mode = .preempt
+        default: return self
+        }
         return drawn
     }
 

@@ -39,7 +39,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         maximumSleep: Duration = .microseconds(50),
         maximumSpin: Int = 2_000,
         mode: JitterMode = .points,
-        preemptInterval: Duration = .microseconds(10)
+        preemptInterval: Duration = JitterPlan.standardPreemptInterval
     ) throws(ShakedownError) {
         guard probability >= 0, probability <= 1 else {
             throw .invalidArgument("probability", "must be within 0...1, got \(probability)")
@@ -75,15 +75,30 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         spinWeight = spin
         maximumSleep = .microseconds(50)
         maximumSpin = 2_000
-        preemptInterval = .microseconds(10)
+        preemptInterval = JitterPlan.standardPreemptInterval
     }
 
-    /// The standard plan of `mode`: every point acts, timers fire within 10 µs, actions mix yields, sleeps below
-    /// 50 µs and spins below 2,000 iterations. `.none` does nothing.
+    /// The standard plan of `mode`: every point acts, timers fire within ``standardPreemptInterval``, actions mix
+    /// yields, sleeps below 50 µs and spins below 2,000 iterations; in the modes that may preempt (``JitterMode/preempt``,
+    /// ``JitterMode/mix``, ``JitterMode/default``) yields and sleeps only. `.none` does nothing.
+    ///
+    /// Why no spins where timers fire: a spin keeps the processor, so the other copies make no progress meanwhile; on
+    /// the race catalogue it found the ABA slot reuse in 5 of 91 preempted trials where a sleep or a yield found it in
+    /// 19 of 30 and 20 of 43, and it made every trial slower (docs/benchmarks.md, "Choosing the preemption settings").
     public init(mode: JitterMode) {
-        self.init(unchecked: mode, probability: mode == .none ? 0 : 1, yield: mode == .none ? 0 : 1,
-                  sleep: mode == .none ? 0 : 1, spin: mode == .none ? 0 : 1)
+        let acts = mode != .none
+        let mayPreempt = mode == .preempt || mode == .mix || mode == .default
+        self.init(unchecked: mode, probability: acts ? 1 : 0, yield: acts ? 1 : 0, sleep: acts ? 1 : 0,
+                  spin: acts && !mayPreempt ? 1 : 0)
     }
+
+    /// The longest interval between two preemptions in the standard plans: each interval is uniform in 1 µs ..< 30 µs.
+    ///
+    /// Chosen by the detection benchmark's 1-second runs (docs/benchmarks.md, "Choosing the preemption settings"):
+    /// below about 20 µs a thread spends most of its time taking timer signals (each one a hypervisor exit on a VM)
+    /// and a trial of the catalogue took 10–30× longer, so fewer trials fit in a second; at 30 µs every bug was found
+    /// in every 1-second run with trials of 7–23 ms (197 ms for the lost wake-up, whose copies wait on each other).
+    public static let standardPreemptInterval = Duration.microseconds(30)
 
     /// Nothing perturbs the schedule: a disabled point costs one branch.
     public static let none = JitterPlan(mode: .none)
@@ -149,7 +164,7 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
         guard parts.count == 6 || parts.count == 7, let p = Double(parts[0]), let y = Int(parts[1]),
               let sl = Int(parts[2]), let sp = Int(parts[3]), let ns = Int64(parts[4]), let ms = Int(parts[5])
         else { return nil }
-        var interval = Duration.microseconds(10)
+        var interval = JitterPlan.standardPreemptInterval
         if parts.count == 7 {
             guard let intervalNs = Int64(parts[6]) else { return nil }
             interval = .nanoseconds(intervalNs)
