@@ -11,7 +11,8 @@
 // every 20 ms while each call waits up to 3 s (or for a message, post or room that never comes); exit 0 when every
 // call returned EINTR for SIGUSR1 (and none without it), well before its timeout. pause, sigsuspend and sigwaitinfo
 // are left out there: the plain probe has them wait for SIGUSR1 already.
-// No Shakedown code in here.
+// `eintr-probe --cost N` times N calls of poll(NULL, 0, 0) and prints "poll(NULL,0,0) ns=X": what the preload
+// library's hold costs a call that never blocks. No Shakedown code in here.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -279,11 +280,27 @@ static void tear_down(void) {
     semctl(semaphore_set, 0, IPC_RMID);
 }
 
+static int measure_cost(const char *text) {
+    long count = atol(text);
+    if (count < 1 || count > 1000000000) {
+        fprintf(stderr, "eintr-probe: --cost needs a count of 1-1000000000\n");
+        return 2;
+    }
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long i = 0; i < count; i++) poll(NULL, 0, 0);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double ns = (double)(end.tv_sec - start.tv_sec) * 1e9 + (double)(end.tv_nsec - start.tv_nsec);
+    printf("poll(NULL,0,0) ns=%.0f\n", ns / (double)count);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "--cost") == 0) return measure_cost(argv[2]);
     int own_signal = argc > 1 && strcmp(argv[1], "--own-signal") == 0;
     int milliseconds = argc > 1 && !own_signal ? atoi(argv[1]) : 100;
     if (milliseconds < 1 || milliseconds > 60000) {
-        fprintf(stderr, "usage: eintr-probe [MS 1-60000] | --own-signal\n");
+        fprintf(stderr, "usage: eintr-probe [MS 1-60000] | --own-signal | --cost N\n");
         return 2;
     }
     if (set_up() != 0) {

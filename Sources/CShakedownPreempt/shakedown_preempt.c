@@ -299,21 +299,40 @@ static void release_timer_signal(int held, const sigset_t *old) {
     errno = saved;
 }
 
-// The mask a call that takes one is given: the caller's plus the timer's signal on an armed thread.
-static const sigset_t *with_timer_signal(const sigset_t *mask, sigset_t *copy) {
-    if (!mask || !sp_thread.armed || !__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return mask;
-    *copy = *mask;
-    sigaddset(copy, sp_cfg.signal);
-    return copy;
+// One call in progress: the mask it was given, or the mask to restore after holding the signal around it.
+typedef struct sp_wait {
+    sigset_t copy, old;
+    int held, was_waiting;
+} sp_wait;
+
+// Returns the mask to pass on when the call takes one: the caller's plus the timer's signal on an armed thread. A NULL
+// mask ("unchanged"), or a call without one, holds the signal around the call instead. The thread counts as waiting
+// until end_wait, so the expiry the call held is taken as a blocked one (no action, backed off), as it was when it
+// interrupted the call.
+static const sigset_t *begin_wait(sp_wait *wait, const sigset_t *own_mask) {
+    wait->was_waiting = sp_thread.waiting;
+    sp_thread.waiting = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    wait->held = !own_mask && hold_timer_signal(&wait->old);
+    if (!own_mask || !sp_thread.armed || !__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return own_mask;
+    wait->copy = *own_mask;
+    sigaddset(&wait->copy, sp_cfg.signal);
+    return &wait->copy;
+}
+
+static void end_wait(sp_wait *wait) {
+    release_timer_signal(wait->held, &wait->old);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    sp_thread.waiting = wait->was_waiting;
 }
 
 #define SP_ENOSYS ((errno = ENOSYS), -1)
 #define SP_NO_MASK ((const sigset_t *)0)
 
 // Defines `name` with the libc prototype `params`: resolves the real function once (a racing first call stores the
-// same pointer), passes `args` (where `own_mask` is replaced by `masked`) and returns its result with errno as it
-// left it. `own_mask` is the call's signal mask parameter, or SP_NO_MASK: then the signal is held around the call.
-// `missing` is the result when the real function cannot be found.
+// same pointer), passes `args` (where `masked` stands for the call's own mask) and returns its result with errno as
+// it left it. `own_mask` is the call's signal mask parameter, or SP_NO_MASK. `missing` is the result when the real
+// function cannot be found.
 #define SP_KEEP_SEMANTICS(type, name, missing, own_mask, params, args)                                             \
     type name params {                                                                                             \
         static type(*real) params;                                                                                 \
@@ -323,12 +342,11 @@ static const sigset_t *with_timer_signal(const sigset_t *mask, sigset_t *copy) {
             __atomic_store_n(&real, call, __ATOMIC_RELAXED);                                                       \
         }                                                                                                          \
         if (!call) return missing;                                                                                 \
-        sigset_t copy, old;                                                                                        \
-        const sigset_t *masked = with_timer_signal(own_mask, &copy);                                               \
+        sp_wait wait;                                                                                              \
+        const sigset_t *masked = begin_wait(&wait, own_mask);                                                      \
         (void)masked;                                                                                              \
-        int held = own_mask == SP_NO_MASK && hold_timer_signal(&old);                                              \
         type result = call args;                                                                                   \
-        release_timer_signal(held, &old);                                                                          \
+        end_wait(&wait);                                                                                           \
         return result;                                                                                             \
     }
 
