@@ -106,6 +106,8 @@ let package = Package(
         fixture("race-pipe-order", dependencies: []),
         fixture("race-aba", dependencies: []),
         fixture("signal-owner", dependencies: []),
+        // Blocking calls Linux never restarts after a handler: preemption must not make them return EINTR.
+        fixture("eintr-probe", dependencies: []),
         // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
         fixture("jitter-only", dependencies: ["ShakedownJitter"]),
         // Async bug catalogue (issue 13): five bugs with fixed twins, on the runtime's or Shakedown's executor.

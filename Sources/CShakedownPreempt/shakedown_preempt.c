@@ -4,8 +4,11 @@
 // the library does nothing at all. The constructor installs the timer handler and arms the main thread; every thread
 // started with pthread_create is armed before its start routine runs; a fork child is re-armed. When the command
 // installs its own handler for the timer signal (sigaction or signal), every timer is disarmed first and the
-// command's handler goes in unchanged: Shakedown steps aside. SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per
-// process at exit: "pid fired=N blocked=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
+// command's handler goes in unchanged: Shakedown steps aside. The blocking calls Linux never restarts after a handler
+// (sleeps, poll/select/epoll waits, System V IPC waits, signal waits, timed semaphore waits; the list is at the
+// bottom) run with the timer's signal blocked, so the timer never makes them return early or fail with EINTR.
+// SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per process at exit:
+// "pid fired=N blocked=N threads=N status=armed|stepped-aside|signal-taken|failed:ERRNO".
 //
 // SHAKEDOWN_PREEMPT_GATE="fd,parties" (independent of SHAKEDOWN_PREEMPT) is a start gate: an inherited descriptor of
 // a shared 4 KiB file whose first word counts arrivals. Each copy arrives in the constructor, after the dynamic
@@ -22,8 +25,14 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/msg.h>
+#include <sys/select.h>
+#include <sys/sem.h>
 
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef sighandler_t (*signal_fn)(int, sighandler_t);
@@ -259,19 +268,22 @@ sighandler_t signal(int signal, sighandler_t handler) {
     return real_signal(signal, handler);
 }
 
-// MARK: sleeps keep their length
+// MARK: blocking calls keep their semantics
 
-// nanosleep, clock_nanosleep, usleep and sleep return EINTR after any signal handler ran, SA_RESTART or not (the
-// kernel never restarts them), and most programs do not sleep again for the rest: a timer signal every few
-// microseconds turned a command's usleep(50 ms) into almost nothing, and so changed what it did (a zombie leaker that
-// lingers to show its zombies exited before they were seen). While an armed thread sleeps, the timer's signal is
-// blocked; it stays pending (the one-shot timer is not re-armed meanwhile) and is taken when the sleep ends. The
-// program's own signals still interrupt its sleeps as before.
-typedef int (*nanosleep_fn)(const struct timespec *, struct timespec *);
-typedef int (*clock_nanosleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
-typedef int (*usleep_fn)(useconds_t);
-typedef unsigned (*sleep_fn)(unsigned);
-
+// Linux never restarts some calls after any signal handler ran, SA_RESTART or not (signal(7)): the sleeps
+// (nanosleep, clock_nanosleep, usleep, sleep), poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2,
+// System V msgrcv, msgsnd, semop, semtimedop, and the signal waits pause, sigsuspend, sigtimedwait, sigwaitinfo;
+// glibc's sem_timedwait and sem_clockwait fail with EINTR too. A timer signal every few microseconds made them fail
+// on nearly every call (Fixtures/eintr-probe: nearly all of some 500 2 ms calls of each kind), so a command that
+// treats EINTR as an error failed, and a usleep(50 ms) became almost nothing (a zombie leaker that lingers to show
+// its zombies exited before they were seen).
+// While an armed thread is in one of them, the timer's signal is blocked; it stays pending (the one-shot timer is not
+// re-armed meanwhile) and is taken when the call returns. A call that takes its own mask gets the timer's signal
+// added to a copy of it (no extra system call); a NULL mask, "unchanged", is held around the call like the others.
+// The program's own signals still interrupt every one of them as before. read, write, recv, futex (sem_wait,
+// pthread_cond_wait) and the rest restart under SA_RESTART and are left alone: holding costs two system calls.
+// Not covered: raw syscall(2), glibc's internal calls (its resolver's poll), socket timeouts (SO_RCVTIMEO),
+// io_getevents (libaio's, not glibc's).
 static int hold_timer_signal(sigset_t *old) {
     if (!sp_thread.armed || !__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return 0;
     sigset_t timer_signal;
@@ -287,52 +299,112 @@ static void release_timer_signal(int held, const sigset_t *old) {
     errno = saved;
 }
 
-int nanosleep(const struct timespec *request, struct timespec *remaining) {
-    static nanosleep_fn real;
-    if (!real) real = (nanosleep_fn)dlsym(RTLD_NEXT, "nanosleep");
-    if (!real) {
-        errno = ENOSYS;
-        return -1;
+// One call in progress: the mask it was given, or the mask to restore after holding the signal around it.
+typedef struct sp_wait {
+    sigset_t copy, old;
+    int held, was_waiting;
+} sp_wait;
+
+// Returns the mask to pass on when the call takes one: the caller's plus the timer's signal on an armed thread. A NULL
+// mask ("unchanged"), or a call without one, holds the signal around the call instead. The thread counts as waiting
+// until end_wait, so the expiry the call held is taken as a blocked one (no action, backed off), as it was when it
+// interrupted the call.
+static const sigset_t *begin_wait(sp_wait *wait, const sigset_t *own_mask) {
+    wait->was_waiting = sp_thread.waiting;
+    sp_thread.waiting = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    wait->held = !own_mask && hold_timer_signal(&wait->old);
+    if (!own_mask || !sp_thread.armed || !__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return own_mask;
+    wait->copy = *own_mask;
+    sigaddset(&wait->copy, sp_cfg.signal);
+    return &wait->copy;
+}
+
+static void end_wait(sp_wait *wait) {
+    release_timer_signal(wait->held, &wait->old);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    sp_thread.waiting = wait->was_waiting;
+}
+
+#define SP_ENOSYS ((errno = ENOSYS), -1)
+#define SP_NO_MASK ((const sigset_t *)0)
+
+// Defines `name` with the libc prototype `params`: resolves the real function once (a racing first call stores the
+// same pointer), passes `args` (where `masked` stands for the call's own mask) and returns its result with errno as
+// it left it. `own_mask` is the call's signal mask parameter, or SP_NO_MASK. `missing` is the result when the real
+// function cannot be found.
+#define SP_KEEP_SEMANTICS(type, name, missing, own_mask, params, args)                                             \
+    type name params {                                                                                             \
+        static type(*real) params;                                                                                 \
+        type(*call) params = __atomic_load_n(&real, __ATOMIC_RELAXED);                                             \
+        if (!call) {                                                                                               \
+            call = (type(*) params)dlsym(RTLD_NEXT, #name);                                                        \
+            __atomic_store_n(&real, call, __ATOMIC_RELAXED);                                                       \
+        }                                                                                                          \
+        if (!call) return missing;                                                                                 \
+        sp_wait wait;                                                                                              \
+        const sigset_t *masked = begin_wait(&wait, own_mask);                                                      \
+        (void)masked;                                                                                              \
+        type result = call args;                                                                                   \
+        end_wait(&wait);                                                                                           \
+        return result;                                                                                             \
     }
-    sigset_t old;
-    int held = hold_timer_signal(&old);
-    int result = real(request, remaining);
-    release_timer_signal(held, &old);
-    return result;
-}
 
-int clock_nanosleep(clockid_t clock, int flags, const struct timespec *request, struct timespec *remaining) {
-    static clock_nanosleep_fn real;
-    if (!real) real = (clock_nanosleep_fn)dlsym(RTLD_NEXT, "clock_nanosleep");
-    if (!real) return ENOSYS;  // clock_nanosleep returns the error number
-    sigset_t old;
-    int held = hold_timer_signal(&old);
-    int result = real(clock, flags, request, remaining);
-    release_timer_signal(held, &old);
-    return result;
-}
+typedef struct timespec sp_time;
 
-int usleep(useconds_t microseconds) {
-    static usleep_fn real;
-    if (!real) real = (usleep_fn)dlsym(RTLD_NEXT, "usleep");
-    if (!real) {
-        errno = ENOSYS;
-        return -1;
-    }
-    sigset_t old;
-    int held = hold_timer_signal(&old);
-    int result = real(microseconds);
-    release_timer_signal(held, &old);
-    return result;
-}
+SP_KEEP_SEMANTICS(int, nanosleep, SP_ENOSYS, SP_NO_MASK, (const sp_time *request, sp_time *remaining),
+                  (request, remaining))
+// clock_nanosleep returns the error number; sleep returns the seconds it did not sleep.
+SP_KEEP_SEMANTICS(int, clock_nanosleep, ENOSYS, SP_NO_MASK,
+                  (clockid_t clock, int flags, const sp_time *request, sp_time *remaining),
+                  (clock, flags, request, remaining))
+SP_KEEP_SEMANTICS(int, usleep, SP_ENOSYS, SP_NO_MASK, (useconds_t microseconds), (microseconds))
+SP_KEEP_SEMANTICS(unsigned, sleep, seconds, SP_NO_MASK, (unsigned seconds), (seconds))
 
-unsigned sleep(unsigned seconds) {
-    static sleep_fn real;
-    if (!real) real = (sleep_fn)dlsym(RTLD_NEXT, "sleep");
-    if (!real) return seconds;
-    sigset_t old;
-    int held = hold_timer_signal(&old);
-    unsigned result = real(seconds);
-    release_timer_signal(held, &old);
-    return result;
-}
+SP_KEEP_SEMANTICS(int, poll, SP_ENOSYS, SP_NO_MASK, (struct pollfd *fds, nfds_t count, int timeout),
+                  (fds, count, timeout))
+SP_KEEP_SEMANTICS(int, ppoll, SP_ENOSYS, mask,
+                  (struct pollfd *fds, nfds_t count, const sp_time *timeout, const sigset_t *mask),
+                  (fds, count, timeout, masked))
+// What -D_FORTIFY_SOURCE makes of poll and ppoll when it knows the array's size.
+SP_KEEP_SEMANTICS(int, __poll_chk, SP_ENOSYS, SP_NO_MASK,
+                  (struct pollfd *fds, nfds_t count, int timeout, size_t size), (fds, count, timeout, size))
+SP_KEEP_SEMANTICS(int, __ppoll_chk, SP_ENOSYS, mask,
+                  (struct pollfd *fds, nfds_t count, const sp_time *timeout, const sigset_t *mask, size_t size),
+                  (fds, count, timeout, masked, size))
+SP_KEEP_SEMANTICS(int, select, SP_ENOSYS, SP_NO_MASK,
+                  (int count, fd_set *readable, fd_set *writable, fd_set *exceptional, struct timeval *timeout),
+                  (count, readable, writable, exceptional, timeout))
+SP_KEEP_SEMANTICS(int, pselect, SP_ENOSYS, mask,
+                  (int count, fd_set *readable, fd_set *writable, fd_set *exceptional, const sp_time *timeout,
+                   const sigset_t *mask),
+                  (count, readable, writable, exceptional, timeout, masked))
+SP_KEEP_SEMANTICS(int, epoll_wait, SP_ENOSYS, SP_NO_MASK,
+                  (int epoll, struct epoll_event *events, int most, int timeout), (epoll, events, most, timeout))
+SP_KEEP_SEMANTICS(int, epoll_pwait, SP_ENOSYS, mask,
+                  (int epoll, struct epoll_event *events, int most, int timeout, const sigset_t *mask),
+                  (epoll, events, most, timeout, masked))
+SP_KEEP_SEMANTICS(int, epoll_pwait2, SP_ENOSYS, mask,
+                  (int epoll, struct epoll_event *events, int most, const sp_time *timeout, const sigset_t *mask),
+                  (epoll, events, most, timeout, masked))
+
+SP_KEEP_SEMANTICS(ssize_t, msgrcv, SP_ENOSYS, SP_NO_MASK, (int queue, void *message, size_t size, long type, int flags),
+                  (queue, message, size, type, flags))
+SP_KEEP_SEMANTICS(int, msgsnd, SP_ENOSYS, SP_NO_MASK, (int queue, const void *message, size_t size, int flags),
+                  (queue, message, size, flags))
+SP_KEEP_SEMANTICS(int, semop, SP_ENOSYS, SP_NO_MASK, (int set, struct sembuf *operations, size_t count),
+                  (set, operations, count))
+SP_KEEP_SEMANTICS(int, semtimedop, SP_ENOSYS, SP_NO_MASK,
+                  (int set, struct sembuf *operations, size_t count, const sp_time *timeout),
+                  (set, operations, count, timeout))
+SP_KEEP_SEMANTICS(int, sem_timedwait, SP_ENOSYS, SP_NO_MASK, (sem_t *semaphore, const sp_time *deadline),
+                  (semaphore, deadline))
+SP_KEEP_SEMANTICS(int, sem_clockwait, SP_ENOSYS, SP_NO_MASK,
+                  (sem_t *semaphore, clockid_t clock, const sp_time *deadline), (semaphore, clock, deadline))
+
+SP_KEEP_SEMANTICS(int, pause, SP_ENOSYS, SP_NO_MASK, (void), ())
+SP_KEEP_SEMANTICS(int, sigsuspend, SP_ENOSYS, mask, (const sigset_t *mask), (masked))
+SP_KEEP_SEMANTICS(int, sigtimedwait, SP_ENOSYS, SP_NO_MASK,
+                  (const sigset_t *wanted, siginfo_t *info, const sp_time *timeout), (wanted, info, timeout))
+SP_KEEP_SEMANTICS(int, sigwaitinfo, SP_ENOSYS, SP_NO_MASK, (const sigset_t *wanted, siginfo_t *info),
+                  (wanted, info))

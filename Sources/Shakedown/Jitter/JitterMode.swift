@@ -41,9 +41,13 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// without wedging (a waiting thread is no longer stormed) but preemption changed what three tests observe: a
     /// command's zombie count (fixed since: sleeps in commands keep their length), Foundation's `waitUntilExit` woken in
     /// a forked child, and a command crash reported by the Swift runtime the preload library used to bring along
-    /// (fixed). What keeps ``preempt`` and ``mix`` opt-in for commands: `poll`, `select`, `epoll_wait` and timed
-    /// futex waits return `EINTR` after any signal handler, even with `SA_RESTART`, so preemption can change what a
-    /// command does (docs/guide.md, "Why `default` is not `mix` (yet)").
+    /// (fixed). The calls Linux never restarts after a signal handler, even with `SA_RESTART` (`poll`, `select`,
+    /// `epoll_wait` and their mask-taking forms, System V IPC waits, timed semaphore waits, `pause`, `sigsuspend`,
+    /// `sigtimedwait`, `sigwaitinfo`, sleeps), returned `EINTR` under preemption; in dynamically linked commands they
+    /// now keep their semantics (the preload library blocks its timer signal while a thread waits in them). What
+    /// remains: a static binary runs without preemption; raw `syscall(2)` calls, glibc's internal calls and calls not
+    /// listed (socket timeouts, `io_getevents`) can still return `EINTR` early (docs/guide.md, "Why `default` is not
+    /// `mix` (yet)").
     case `default`
 
     /// Whether jitter points act in this mode.
