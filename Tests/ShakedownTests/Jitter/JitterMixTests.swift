@@ -6,7 +6,8 @@ import XCTest
 @testable import Shakedown
 
 /// `mix` for commands: per run (per repetition of `shakedown run --repeat`), `preempt` or `gate` drawn from the
-/// run's seed; `default` stays points. Real runs of the race catalogue through the built `shakedown` binary.
+/// run's seed; `default` preempts every command run and gives closure workers points. Real runs of the race catalogue
+/// through the built `shakedown` binary.
 final class JitterMixTests: XCTestCase {
     func testTheMixIsDeterministicPerSeed() {
         for base in [Seed(1), Seed(0xDEAD_BEEF)] {
@@ -24,9 +25,14 @@ final class JitterMixTests: XCTestCase {
         }
         let other = (0..<400).map { JitterPlan(mode: .mix).forCommandRun(seed: Seed(2).repetition($0)).mode }
         XCTAssertNotEqual(other, (0..<400).map { JitterPlan(mode: .mix).forCommandRun(seed: Seed(1).repetition($0)).mode })
-        // Only `mix` is drawn; the pressure settings are kept.
-        for mode in JitterMode.allCases where mode != .mix {
+        // Only `mix` is drawn and `default` becomes `preempt`; the pressure settings are kept.
+        for mode in JitterMode.allCases where mode != .mix && mode != .default {
             XCTAssertEqual(JitterPlan(mode: mode).forCommandRun(seed: Seed(7)), JitterPlan(mode: mode))
+        }
+        for seed in [Seed(1), Seed(7), Seed(0xDEAD_BEEF)] {
+            var expected = JitterPlan(mode: .default)
+            expected.mode = .preempt
+            XCTAssertEqual(JitterPlan(mode: .default).forCommandRun(seed: seed), expected)
         }
         var custom = JitterPlan(mode: .mix)
         custom.preemptInterval = .microseconds(40)
@@ -35,7 +41,7 @@ final class JitterMixTests: XCTestCase {
 
     /// A command run under `mix` reports the drawn mode and runs with it: the preload library's exit line says
     /// "armed" (timers) for `preempt` and "off" (loaded for the gate, no timers) for `gate`. Closure runs keep `mix`
-    /// (points); a command under `default` is not drawn and gets no preload library at all.
+    /// (points); a command under `default` is preempted whatever its seed, closure workers under `default` get points.
     func testACommandRunUsesTheModeItsSeedDraws() throws {
         let seeds = (0..<64).map { Seed(UInt64($0)) }
         let preemptSeed = try XCTUnwrap(seeds.first { JitterPlan.mixPreempts(seed: $0) })
@@ -53,16 +59,23 @@ final class JitterMixTests: XCTestCase {
             XCTAssertEqual(lines.count, 2, "one line per copy from the preload library: \(lines)")
             XCTAssertTrue(lines.allSatisfy { $0.hasSuffix(status) }, "\(mode): \(lines)")
         }
-        let closures = try Shake.fork(RunConfiguration(processes: 2, jitter: JitterPlan(mode: .mix), seed: preemptSeed)) { _ in }
-        XCTAssertEqual(closures.configuration.jitter.mode, .mix, "closure workers are not drawn: points")
-        let reportFile = NSTemporaryDirectory() + "shakedown-mix-\(getpid())-default"
-        defer { unlink(reportFile) }
-        setenv("SHAKEDOWN_PREEMPT_REPORT", reportFile, 1)
-        defer { unsetenv("SHAKEDOWN_PREEMPT_REPORT") }
-        let plain = try Shake.run(command: ["/bin/sleep", "0.01"],
-                                  RunConfiguration(processes: 2, jitter: .default, seed: preemptSeed))
-        XCTAssertEqual(plain.configuration.jitter.mode, .default)
-        XCTAssertNil(try? String(contentsOfFile: reportFile, encoding: .utf8), "no preload library under default")
+        for plan in [JitterPlan(mode: .mix), .default] {
+            let closures = try Shake.fork(RunConfiguration(processes: 2, jitter: plan, seed: preemptSeed)) { _ in }
+            XCTAssertEqual(closures.configuration.jitter.mode, plan.mode, "closure workers are not drawn: points")
+            XCTAssertFalse(closures.configuration.jitter.preempts)
+        }
+        for seed in [preemptSeed, gateSeed] {
+            let reportFile = NSTemporaryDirectory() + "shakedown-mix-\(getpid())-default-\(seed.value)"
+            defer { unlink(reportFile) }
+            setenv("SHAKEDOWN_PREEMPT_REPORT", reportFile, 1)
+            defer { unsetenv("SHAKEDOWN_PREEMPT_REPORT") }
+            let plain = try Shake.run(command: ["/bin/sleep", "0.01"],
+                                      RunConfiguration(processes: 2, timeout: .seconds(60), jitter: .default, seed: seed))
+            XCTAssertEqual(plain.configuration.jitter.mode, .preempt, "default preempts a command whatever its seed")
+            let lines = (try? String(contentsOfFile: reportFile, encoding: .utf8))?.split(separator: "\n") ?? []
+            XCTAssertEqual(lines.count, 2, "one line per copy from the preload library: \(lines)")
+            XCTAssertTrue(lines.allSatisfy { $0.hasSuffix("status=armed") }, "default: \(lines)")
+        }
     }
 
     /// Before: every timer signal cut a command's `usleep` short (nanosleep returns EINTR after any handler), so the
