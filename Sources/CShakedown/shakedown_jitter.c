@@ -18,6 +18,8 @@ int shakedown_preempt_arm_current_thread(void) { return sp_arm_thread(); }
 
 void shakedown_preempt_stop(void) { sp_step_aside(); }
 
+uint32_t shakedown_preempt_decay_shift(uint64_t elapsed_ns) { return sp_decay_shift_after(elapsed_ns); }
+
 uint64_t shakedown_preempt_fired(void) { return __atomic_load_n(&sp_fired, __ATOMIC_RELAXED); }
 
 uint64_t shakedown_preempt_fired_blocked(void) { return __atomic_load_n(&sp_fired_blocked, __ATOMIC_RELAXED); }

@@ -104,7 +104,8 @@ struct RunCommand: ParsableCommand {
     var grace: Double = 0.5
 
     @Option(help: ArgumentHelp("How to shake the schedule: none, points, preempt, gate, mix (preempt or gate per "
-                               + "repetition, drawn from its seed), syscalls, pct or default (SHAKEDOWN_JITTER overrides it).",
+                               + "repetition, drawn from its seed), syscalls, pct or default (= preempt for a command; "
+                               + "SHAKEDOWN_JITTER overrides it).",
                                valueName: "MODE"))
     var jitter = "default"
 

@@ -26,6 +26,10 @@ int shakedown_preempt_install(uint64_t seed, uint64_t max_interval_ns, uint32_t 
 int shakedown_preempt_arm_current_thread(void);
 /// Disarms every timer for good (the handler stays, ignoring stray expiries).
 void shakedown_preempt_stop(void);
+/// How many times the preemption interval is doubled `elapsed_ns` after a process's first armed interval: 0 for the
+/// first 0.5 s (the full rate), then one more every 0.5 s, at most 6 (so that a long CPU-bound command keeps most of
+/// its speed instead of about 6 %).
+uint32_t shakedown_preempt_decay_shift(uint64_t elapsed_ns);
 /// Timer signals handled so far in this process.
 uint64_t shakedown_preempt_fired(void);
 /// Of those, the ones that found their thread blocked in a system call: no action, the next interval doubled.

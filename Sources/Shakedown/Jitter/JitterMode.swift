@@ -9,8 +9,9 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// nobody instrumented.
     case points
     /// Preemption at arbitrary instructions without code changes: a per-thread timer on a real-time signal
-    /// (``JitterPlan/preemptionSignal``) whose handler yields, sleeps or spins. Exec'd commands get it from a preload
-    /// library (dynamically linked commands only); closure workers from an in-process timer.
+    /// (``JitterPlan/preemptionSignal``) whose handler yields or sleeps (``JitterPlan/init(mode:)``; a plan may add
+    /// spins). Exec'd commands get it from a preload library (dynamically linked commands only), with the start gate of
+    /// ``gate``; closure workers from an in-process timer.
     case preempt
     /// A start gate for exec'd commands, no timers: the preload library holds every copy before `main` until all have
     /// loaded and releases them together, so copies of a short program overlap instead of running one after the
@@ -29,25 +30,32 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// ``JitterPlan/mixPreemptShare`` preempt), so each repetition of `shakedown run --repeat` has its mode, the report
     /// and `--json` name it, and a replay of its seed draws it again. For closure workers: ``points``.
     ///
-    /// Per second of repetitions the two are complementary on the race catalogue (docs/benchmarks.md, "Race detection
-    /// power", "1-second runs"): the gate alone costs about a plain start per repetition and finds 9 of the 10 bugs in
-    /// every 1-second run, but never the ABA slot reuse; preemption costs 5–20× more per repetition and is the only one
-    /// that finds it. The mix had the best worst case (84 % of 1-second runs; the gate 0 %, preempt 60 %).
-    /// A cooperative command's jitter points act in its ``gate`` repetitions only.
+    /// Half the repetitions pay no timers and no signal handling: about a plain start each. On the race catalogue the
+    /// default (preemption in every run) has the better worst case per second (docs/benchmarks.md, "1-second runs");
+    /// the mix is for commands that preemption slows down a lot. A cooperative command's jitter points act in its
+    /// ``gate`` repetitions only.
     case mix
-    /// Jitter points, as before preemption existed. Preemption finds far more races in uninstrumented code
-    /// (docs/guide.md, "Jitter modes") but stays opt-in (``preempt``, ``mix``, `--jitter preempt|mix`,
-    /// `SHAKEDOWN_JITTER=preempt|mix`): with points plus preemption every < 100 µs as the default, the test suite ran
-    /// without wedging (a waiting thread is no longer stormed) but preemption changed what three tests observe: a
-    /// command's zombie count (fixed since: sleeps in commands keep their length), Foundation's `waitUntilExit` woken in
-    /// a forked child, and a command crash reported by the Swift runtime the preload library used to bring along
-    /// (fixed). The calls Linux never restarts after a signal handler, even with `SA_RESTART` (`poll`, `select`,
-    /// `epoll_wait` and their mask-taking forms, System V IPC waits, timed semaphore waits, `pause`, `sigsuspend`,
-    /// `sigtimedwait`, `sigwaitinfo`, sleeps), returned `EINTR` under preemption; in dynamically linked commands they
-    /// now keep their semantics (the preload library blocks its timer signal while a thread waits in them). What
-    /// remains: a static binary runs without preemption; raw `syscall(2)` calls, glibc's internal calls and calls not
-    /// listed (socket timeouts, `io_getevents`) can still return `EINTR` early (docs/guide.md, "Why `default` is not
-    /// `mix` (yet)").
+    /// The mode to use unless a measurement says otherwise: for exec'd commands ``preempt`` in every run (the start
+    /// gate, then per-thread timers; ``JitterPlan/forCommandRun(seed:)``), for closure workers ``points``.
+    ///
+    /// Chosen by the detection benchmark (docs/benchmarks.md, "Race detection power"): with the standard preemption
+    /// settings (``JitterPlan/standardPreemptInterval``, yields and sleeps) it found every bug of the race catalogue
+    /// in every 1-second run, where the gate alone missed the ABA slot reuse and the mix lost runs to its
+    /// gate-only half. Closure workers get points because an in-process timer interrupts the test process's own
+    /// runtime too (Foundation's `waitUntilExit` in a forked child, sleeps cut short: docs/guide.md, "Why closure
+    /// workers get points under `default`").
+    ///
+    /// What it can change in a command: the calls Linux never restarts after a signal handler, even with
+    /// `SA_RESTART` (`poll`, `select`, `epoll_wait` and their mask-taking forms, System V IPC waits, timed semaphore
+    /// waits, `pause`, `sigsuspend`, `sigtimedwait`, `sigwaitinfo`, sleeps), keep their semantics in dynamically
+    /// linked commands: the preload library blocks its timer signal while a thread waits in them. Raw `syscall(2)`
+    /// calls, glibc's internal calls and calls not listed (socket timeouts, `io_getevents`) can still return `EINTR`
+    /// early; a static binary runs without preemption, and the report says so.
+    ///
+    /// - Cost: each copy of a command loads the preload library (which brings the Swift runtime along) and waits at
+    ///   the start gate for the others; timer signals slow the code while it runs. `--jitter points`
+    ///   (or ``points``) avoids all of it for commands that need speed more than detection (docs/benchmarks.md,
+    ///   "the default mode (preempt) ÷ `--jitter points`").
     case `default`
 
     /// Whether jitter points act in this mode.
