@@ -53,7 +53,9 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// early; a static binary runs without preemption, and the report says so.
     ///
     /// - Cost: each copy of a command loads the preload library (which brings the Swift runtime along) and waits at
-    ///   the start gate for the others; timer signals slow the code while it runs. `--jitter points`
+    ///   the start gate for the others; timer signals slow the code while it runs, most in the first 0.5 s of each
+    ///   process (then the intervals double every 0.5 s, at most 64 ×, so a long computation keeps most of its
+    ///   speed). `--jitter points`
     ///   (or ``points``) avoids all of it for commands that need speed more than detection (docs/benchmarks.md,
     ///   "the default mode (preempt) ÷ `--jitter points`").
     case `default`

@@ -26,7 +26,8 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
     public var maximumSleep: Duration
     /// Most spin iterations; uniform in 0 ..< this.
     public var maximumSpin: Int
-    /// Longest time between two preemptions of a thread; each interval is uniform in 1 µs ..< this.
+    /// Longest time between two preemptions of a thread; each interval is uniform in 1 µs ..< this for the first 0.5 s
+    /// of a process's timers, then doubled every 0.5 s (at most 64 ×), so long computations keep most of their speed.
     public var preemptInterval: Duration
 
     /// - Throws: `.invalidArgument` for a probability outside 0...1, negative weights or limits, all weights 0 with a
@@ -93,6 +94,8 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The longest interval between two preemptions in the standard plans: each interval is uniform in 1 µs ..< 30 µs.
+    /// That is the full rate, for the first 0.5 s of a process's timers; then the intervals double every 0.5 s, at most
+    /// 64 × (``preemptInterval`` of any plan is treated the same way).
     ///
     /// Chosen by the detection benchmark's 1-second runs (docs/benchmarks.md, "Choosing the preemption settings"):
     /// below about 20 µs a thread spends most of its time taking timer signals (each one a hypervisor exit on a VM)
