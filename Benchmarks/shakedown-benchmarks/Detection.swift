@@ -1,13 +1,15 @@
 // Detection power: how often each race-catalogue bug (Fixtures/race-*, plain programs without jitter points) is
 // found per mode, and how often its fixed twin is wrongly flagged.
 // Usage: swift build -c release && .build/release/shakedown-benchmarks detection [--runs N] [--twin-runs N] [--scale K]
-//        [--interval-us N] [--only FIXTURE,...] [--build-dir DIR]
-// --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds).
+//        [--interval-us N] [--weights Y,S,P] [--max-sleep-us N] [--only FIXTURE,...] [--build-dir DIR]
+// --scale multiplies every bug's iterations (release builds run the loops ~10× faster than debug builds); the
+// --interval-us, --weights and --max-sleep-us flags change the preemption settings of every preempting column.
 // A run = 4 copies started back to back with posix_spawn, waited for, judged from the state they share. Columns:
 // plain stress (no tool, as Go's stress tool reruns copies), the start gate alone (mode `gate`: the preload library
-// holds each copy before main until all 4 arrived and leave together, no timers), and preempt (gate + timers). For
-// these plain programs `points` is plain stress (they have no jitter points). With --budget-ms the budget table runs
-// instead (DetectionBudget.swift), with the mode `mix` as a fourth column.
+// holds each copy before main until all 4 arrived and leave together, no timers), and the mode `default` as
+// `shakedown run` applies it to a command (preempt: gate + timers). For these plain programs `points` is plain stress
+// (they have no jitter points). With --budget-ms the budget table runs instead (DetectionBudget.swift), with `preempt`
+// and `mix` as columns too. The twins run under `default`.
 #if canImport(Glibc)
 import Glibc
 #endif
