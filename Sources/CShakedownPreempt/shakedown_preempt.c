@@ -404,7 +404,135 @@ SP_KEEP_SEMANTICS(int, sem_clockwait, SP_ENOSYS, SP_NO_MASK,
 
 SP_KEEP_SEMANTICS(int, pause, SP_ENOSYS, SP_NO_MASK, (void), ())
 SP_KEEP_SEMANTICS(int, sigsuspend, SP_ENOSYS, mask, (const sigset_t *mask), (masked))
-SP_KEEP_SEMANTICS(int, sigtimedwait, SP_ENOSYS, SP_NO_MASK,
-                  (const sigset_t *wanted, siginfo_t *info, const sp_time *timeout), (wanted, info, timeout))
-SP_KEEP_SEMANTICS(int, sigwaitinfo, SP_ENOSYS, SP_NO_MASK, (const sigset_t *wanted, siginfo_t *info),
-                  (wanted, info))
+
+// MARK: signals taken synchronously never show the timer's expiries
+
+// A program that blocks signals and takes them with sigwait, sigwaitinfo, sigtimedwait or a signalfd installs no
+// handler for the timer's signal, so the library stays armed, and an expiry on a thread that blocks the signal stays
+// pending: the wait returned it. A daemon's signal thread in sigwait on a full set got "signal 62" and exited
+// (Fixtures/signal-wait-probe). The waits below drop the library's own expiries (SI_TIMER from one of its timers)
+// and wait on; everything else, the program's own uses of the same signal included, comes through as before.
+
+typedef int (*sigtimedwait_fn)(const sigset_t *, siginfo_t *, const sp_time *);
+
+static sigtimedwait_fn real_sigtimedwait(void) {
+    static sigtimedwait_fn real;
+    sigtimedwait_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
+    if (!call) {
+        call = (sigtimedwait_fn)dlsym(RTLD_NEXT, "sigtimedwait");
+        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
+    }
+    return call;
+}
+
+// Whether a dequeued signal is an expiry of one of the library's timers (not a timer the program made itself).
+static int own_expiry(int number, const siginfo_t *info) {
+    if (!sp_cfg.signal || number != sp_cfg.signal || info->si_code != SI_TIMER) return 0;
+    uint32_t count = __atomic_load_n(&sp_timer_count, __ATOMIC_RELAXED);
+    if (count > SP_MAX_TIMERS) count = SP_MAX_TIMERS;
+    for (uint32_t i = 0; i < count; i++) {
+        if (__atomic_load_n(&sp_timers[i], __ATOMIC_RELAXED) == info->si_timerid) return 1;
+    }
+    return 0;
+}
+
+// A dropped expiry of this thread's timer counts as one that found the thread blocked, and re-arms it backed off, as
+// the handler would have: the thread stays preempted once it runs again.
+static void drop_expiry(const siginfo_t *info) {
+    __atomic_fetch_add(&sp_fired, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&sp_fired_blocked, 1, __ATOMIC_RELAXED);
+    if (!sp_thread.armed || info->si_timerid != sp_thread.timer) return;
+    if (sp_thread.backoff < SP_MAX_BACKOFF_SHIFT) sp_thread.backoff++;
+    if (__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) sp_rearm();
+}
+
+// sigtimedwait that never returns the library's expiries; `timeout` NULL waits without limit. The timer's signal is
+// held around the call as for the other waits, so a handler run cannot end it with EINTR.
+static int wait_for_signal(const sigset_t *wanted, siginfo_t *info, const sp_time *timeout) {
+    sigtimedwait_fn call = real_sigtimedwait();
+    if (!call) return SP_ENOSYS;
+    siginfo_t local;
+    siginfo_t *out = info ? info : &local;
+    struct timespec deadline = {0, 0};
+    if (timeout) {
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += timeout->tv_sec;
+        deadline.tv_nsec += timeout->tv_nsec;
+        if (deadline.tv_nsec >= 1000000000) deadline.tv_sec += 1, deadline.tv_nsec -= 1000000000;
+    }
+    sp_wait wait;
+    begin_wait(&wait, SP_NO_MASK);
+    sp_time remaining = timeout ? *timeout : (sp_time){0, 0};
+    int result;
+    for (;;) {
+        result = call(wanted, out, timeout ? &remaining : 0);
+        if (!own_expiry(result, out)) break;
+        drop_expiry(out);
+        if (!timeout) continue;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = (int64_t)(deadline.tv_sec - now.tv_sec) * 1000000000 + (deadline.tv_nsec - now.tv_nsec);
+        if (left <= 0) {
+            errno = EAGAIN;
+            result = -1;
+            break;
+        }
+        remaining.tv_sec = (time_t)(left / 1000000000);
+        remaining.tv_nsec = (long)(left % 1000000000);
+    }
+    end_wait(&wait);
+    return result;
+}
+
+int sigtimedwait(const sigset_t *wanted, siginfo_t *info, const sp_time *timeout) {
+    return wait_for_signal(wanted, info, timeout);
+}
+
+int sigwaitinfo(const sigset_t *wanted, siginfo_t *info) { return wait_for_signal(wanted, info, 0); }
+
+// glibc's sigwait calls its sigtimedwait internally (no interposition), retries EINTR and returns the error number.
+int sigwait(const sigset_t *wanted, int *number) {
+    int result;
+    do result = wait_for_signal(wanted, 0, 0);
+    while (result < 0 && errno == EINTR);
+    if (result < 0) return errno;
+    *number = result;
+    return 0;
+}
+
+// A signalfd is read with read(2), where expiries cannot be told apart cheaply: a program that reads the timer's
+// signal through one takes the signal, and the library steps aside as for a handler. An expiry already pending on this
+// thread is dequeued; a signal of the program's own dequeued with it is queued again, unchanged.
+static void drain_own_expiries(void) {
+    sigtimedwait_fn call = real_sigtimedwait();
+    sigset_t blocked, timer_signal;
+    if (!call || pthread_sigmask(SIG_BLOCK, 0, &blocked) != 0 || sigismember(&blocked, sp_cfg.signal) != 1) return;
+    sigemptyset(&timer_signal);
+    sigaddset(&timer_signal, sp_cfg.signal);
+    siginfo_t kept[8];
+    int kept_count = 0;
+    const sp_time now = {0, 0};
+    siginfo_t info;
+    while (kept_count < 8 && call(&timer_signal, &info, &now) == sp_cfg.signal) {
+        if (!own_expiry(sp_cfg.signal, &info)) kept[kept_count++] = info;
+    }
+    for (int i = 0; i < kept_count; i++) {
+        syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), sp_cfg.signal, &kept[i]);
+    }
+}
+
+int signalfd(int fd, const sigset_t *mask, int flags) {
+    typedef int (*signalfd_fn)(int, const sigset_t *, int);
+    static signalfd_fn real;
+    signalfd_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
+    if (!call) {
+        call = (signalfd_fn)dlsym(RTLD_NEXT, "signalfd");
+        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
+    }
+    if (!call) return SP_ENOSYS;
+    if (mask && sp_cfg.signal && sigismember(mask, sp_cfg.signal) == 1 && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) {
+        take_signal(sp_cfg.signal);
+        drain_own_expiries();
+    }
+    return call(fd, mask, flags);
+}
