@@ -33,6 +33,8 @@
 #include <sys/msg.h>
 #include <sys/select.h>
 #include <sys/sem.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef sighandler_t (*signal_fn)(int, sighandler_t);
@@ -68,6 +70,7 @@ static int parse_config(const char *text, sp_config *config) {
 static void child_after_fork(void) { sp_after_fork_in_child(); }
 
 static void arm_preemption(void);
+static void resolve_timed_calls(void);
 
 static int64_t elapsed_ns(const struct timespec *start) {
     struct timespec current;
@@ -169,6 +172,7 @@ static void drop_swift_crash_handlers(void) {
 }
 
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
+    resolve_timed_calls();
     if (resolve_real_functions()) drop_swift_crash_handlers();
     sp_defer_first = 1;
     arm_preemption();
@@ -535,4 +539,150 @@ int signalfd(int fd, const sigset_t *mask, int flags) {
         drain_own_expiries();
     }
     return call(fd, mask, flags);
+}
+
+// MARK: sockets with a timeout keep it
+
+// A socket with SO_RCVTIMEO or SO_SNDTIMEO makes its blocking calls (recv, send, read, write, accept, connect on it)
+// fail with EINTR after any handler ran, SA_RESTART or not (signal(7)): a recv with a 100 ms timeout returned EINTR
+// within microseconds, Rust's read_exact (which retries EINTR, each time with the whole timeout again) never timed
+// out. setsockopt marks such a descriptor here (accept passes the mark on, as the kernel passes the timeouts on), and
+// the calls on a marked descriptor hold the timer's signal like the waits above; on any other descriptor they only
+// test one bit. A mark is never cleared (close, a zero timeout): a descriptor number reused for a file costs its calls
+// two system calls each and changes nothing else. Not covered: a descriptor duplicated (dup, fcntl F_DUPFD) or
+// inherited across exec, descriptors from 65,536 on, glibc's internal calls (stdio on a socket).
+#ifndef SO_RCVTIMEO_OLD
+#define SO_RCVTIMEO_OLD 20
+#define SO_SNDTIMEO_OLD 21
+#endif
+#ifndef SO_RCVTIMEO_NEW
+#define SO_RCVTIMEO_NEW 66
+#define SO_SNDTIMEO_NEW 67
+#endif
+#define SP_TIMED_DESCRIPTORS 65536
+
+static uint64_t timed_descriptors[SP_TIMED_DESCRIPTORS / 64];  // atomic words: one bit per descriptor
+
+static int is_timed(int fd) {
+    if (fd < 0 || fd >= SP_TIMED_DESCRIPTORS) return 0;
+    return (int)((__atomic_load_n(&timed_descriptors[fd / 64], __ATOMIC_RELAXED) >> (fd % 64)) & 1);
+}
+
+static void mark_timed(int fd) {
+    if (fd < 0 || fd >= SP_TIMED_DESCRIPTORS) return;
+    __atomic_fetch_or(&timed_descriptors[fd / 64], 1ull << (fd % 64), __ATOMIC_RELAXED);
+}
+
+// Defines `name` like SP_KEEP_SEMANTICS, holding the timer's signal only when descriptor `fd` is marked. The real
+// function is resolved in the constructor (resolve_timed_calls), so a first call from a signal handler (read and
+// write are async-signal-safe) does not run dlsym.
+#define SP_HOLD_WHEN_TIMED(type, name, fd, params, args)                                                           \
+    static type(*real_##name) params;                                                                              \
+    static void resolve_##name(void) {                                                                             \
+        if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED))                                                      \
+            __atomic_store_n(&real_##name, (type(*) params)dlsym(RTLD_NEXT, #name), __ATOMIC_RELAXED);             \
+    }                                                                                                              \
+    type name params {                                                                                             \
+        type(*call) params = __atomic_load_n(&real_##name, __ATOMIC_RELAXED);                                      \
+        if (!call) {                                                                                               \
+            resolve_##name();                                                                                      \
+            call = __atomic_load_n(&real_##name, __ATOMIC_RELAXED);                                                \
+        }                                                                                                          \
+        if (!call) return SP_ENOSYS;                                                                               \
+        if (!is_timed(fd)) return call args;                                                                       \
+        sp_wait wait;                                                                                              \
+        begin_wait(&wait, SP_NO_MASK);                                                                             \
+        type result = call args;                                                                                   \
+        end_wait(&wait);                                                                                           \
+        return result;                                                                                             \
+    }
+
+SP_HOLD_WHEN_TIMED(ssize_t, read, fd, (int fd, void *buffer, size_t size), (fd, buffer, size))
+SP_HOLD_WHEN_TIMED(ssize_t, write, fd, (int fd, const void *buffer, size_t size), (fd, buffer, size))
+SP_HOLD_WHEN_TIMED(ssize_t, readv, fd, (int fd, const struct iovec *vector, int count), (fd, vector, count))
+SP_HOLD_WHEN_TIMED(ssize_t, writev, fd, (int fd, const struct iovec *vector, int count), (fd, vector, count))
+SP_HOLD_WHEN_TIMED(ssize_t, __read_chk, fd, (int fd, void *buffer, size_t size, size_t room), (fd, buffer, size, room))
+SP_HOLD_WHEN_TIMED(ssize_t, recv, fd, (int fd, void *buffer, size_t size, int flags), (fd, buffer, size, flags))
+SP_HOLD_WHEN_TIMED(ssize_t, __recv_chk, fd, (int fd, void *buffer, size_t size, size_t room, int flags),
+                   (fd, buffer, size, room, flags))
+SP_HOLD_WHEN_TIMED(ssize_t, recvfrom, fd,
+                   (int fd, void *buffer, size_t size, int flags, struct sockaddr *from, socklen_t *length),
+                   (fd, buffer, size, flags, from, length))
+SP_HOLD_WHEN_TIMED(ssize_t, __recvfrom_chk, fd,
+                   (int fd, void *buffer, size_t size, size_t room, int flags, struct sockaddr *from,
+                    socklen_t *length),
+                   (fd, buffer, size, room, flags, from, length))
+SP_HOLD_WHEN_TIMED(ssize_t, recvmsg, fd, (int fd, struct msghdr *message, int flags), (fd, message, flags))
+SP_HOLD_WHEN_TIMED(int, recvmmsg, fd,
+                   (int fd, struct mmsghdr *messages, unsigned int count, int flags, struct timespec *timeout),
+                   (fd, messages, count, flags, timeout))
+SP_HOLD_WHEN_TIMED(ssize_t, send, fd, (int fd, const void *buffer, size_t size, int flags), (fd, buffer, size, flags))
+SP_HOLD_WHEN_TIMED(ssize_t, sendto, fd,
+                   (int fd, const void *buffer, size_t size, int flags, const struct sockaddr *to, socklen_t length),
+                   (fd, buffer, size, flags, to, length))
+SP_HOLD_WHEN_TIMED(ssize_t, sendmsg, fd, (int fd, const struct msghdr *message, int flags), (fd, message, flags))
+SP_HOLD_WHEN_TIMED(int, sendmmsg, fd, (int fd, struct mmsghdr *messages, unsigned int count, int flags),
+                   (fd, messages, count, flags))
+SP_HOLD_WHEN_TIMED(int, connect, fd, (int fd, const struct sockaddr *address, socklen_t length), (fd, address, length))
+
+// accept4 by hand: the accepted socket inherits the listener's timeouts, and so its mark.
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+
+static void resolve_accept4(void) {
+    if (!__atomic_load_n(&real_accept4, __ATOMIC_RELAXED))
+        __atomic_store_n(&real_accept4, (int (*)(int, struct sockaddr *, socklen_t *, int))dlsym(RTLD_NEXT, "accept4"),
+                         __ATOMIC_RELAXED);
+}
+
+int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+    resolve_accept4();
+    int (*call)(int, struct sockaddr *, socklen_t *, int) = __atomic_load_n(&real_accept4, __ATOMIC_RELAXED);
+    if (!call) return SP_ENOSYS;
+    if (!is_timed(fd)) return call(fd, address, length, flags);
+    sp_wait wait;
+    begin_wait(&wait, SP_NO_MASK);
+    int accepted = call(fd, address, length, flags);
+    end_wait(&wait);
+    if (accepted >= 0) mark_timed(accepted);
+    return accepted;
+}
+
+int accept(int fd, struct sockaddr *address, socklen_t *length) { return accept4(fd, address, length, 0); }
+
+int setsockopt(int fd, int level, int option, const void *value, socklen_t length) {
+    typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+    static setsockopt_fn real;
+    setsockopt_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
+    if (!call) {
+        call = (setsockopt_fn)dlsym(RTLD_NEXT, "setsockopt");
+        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
+    }
+    if (!call) return SP_ENOSYS;
+    int result = call(fd, level, option, value, length);
+    if (result == 0 && level == SOL_SOCKET &&
+        (option == SO_RCVTIMEO_OLD || option == SO_SNDTIMEO_OLD || option == SO_RCVTIMEO_NEW ||
+         option == SO_SNDTIMEO_NEW))
+        mark_timed(fd);
+    return result;
+}
+
+// Run from the constructor, before the command's main and before any of its signal handlers can run.
+static void resolve_timed_calls(void) {
+    resolve_read();
+    resolve_write();
+    resolve_readv();
+    resolve_writev();
+    resolve___read_chk();
+    resolve_recv();
+    resolve___recv_chk();
+    resolve_recvfrom();
+    resolve___recvfrom_chk();
+    resolve_recvmsg();
+    resolve_recvmmsg();
+    resolve_send();
+    resolve_sendto();
+    resolve_sendmsg();
+    resolve_sendmmsg();
+    resolve_connect();
+    resolve_accept4();
 }

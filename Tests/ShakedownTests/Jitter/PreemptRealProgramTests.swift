@@ -17,8 +17,14 @@ final class PreemptRealProgramTests: XCTestCase {
 
     /// Runs the signal-wait-probe fixture once under `preempt` in `mode`; its output and the library's report line.
     private func probe(_ mode: String, seed: UInt64) throws -> Outcome {
-        let outputPath = "/tmp/shakedown-sigwait-\(getpid())-\(mode)-\(seed).out"
-        let reportPath = "/tmp/shakedown-sigwait-\(getpid())-\(mode)-\(seed).report"
+        try run("signal-wait-probe", [mode], seed: seed)
+    }
+
+    /// Runs fixture `name` with `arguments` once under `preempt`; its output and the library's report line.
+    private func run(_ name: String, _ arguments: [String], seed: UInt64) throws -> Outcome {
+        let tag = ([name] + arguments).joined(separator: "-")
+        let outputPath = "/tmp/shakedown-realprog-\(getpid())-\(tag)-\(seed).out"
+        let reportPath = "/tmp/shakedown-realprog-\(getpid())-\(tag)-\(seed).report"
         defer { unlink(outputPath); unlink(reportPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -27,7 +33,7 @@ final class PreemptRealProgramTests: XCTestCase {
         posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
         let environment = JitterPlan.preempt.commandEnvironment(
             seed: Seed(seed), merging: RaceCatalogue.currentEnvironment() + ["SHAKEDOWN_PREEMPT_REPORT=\(reportPath)"])
-        let argv = ["\(RaceCatalogue.buildDirectory)/signal-wait-probe", mode]
+        let argv = ["\(RaceCatalogue.buildDirectory)/\(name)"] + arguments
         let pointers = (argv.map { strdup($0) } + [nil], environment.map { strdup($0) } + [nil])
         defer { (pointers.0 + pointers.1).forEach { free($0) } }
         var pid: pid_t = 0
@@ -81,6 +87,21 @@ final class PreemptRealProgramTests: XCTestCase {
             XCTAssertEqual(outcome.status, 0, "\(mode), wait status \(outcome.status): \(outcome.output)")
             XCTAssertEqual(outcome.output, "\(mode): ok\n")
             XCTAssertTrue(outcome.report.contains("status=stepped-aside"), "\(mode) report: \(outcome.report)")
+        }
+    }
+
+    /// A socket's SO_RCVTIMEO or SO_SNDTIMEO survives the timer: each call waits its whole 100 ms and fails with
+    /// EAGAIN, where before every one failed with EINTR within a millisecond (the kernel never restarts them).
+    func testSocketTimeoutsAreKeptUnderPreemption() throws {
+        try XCTSkipUnless(JitterRuntime.preloadLibraryPath() != nil, "\(JitterRuntime.libraryName) is not built")
+        for seed: UInt64 in [1, 2] {
+            let outcome = try run("socket-timeout-probe", [], seed: seed)
+            XCTAssertEqual(outcome.status, 0, "seed \(seed), wait status \(outcome.status):\n\(outcome.output)")
+            let lines = outcome.output.split(separator: "\n")
+            XCTAssertEqual(lines.filter { $0.contains(" errno=EAGAIN ") && !$0.hasSuffix("FAILED") }.count, 7,
+                           "seed \(seed):\n\(outcome.output)")
+            XCTAssertTrue(outcome.report.contains("status=armed"), "report: \(outcome.report)")
+            XCTAssertGreaterThan(Self.field("fired", in: outcome.report) ?? 0, 0, "report: \(outcome.report)")
         }
     }
 }
