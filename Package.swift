@@ -110,6 +110,7 @@ let package = Package(
         fixture("eintr-probe", dependencies: []),
         fixture("signal-wait-probe", dependencies: []),
         fixture("socket-timeout-probe", dependencies: []),
+        fixture("traced-child", dependencies: []),
         // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
         fixture("jitter-only", dependencies: ["ShakedownJitter"]),
         // Async bug catalogue (issue 13): five bugs with fixed twins, on the runtime's or Shakedown's executor.

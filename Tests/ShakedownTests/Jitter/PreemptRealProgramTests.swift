@@ -104,4 +104,19 @@ final class PreemptRealProgramTests: XCTestCase {
             XCTAssertGreaterThan(Self.field("fired", in: outcome.report) ?? 0, 0, "report: \(outcome.report)")
         }
     }
+
+    /// A program started under a tracer (gdb, strace: PTRACE_TRACEME before exec) is left alone: every expiry was a
+    /// signal stop its tracer reported (gdb stopped at "signal SIG62"; strace printed a line per expiry). The copy that
+    /// traces stays armed.
+    func testAProgramStartedUnderATracerIsNotPreempted() throws {
+        try XCTSkipUnless(JitterRuntime.preloadLibraryPath() != nil, "\(JitterRuntime.libraryName) is not built")
+        let outcome = try run("traced-child", [], seed: 5)
+        let code = (outcome.status >> 8) & 0xff
+        try XCTSkipIf(code == 3, "PTRACE_TRACEME is refused here: \(outcome.output)")
+        XCTAssertEqual(outcome.status, 0, "wait status \(outcome.status):\n\(outcome.output)")
+        XCTAssertEqual(outcome.output, "signal stops=0 exit=0\n")
+        let lines = outcome.report.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.hasSuffix("status=traced") }.count, 1, "report: \(outcome.report)")
+        XCTAssertEqual(lines.filter { $0.hasSuffix("status=armed") }.count, 1, "report: \(outcome.report)")
+    }
 }
