@@ -45,6 +45,9 @@ static uint32_t sp_timer_count;        // atomic
 static uint64_t sp_fired;              // atomic: signals handled
 static uint64_t sp_fired_blocked;      // atomic: of those, found the thread blocked in a system call (no action)
 static pthread_key_t sp_key;
+// Called by the handler for a signal on the timer's number that no timer sent (kill, sigqueue, tgkill), or NULL to
+// ignore those. The preload library applies the default action the command would have met without it.
+static void (*sp_foreign_signal)(int signal, siginfo_t *info);
 static int sp_defer_first;             // 1: arming creates the timer but does not start it (the preload's start gate)
 
 static __thread __attribute__((tls_model("initial-exec"))) struct {
@@ -125,9 +128,13 @@ static inline void sp_act(void) {
 }
 
 static void sp_handler(int signal, siginfo_t *info, void *context) {
-    (void)signal;
-    // Only our own timer's expiry: anything else sent on this signal is ignored rather than misread.
-    if (info->si_code != SI_TIMER || !sp_thread.armed || info->si_timerid != sp_thread.timer) return;
+    // Only our own timer's expiry acts; a signal someone sent goes to sp_foreign_signal (or is ignored), and a stale
+    // expiry (a timer of a thread that ended) is ignored.
+    if (info->si_code != SI_TIMER) {
+        if (sp_foreign_signal) sp_foreign_signal(signal, info);
+        return;
+    }
+    if (!sp_thread.armed || info->si_timerid != sp_thread.timer) return;
     int saved = errno;
     __atomic_fetch_add(&sp_fired, 1, __ATOMIC_RELAXED);
     // A blocked thread was off the processor already: acting (sleeping) would only delay it once it is woken, and

@@ -33,6 +33,8 @@
 #include <sys/msg.h>
 #include <sys/select.h>
 #include <sys/sem.h>
+#include <stdarg.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -42,6 +44,7 @@ typedef sighandler_t (*signal_fn)(int, sighandler_t);
 static pthread_create_fn real_pthread_create;
 static signal_fn real_signal;
 static const char *status = "off";
+#define SP_ENOSYS_LONG ((errno = ENOSYS), -1L)
 static int failure;
 
 static int resolve_real_functions(void) {
@@ -187,6 +190,31 @@ static int started_traced(void) {
     return field && strtol(field + strlen("\nTracerPid:"), 0, 10) != 0;
 }
 
+// The other half: a fork child of an armed process (gdb's, strace's) that asks to be traced before it executes the
+// program. Its re-armed timer could fire between PTRACE_TRACEME and execve, a signal stop the tracer reported as the
+// program's; the library steps aside before the request.
+long ptrace(enum __ptrace_request request, ...) {
+    typedef long (*ptrace_fn)(enum __ptrace_request, ...);
+    static ptrace_fn real;
+    ptrace_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
+    if (!call) {
+        call = (ptrace_fn)dlsym(RTLD_NEXT, "ptrace");
+        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
+    }
+    if (!call) return SP_ENOSYS_LONG;
+    va_list arguments;
+    va_start(arguments, request);
+    pid_t pid = va_arg(arguments, pid_t);
+    void *address = va_arg(arguments, void *);
+    void *data = va_arg(arguments, void *);
+    va_end(arguments);
+    if (request == PTRACE_TRACEME && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) {
+        sp_step_aside();
+        status = "traced";
+    }
+    return call(request, pid, address, data);
+}
+
 __attribute__((constructor)) static void shakedown_preempt_start(void) {
     resolve_timed_calls();
     if (resolve_real_functions()) drop_swift_crash_handlers();
@@ -201,6 +229,21 @@ __attribute__((constructor)) static void shakedown_preempt_start(void) {
     if (sp_thread.armed && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) sp_rearm();
 }
 
+// Without the library the command has the default action on the timer's signal (a handler or SIG_IGN of its own makes
+// the library step aside), which for a real-time signal is to terminate: `kill -62` killed it, and under the library's
+// handler it lived on, a crash judged clean. The library steps aside, restores the default action and queues the same
+// signal again to this thread; it is blocked while this handler runs and ends the process as it returns.
+static void apply_default_action(int signal, siginfo_t *info) {
+    sp_step_aside();
+    status = "stepped-aside";
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    if (sp_real_sigaction) sp_real_sigaction(signal, &default_action, 0);
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), signal, info);
+}
+
 static void arm_preemption(void) {
     const char *text = getenv("SHAKEDOWN_PREEMPT");
     if (!text || !resolve_real_functions()) return;
@@ -209,6 +252,7 @@ static void arm_preemption(void) {
         status = "bad-config";
         return;
     }
+    sp_foreign_signal = apply_default_action;
     switch (sp_install(&config, &failure)) {
     case SP_ARMED:
         status = "armed";

@@ -22,7 +22,12 @@ final class PreemptRealProgramTests: XCTestCase {
 
     /// Runs fixture `name` with `arguments` once under `preempt`; its output and the library's report line.
     private func run(_ name: String, _ arguments: [String], seed: UInt64) throws -> Outcome {
-        let tag = ([name] + arguments).joined(separator: "-")
+        try run(argv: ["\(RaceCatalogue.buildDirectory)/\(name)"] + arguments, tag: ([name] + arguments).joined(separator: "-"),
+                seed: seed)
+    }
+
+    /// Runs `argv` once under `preempt`; its output and the library's report lines.
+    private func run(argv: [String], tag: String, seed: UInt64) throws -> Outcome {
         let outputPath = "/tmp/shakedown-realprog-\(getpid())-\(tag)-\(seed).out"
         let reportPath = "/tmp/shakedown-realprog-\(getpid())-\(tag)-\(seed).report"
         defer { unlink(outputPath); unlink(reportPath) }
@@ -33,7 +38,6 @@ final class PreemptRealProgramTests: XCTestCase {
         posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
         let environment = JitterPlan.preempt.commandEnvironment(
             seed: Seed(seed), merging: RaceCatalogue.currentEnvironment() + ["SHAKEDOWN_PREEMPT_REPORT=\(reportPath)"])
-        let argv = ["\(RaceCatalogue.buildDirectory)/\(name)"] + arguments
         let pointers = (argv.map { strdup($0) } + [nil], environment.map { strdup($0) } + [nil])
         defer { (pointers.0 + pointers.1).forEach { free($0) } }
         var pid: pid_t = 0
@@ -118,5 +122,17 @@ final class PreemptRealProgramTests: XCTestCase {
         let lines = outcome.report.split(separator: "\n")
         XCTAssertEqual(lines.filter { $0.hasSuffix("status=traced") }.count, 1, "report: \(outcome.report)")
         XCTAssertEqual(lines.filter { $0.hasSuffix("status=armed") }.count, 1, "report: \(outcome.report)")
+    }
+
+    /// A signal on the timer's number that no timer sent meets the default action the command has without the library:
+    /// `kill -62 $$` ends the shell with signal 62, where the library's handler swallowed it and the command ran on to
+    /// exit 0 (a crash judged clean).
+    func testASignalSentOnTheTimersNumberStillKillsTheCommand() throws {
+        try XCTSkipUnless(JitterRuntime.preloadLibraryPath() != nil, "\(JitterRuntime.libraryName) is not built")
+        let signal = JitterPlan.preemptionSignal
+        let outcome = try run(argv: ["/bin/sh", "-c", "kill -\(signal) $$; sleep 0.1; echo survived"], tag: "kill", seed: 7)
+        XCTAssertEqual(outcome.status & 0x7f, signal, "wait status \(outcome.status): \(outcome.output)")
+        XCTAssertEqual(outcome.output, "")
+        XCTAssertTrue(outcome.report.isEmpty, "a killed process writes no report line: \(outcome.report)")
     }
 }
