@@ -111,6 +111,7 @@ let package = Package(
         fixture("signal-wait-probe", dependencies: []),
         fixture("socket-timeout-probe", dependencies: []),
         fixture("traced-child", dependencies: []),
+        fixture("idle-threads", dependencies: []),
         // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
         fixture("jitter-only", dependencies: ["ShakedownJitter"]),
         // Async bug catalogue (issue 13): five bugs with fixed twins, on the runtime's or Shakedown's executor.

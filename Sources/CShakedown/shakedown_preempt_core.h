@@ -22,8 +22,12 @@
 // A thread found blocked in the kernel is not preempted again before 2^k intervals (k consecutive blocked
 // expiries), at most SP_MAX_BACKOFF_SHIFT doublings: a timer on CLOCK_MONOTONIC keeps firing while its thread sleeps
 // in a futex, poll or read, and at 1-10 µs that was a signal storm (hundreds of thousands of wake-ups a second per
-// waiting thread, each a VM exit here) that starved the threads that held the locks.
-#define SP_MAX_BACKOFF_SHIFT 5
+// waiting thread, each a VM exit here) that starved the threads that held the locks. 2^5 was not far enough for
+// programs with many idle threads: 25 per JVM, 4 `java` copies took 24 s instead of 0.6 s and 8 copies ran past the
+// 60 s deadline ("hung", 1 s without preemption); with 2^10 (an idle thread woken every 1-30 ms) 8 copies took 9 s
+// (Fixtures/idle-threads: 16 threads waiting 500 ms took 14,820 expiries, now some 700). A thread woken after a long
+// wait is preempted again once its backed-off timer fires (at most ~30 ms), at the full rate from then on.
+#define SP_MAX_BACKOFF_SHIFT 10
 
 typedef struct sp_config {
     uint64_t seed;

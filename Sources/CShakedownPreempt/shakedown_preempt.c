@@ -6,7 +6,10 @@
 // installs its own handler for the timer signal (sigaction or signal), every timer is disarmed first and the
 // command's handler goes in unchanged: Shakedown steps aside. The blocking calls Linux never restarts after a handler
 // (sleeps, poll/select/epoll waits, System V IPC waits, signal waits, timed semaphore waits; the list is at the
-// bottom) run with the timer's signal blocked, so the timer never makes them return early or fail with EINTR.
+// bottom) run with the timer's signal blocked, so the timer never makes them return early or fail with EINTR, and so
+// do calls on sockets with a timeout of their own. Signal waits (sigwait, sigwaitinfo, sigtimedwait) never return the
+// timer's expiries; a signalfd for its signal, a PTRACE_TRACEME, or a process started traced (gdb, strace) makes the
+// library step aside; a signal on its number that no timer sent gets the default action (the command has no handler).
 // SHAKEDOWN_PREEMPT_REPORT=PATH appends one line per process at exit:
 // "pid fired=N blocked=N threads=N status=armed|stepped-aside|signal-taken|traced|failed:ERRNO".
 //
@@ -350,8 +353,8 @@ sighandler_t signal(int signal, sighandler_t handler) {
 // added to a copy of it (no extra system call); a NULL mask, "unchanged", is held around the call like the others.
 // The program's own signals still interrupt every one of them as before. read, write, recv, futex (sem_wait,
 // pthread_cond_wait) and the rest restart under SA_RESTART and are left alone: holding costs two system calls.
-// Not covered: raw syscall(2), glibc's internal calls (its resolver's poll), socket timeouts (SO_RCVTIMEO),
-// io_getevents (libaio's, not glibc's).
+// Not covered: raw syscall(2), glibc's internal calls (its resolver's poll), io_getevents (libaio's, not glibc's).
+// Socket timeouts (SO_RCVTIMEO, SO_SNDTIMEO) are handled per descriptor at the end of this file.
 static int hold_timer_signal(sigset_t *old) {
     if (!sp_thread.armed || !__atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) return 0;
     sigset_t timer_signal;

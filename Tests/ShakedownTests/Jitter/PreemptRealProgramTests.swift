@@ -135,4 +135,19 @@ final class PreemptRealProgramTests: XCTestCase {
         XCTAssertEqual(outcome.output, "")
         XCTAssertTrue(outcome.report.isEmpty, "a killed process writes no report line: \(outcome.report)")
     }
+
+    /// Threads that wait (a JVM has some 25, a thread pool many) are backed off far enough not to storm the machine:
+    /// with 2^5 at most, 16 threads waiting 500 ms took 14,820 expiries (eight `java -cp … T` copies, 1 s without
+    /// preemption, ran past the 60 s deadline and were judged hung); with 2^10 some 700.
+    func testIdleThreadsAreNotWokenThousandsOfTimesASecond() throws {
+        try XCTSkipUnless(JitterRuntime.preloadLibraryPath() != nil, "\(JitterRuntime.libraryName) is not built")
+        let outcome = try run("idle-threads", ["16", "500"], seed: 8)
+        XCTAssertEqual(outcome.status, 0, "wait status \(outcome.status): \(outcome.output)")
+        XCTAssertEqual(outcome.output, "idle-threads: 16 threads waited 500 ms\n")
+        XCTAssertTrue(outcome.report.contains("status=armed"), "report: \(outcome.report)")
+        XCTAssertEqual(Self.field("threads", in: outcome.report), 17, "report: \(outcome.report)")
+        let fired = Self.field("fired", in: outcome.report) ?? .max
+        XCTAssertGreaterThan(Self.field("blocked", in: outcome.report) ?? 0, 16, "report: \(outcome.report)")
+        XCTAssertLessThan(fired, 4_000, "16 idle threads woken \(fired) times in 500 ms, report: \(outcome.report)")
+    }
 }
