@@ -109,6 +109,10 @@ let package = Package(
         // Blocking calls Linux never restarts after a handler: preemption must not make them return EINTR.
         fixture("eintr-probe", dependencies: []),
         fixture("busy-loop", dependencies: []),
+        fixture("signal-wait-probe", dependencies: []),
+        fixture("socket-timeout-probe", dependencies: []),
+        fixture("traced-child", dependencies: []),
+        fixture("idle-threads", dependencies: []),
         // Production code's view: imports only ShakedownJitter (JitterLinkTests checks what it links).
         fixture("jitter-only", dependencies: ["ShakedownJitter"]),
         // Async bug catalogue (issue 13): five bugs with fixed twins, on the runtime's or Shakedown's executor.

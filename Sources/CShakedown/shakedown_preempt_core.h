@@ -22,8 +22,12 @@
 // A thread found blocked in the kernel is not preempted again before 2^k intervals (k consecutive blocked
 // expiries), at most SP_MAX_BACKOFF_SHIFT doublings: a timer on CLOCK_MONOTONIC keeps firing while its thread sleeps
 // in a futex, poll or read, and at 1-10 µs that was a signal storm (hundreds of thousands of wake-ups a second per
-// waiting thread, each a VM exit here) that starved the threads that held the locks.
-#define SP_MAX_BACKOFF_SHIFT 5
+// waiting thread, each a VM exit here) that starved the threads that held the locks. 2^5 was not far enough for
+// programs with many idle threads: 25 per JVM, 4 `java` copies took 24 s instead of 0.6 s and 8 copies ran past the
+// 60 s deadline ("hung", 1 s without preemption); with 2^10 (an idle thread woken every 1-30 ms) 8 copies took 9 s
+// (Fixtures/idle-threads: 16 threads waiting 500 ms took 14,820 expiries, now some 700). A thread woken after a long
+// wait is preempted again once its backed-off timer fires (at most ~30 ms), at the full rate from then on.
+#define SP_MAX_BACKOFF_SHIFT 10
 // The full rate lasts SP_FULL_RATE_NS from a process's first timer; then the intervals double every SP_DECAY_STEP_NS,
 // at most SP_MAX_DECAY_SHIFT times (64 × 30 µs ≈ 2 ms). At the full rate a CPU-bound loop keeps about 6 % of its
 // speed (scripts/benchmark-preempt-cost.sh), so a command with 5 s of work took over a minute, ran into the run's
@@ -53,6 +57,9 @@ static uint32_t sp_timer_count;        // atomic
 static uint64_t sp_fired;              // atomic: signals handled
 static uint64_t sp_fired_blocked;      // atomic: of those, found the thread blocked in a system call (no action)
 static pthread_key_t sp_key;
+// Called by the handler for a signal on the timer's number that no timer sent (kill, sigqueue, tgkill), or NULL to
+// ignore those. The preload library applies the default action the command would have met without it.
+static void (*sp_foreign_signal)(int signal, siginfo_t *info);
 static int sp_defer_first;             // 1: arming creates the timer but does not start it (the preload's start gate)
 static uint64_t sp_started_ns;         // atomic: CLOCK_MONOTONIC of the process's first armed interval, 0 before
 
@@ -158,9 +165,13 @@ static inline void sp_act(void) {
 }
 
 static void sp_handler(int signal, siginfo_t *info, void *context) {
-    (void)signal;
-    // Only our own timer's expiry: anything else sent on this signal is ignored rather than misread.
-    if (info->si_code != SI_TIMER || !sp_thread.armed || info->si_timerid != sp_thread.timer) return;
+    // Only our own timer's expiry acts; a signal someone sent goes to sp_foreign_signal (or is ignored), and a stale
+    // expiry (a timer of a thread that ended) is ignored.
+    if (info->si_code != SI_TIMER) {
+        if (sp_foreign_signal) sp_foreign_signal(signal, info);
+        return;
+    }
+    if (!sp_thread.armed || info->si_timerid != sp_thread.timer) return;
     int saved = errno;
     __atomic_fetch_add(&sp_fired, 1, __ATOMIC_RELAXED);
     // A blocked thread was off the processor already: acting (sleeping) would only delay it once it is woken, and
