@@ -54,7 +54,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // The preload library's code: interposes pthread_create, sigaction and signal; no dependency, links libdl only.
+        // The preload library's code: interposes pthread_create, sigaction, signal, ptrace, the blocking calls Linux never
+        // restarts after a handler, the signal waits and socket calls with timeouts; no dependency, links libdl only.
         .target(name: "CShakedownPreempt", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ShakedownXCTest", dependencies: ["Shakedown"]),
         // Swift Testing assertions and the async run helper.

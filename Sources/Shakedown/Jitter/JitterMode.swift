@@ -40,7 +40,7 @@ public enum JitterMode: String, CaseIterable, Hashable, Sendable, CustomStringCo
     ///
     /// Chosen by the detection benchmark (docs/benchmarks.md, "Race detection power"): with the standard preemption
     /// settings (``JitterPlan/standardPreemptInterval``, yields and sleeps) it found each bug of the race catalogue
-    /// in 50 of 50 one-second runs (96–100 % of 300 on a loaded host), where the gate alone missed the ABA slot reuse
+    /// in 300 of 300 one-second runs (96–100 % on a loaded host), where the gate alone missed the ABA slot reuse
     /// and the mix lost runs to its gate-only half. Closure workers get points because an in-process timer interrupts the test process's own
     /// runtime too (Foundation's `waitUntilExit` in a forked child, sleeps cut short: docs/guide.md, "Why closure
     /// workers get points under `default`").

@@ -113,7 +113,8 @@ extension JitterPlan {
     }
 
     /// Why `executable` will run without the planned preemption, or `nil` when it gets it: the library is missing,
-    /// or the executable is statically linked (the dynamic loader, and so `LD_PRELOAD`, never runs in it).
+    /// the executable is statically linked (the dynamic loader, and so `LD_PRELOAD`, never runs in it), or it is
+    /// set-user-ID or set-group-ID to another user or group (the loader ignores `LD_PRELOAD` then).
     package func commandFallbackNote(executable: String) -> String? {
         guard preempts || holdsAtStartGate else { return nil }
         guard JitterRuntime.preloadLibraryPath() != nil else {
@@ -121,6 +122,9 @@ extension JitterPlan {
         }
         if ElfInterpreter.isStaticallyLinked(executable) {
             return "\(mode) unavailable for \(executable): statically linked, so LD_PRELOAD cannot reach it: ran without it"
+        }
+        if SecureExecution.ignoresPreload(executable) {
+            return "\(mode) unavailable for \(executable): set-user-ID or set-group-ID, so the loader ignores LD_PRELOAD: ran without it"
         }
         return nil
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShakedown
+import Foundation
 import XCTest
 @testable import Shakedown
 
@@ -83,5 +84,33 @@ final class PreemptInProcessTests: XCTestCase {
             throw XCTSkip("no static executable on this machine")
         }
         XCTAssertTrue(JitterPlan.preempt.commandFallbackNote(executable: staticBinary)?.contains("statically linked") == true)
+    }
+
+    /// Before: a set-user-ID command ran without the preload library (the loader ignores LD_PRELOAD in secure
+    /// execution) while the report said "jitter preempt" and nothing else, as if it had been preempted.
+    func testASetUserIDCommandIsReportedAsRunningWithoutPreemption() throws {
+        guard getuid() == 0 else { throw XCTSkip("making a set-user-ID file for another user needs root") }
+        var template = Array("/var/tmp/shakedown-setuid-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ShakedownError.systemCall("mkdtemp") }
+        let directory = String(cString: made)
+        let copy = directory + "/true"
+        defer { unlink(copy); rmdir(directory) }
+        let source = try XCTUnwrap(FileManager.default.contents(atPath: "/bin/true"))
+        XCTAssertTrue(FileManager.default.createFile(atPath: copy, contents: source))
+        chmod(directory, 0o755)
+        XCTAssertEqual(chown(copy, 65534, 65534), 0)
+        XCTAssertEqual(chmod(copy, 0o4755), 0)  // after chown, which clears the bit
+        var fileSystem = statvfs()
+        guard statvfs(copy, &fileSystem) == 0, fileSystem.f_flag & UInt(ST_NOSUID) == 0 else {
+            throw XCTSkip("/var/tmp is mounted nosuid here: the bit would be ignored and the preload would apply")
+        }
+        XCTAssertTrue(SecureExecution.ignoresPreload(copy))
+        XCTAssertFalse(SecureExecution.ignoresPreload("/bin/true"))
+        XCTAssertFalse(SecureExecution.ignoresPreload("/no/such/file"))
+        let note = try XCTUnwrap(JitterPlan.preempt.commandFallbackNote(executable: copy))
+        XCTAssertTrue(note.contains("set-user-ID"), note)
+        let report = try Shake.run(command: [copy], RunConfiguration(processes: 2, timeout: .seconds(60), jitter: .default))
+        XCTAssertTrue(report.isClean, report.summary)
+        XCTAssertTrue(report.notes.contains { $0.contains("set-user-ID") }, "\(report.notes)")
     }
 }
