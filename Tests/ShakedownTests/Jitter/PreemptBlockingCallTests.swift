@@ -10,45 +10,12 @@ import XCTest
 /// calls, per the eintr-probe fixture, before the library held the signal around them). The command's own signals
 /// must still interrupt them.
 final class PreemptBlockingCallTests: XCTestCase {
-    private struct Outcome {
-        var status: Int32
-        var output: String
-        var report: String
-    }
+    private typealias Outcome = PreemptedRun
 
     /// Runs the eintr-probe fixture once under `preempt` with `arguments`; its output and the library's report line.
     private func probe(_ arguments: [String], seed: UInt64) throws -> Outcome {
-        let outputPath = "/tmp/shakedown-eintr-\(getpid())-\(seed).out"
-        let reportPath = "/tmp/shakedown-eintr-\(getpid())-\(seed).report"
-        defer { unlink(outputPath); unlink(reportPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
-        let environment = JitterPlan.preempt.commandEnvironment(
-            seed: Seed(seed), merging: RaceCatalogue.currentEnvironment() + ["SHAKEDOWN_PREEMPT_REPORT=\(reportPath)"])
-        let argv = ["\(RaceCatalogue.buildDirectory)/eintr-probe"] + arguments
-        let pointers = (argv.map { strdup($0) } + [nil], environment.map { strdup($0) } + [nil])
-        defer { (pointers.0 + pointers.1).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, pointers.0, pointers.1)
-        guard spawned == 0 else {
-            errno = spawned  // posix_spawn returns the error number; systemCall reads errno
-            throw ShakedownError.systemCall("posix_spawn")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return Outcome(status: status, output: Self.contents(outputPath), report: Self.contents(reportPath))
-    }
-
-    private static func contents(_ path: String) -> String {
-        guard let file = fopen(path, "r") else { return "" }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 { bytes += buffer.prefix(count) }
-        return String(decoding: bytes, as: UTF8.self)
+        try PreemptedRun(["\(RaceCatalogue.buildDirectory)/eintr-probe"] + arguments,
+                         tag: (["eintr"] + arguments).joined(separator: "-"), seed: seed)
     }
 
     /// The timers really fired in the probe: a quiet library would pass the EINTR check without proving anything.

@@ -9,11 +9,7 @@ import XCTest
 /// timer's signal, so the preload library stays armed; its expiries then sat pending on the blocked signal and the
 /// waits returned them (every mode of Fixtures/signal-wait-probe failed with "got 62 code -2" before the fix).
 final class PreemptRealProgramTests: XCTestCase {
-    private struct Outcome {
-        var status: Int32
-        var output: String
-        var report: String
-    }
+    private typealias Outcome = PreemptedRun
 
     /// Runs the signal-wait-probe fixture once under `preempt` in `mode`; its output and the library's report line.
     private func probe(_ mode: String, seed: UInt64) throws -> Outcome {
@@ -28,41 +24,7 @@ final class PreemptRealProgramTests: XCTestCase {
 
     /// Runs `argv` once under `preempt`; its output and the library's report lines.
     private func run(argv: [String], tag: String, seed: UInt64) throws -> Outcome {
-        let outputPath = "/tmp/shakedown-realprog-\(getpid())-\(tag)-\(seed).out"
-        let reportPath = "/tmp/shakedown-realprog-\(getpid())-\(tag)-\(seed).report"
-        defer { unlink(outputPath); unlink(reportPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
-        let environment = JitterPlan.preempt.commandEnvironment(
-            seed: Seed(seed), merging: RaceCatalogue.currentEnvironment() + ["SHAKEDOWN_PREEMPT_REPORT=\(reportPath)"])
-        let pointers = (argv.map { strdup($0) } + [nil], environment.map { strdup($0) } + [nil])
-        defer { (pointers.0 + pointers.1).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, pointers.0, pointers.1)
-        guard spawned == 0 else {
-            errno = spawned  // posix_spawn returns the error number; systemCall reads errno
-            throw ShakedownError.systemCall("posix_spawn")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return Outcome(status: status, output: Self.contents(outputPath), report: Self.contents(reportPath))
-    }
-
-    private static func contents(_ path: String) -> String {
-        guard let file = fopen(path, "r") else { return "" }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 { bytes += buffer.prefix(count) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func field(_ name: String, in report: String) -> Int? {
-        report.split(whereSeparator: { $0 == " " || $0 == "\n" }).first { $0.hasPrefix("\(name)=") }
-            .flatMap { Int($0.dropFirst(name.count + 1)) }
+        try PreemptedRun(argv, tag: tag, seed: seed)
     }
 
     /// sigwait, sigwaitinfo and sigtimedwait never return the library's expiries, and the library stays armed: the
@@ -76,7 +38,7 @@ final class PreemptRealProgramTests: XCTestCase {
                 XCTAssertEqual(outcome.status, 0, "\(mode) seed \(seed), wait status \(outcome.status): \(outcome.output)")
                 XCTAssertEqual(outcome.output, "\(mode): ok\n", "seed \(seed)")
                 XCTAssertTrue(outcome.report.contains("status=armed"), "\(mode) report: \(outcome.report)")
-                XCTAssertGreaterThan(Self.field("blocked", in: outcome.report) ?? 0, 0,
+                XCTAssertGreaterThan(outcome.reportField("blocked") ?? 0, 0,
                                      "\(mode): no expiry reached the wait, report: \(outcome.report)")
             }
         }
@@ -105,7 +67,7 @@ final class PreemptRealProgramTests: XCTestCase {
             XCTAssertEqual(lines.filter { $0.contains(" errno=EAGAIN ") && !$0.hasSuffix("FAILED") }.count, 7,
                            "seed \(seed):\n\(outcome.output)")
             XCTAssertTrue(outcome.report.contains("status=armed"), "report: \(outcome.report)")
-            XCTAssertGreaterThan(Self.field("fired", in: outcome.report) ?? 0, 0, "report: \(outcome.report)")
+            XCTAssertGreaterThan(outcome.reportField("fired") ?? 0, 0, "report: \(outcome.report)")
         }
     }
 
@@ -145,9 +107,9 @@ final class PreemptRealProgramTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, "wait status \(outcome.status): \(outcome.output)")
         XCTAssertEqual(outcome.output, "idle-threads: 16 threads waited 500 ms\n")
         XCTAssertTrue(outcome.report.contains("status=armed"), "report: \(outcome.report)")
-        XCTAssertEqual(Self.field("threads", in: outcome.report), 17, "report: \(outcome.report)")
-        let fired = Self.field("fired", in: outcome.report) ?? .max
-        XCTAssertGreaterThan(Self.field("blocked", in: outcome.report) ?? 0, 16, "report: \(outcome.report)")
+        XCTAssertEqual(outcome.reportField("threads"), 17, "report: \(outcome.report)")
+        let fired = outcome.reportField("fired") ?? .max
+        XCTAssertGreaterThan(outcome.reportField("blocked") ?? 0, 16, "report: \(outcome.report)")
         XCTAssertLessThan(fired, 4_000, "16 idle threads woken \(fired) times in 500 ms, report: \(outcome.report)")
     }
 }
