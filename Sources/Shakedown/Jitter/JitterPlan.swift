@@ -105,7 +105,8 @@ public struct JitterPlan: Hashable, Sendable, CustomStringConvertible {
 
     /// Nothing perturbs the schedule: a disabled point costs one branch.
     public static let none = JitterPlan(mode: .none)
-    /// Jitter points (see ``JitterMode/default``).
+    /// The default: preemption (start gate and timers) for exec'd commands, jitter points that yield or sleep for
+    /// closure workers (``JitterMode/default``).
     public static let `default` = JitterPlan(mode: .default)
     /// Only jitter points, every one acting.
     public static let points = JitterPlan(mode: .points)
