@@ -3,8 +3,8 @@
 /// A program under test can print escape sequences that clear the screen, move the cursor, rewrite a line with a
 /// carriage return or retitle the window, and so print a fake "clean" verdict over a real one. Every text
 /// rendering of such text goes through ``escaped(_:)``: C0 controls other than newline and tab, DEL, the C1
-/// controls (U+0080–U+009F, which some terminals treat like ESC sequences) and the bidirectional overrides and
-/// isolates (which reorder what is shown) become visible `\u{1B}`-style text. Invalid UTF-8, when the input is
+/// controls (U+0080–U+009F, which some terminals treat like ESC sequences), the bidirectional overrides, isolates
+/// and marks (which reorder what is shown) and the line and paragraph separators U+2028 and U+2029 become visible `\u{1B}`-style text. Invalid UTF-8, when the input is
 /// bytes, becomes `\x{FF}`-style text. JSONEncoder escapes the C0 controls in JSON output, but not DEL, C1 or bidi controls: ``jsonEscaped(_:)``
 /// escapes those too.
 public enum TerminalText {
@@ -81,6 +81,9 @@ public enum TerminalText {
         case 0x0A, 0x09: return false
         case 0x00...0x1F, 0x7F...0x9F: return true
         case 0x202A...0x202E, 0x2066...0x2069: return true
+        // The bidirectional marks (LRM, RLM, ALM) reorder neighbouring text too; the line and paragraph separators
+        // start a new line in some terminals and log viewers, so a program could print a line that looks like ours.
+        case 0x200E, 0x200F, 0x061C, 0x2028, 0x2029: return true
         default: return false
         }
     }
