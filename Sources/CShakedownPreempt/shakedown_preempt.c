@@ -50,6 +50,17 @@ static const char *status = "off";
 #define SP_ENOSYS_LONG ((errno = ENOSYS), -1L)
 static int failure;
 
+// The definition of `name` after this library's (the libc function it wraps), looked up once into `slot`: a racing
+// first call stores the same pointer.
+static void *sp_next_symbol(void **slot, const char *name) {
+    void *found = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (!found) {
+        found = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(slot, found, __ATOMIC_RELAXED);
+    }
+    return found;
+}
+
 static int resolve_real_functions(void) {
     if (!sp_real_sigaction) sp_real_sigaction = (sp_sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
     if (!real_pthread_create) real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
@@ -198,12 +209,8 @@ static int started_traced(void) {
 // program's; the library steps aside before the request.
 long ptrace(enum __ptrace_request request, ...) {
     typedef long (*ptrace_fn)(enum __ptrace_request, ...);
-    static ptrace_fn real;
-    ptrace_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
-    if (!call) {
-        call = (ptrace_fn)dlsym(RTLD_NEXT, "ptrace");
-        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
-    }
+    static void *real;
+    ptrace_fn call = (ptrace_fn)sp_next_symbol(&real, "ptrace");
     if (!call) return SP_ENOSYS_LONG;
     va_list arguments;
     va_start(arguments, request);
@@ -406,12 +413,8 @@ static void end_wait(sp_wait *wait) {
 // function cannot be found.
 #define SP_KEEP_SEMANTICS(type, name, missing, own_mask, params, args)                                             \
     type name params {                                                                                             \
-        static type(*real) params;                                                                                 \
-        type(*call) params = __atomic_load_n(&real, __ATOMIC_RELAXED);                                             \
-        if (!call) {                                                                                               \
-            call = (type(*) params)dlsym(RTLD_NEXT, #name);                                                        \
-            __atomic_store_n(&real, call, __ATOMIC_RELAXED);                                                       \
-        }                                                                                                          \
+        static void *real;                                                                                         \
+        type(*call) params = (type(*) params)sp_next_symbol(&real, #name);                                         \
         if (!call) return missing;                                                                                 \
         sp_wait wait;                                                                                              \
         const sigset_t *masked = begin_wait(&wait, own_mask);                                                      \
@@ -487,13 +490,8 @@ SP_KEEP_SEMANTICS(int, sigsuspend, SP_ENOSYS, mask, (const sigset_t *mask), (mas
 typedef int (*sigtimedwait_fn)(const sigset_t *, siginfo_t *, const sp_time *);
 
 static sigtimedwait_fn real_sigtimedwait(void) {
-    static sigtimedwait_fn real;
-    sigtimedwait_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
-    if (!call) {
-        call = (sigtimedwait_fn)dlsym(RTLD_NEXT, "sigtimedwait");
-        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
-    }
-    return call;
+    static void *real;
+    return (sigtimedwait_fn)sp_next_symbol(&real, "sigtimedwait");
 }
 
 // Whether a dequeued signal is an expiry of one of the library's timers (not a timer the program made itself).
@@ -594,12 +592,8 @@ static void drain_own_expiries(void) {
 
 int signalfd(int fd, const sigset_t *mask, int flags) {
     typedef int (*signalfd_fn)(int, const sigset_t *, int);
-    static signalfd_fn real;
-    signalfd_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
-    if (!call) {
-        call = (signalfd_fn)dlsym(RTLD_NEXT, "signalfd");
-        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
-    }
+    static void *real;
+    signalfd_fn call = (signalfd_fn)sp_next_symbol(&real, "signalfd");
     if (!call) return SP_ENOSYS;
     if (mask && sp_cfg.signal && sigismember(mask, sp_cfg.signal) == 1 && __atomic_load_n(&sp_active, __ATOMIC_ACQUIRE)) {
         take_signal(sp_cfg.signal);
@@ -644,17 +638,10 @@ static void mark_timed(int fd) {
 // function is resolved in the constructor (resolve_timed_calls), so a first call from a signal handler (read and
 // write are async-signal-safe) does not run dlsym.
 #define SP_HOLD_WHEN_TIMED(type, name, fd, params, args)                                                           \
-    static type(*real_##name) params;                                                                              \
-    static void resolve_##name(void) {                                                                             \
-        if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED))                                                      \
-            __atomic_store_n(&real_##name, (type(*) params)dlsym(RTLD_NEXT, #name), __ATOMIC_RELAXED);             \
-    }                                                                                                              \
+    static void *real_##name;                                                                                      \
+    static void resolve_##name(void) { sp_next_symbol(&real_##name, #name); }                                      \
     type name params {                                                                                             \
-        type(*call) params = __atomic_load_n(&real_##name, __ATOMIC_RELAXED);                                      \
-        if (!call) {                                                                                               \
-            resolve_##name();                                                                                      \
-            call = __atomic_load_n(&real_##name, __ATOMIC_RELAXED);                                                \
-        }                                                                                                          \
+        type(*call) params = (type(*) params)sp_next_symbol(&real_##name, #name);                                  \
         if (!call) return SP_ENOSYS;                                                                               \
         if (!is_timed(fd)) return call args;                                                                       \
         sp_wait wait;                                                                                              \
@@ -693,17 +680,13 @@ SP_HOLD_WHEN_TIMED(int, sendmmsg, fd, (int fd, struct mmsghdr *messages, unsigne
 SP_HOLD_WHEN_TIMED(int, connect, fd, (int fd, const struct sockaddr *address, socklen_t length), (fd, address, length))
 
 // accept4 by hand: the accepted socket inherits the listener's timeouts, and so its mark.
-static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static void *real_accept4;
 
-static void resolve_accept4(void) {
-    if (!__atomic_load_n(&real_accept4, __ATOMIC_RELAXED))
-        __atomic_store_n(&real_accept4, (int (*)(int, struct sockaddr *, socklen_t *, int))dlsym(RTLD_NEXT, "accept4"),
-                         __ATOMIC_RELAXED);
-}
+static void resolve_accept4(void) { sp_next_symbol(&real_accept4, "accept4"); }
 
 int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
-    resolve_accept4();
-    int (*call)(int, struct sockaddr *, socklen_t *, int) = __atomic_load_n(&real_accept4, __ATOMIC_RELAXED);
+    int (*call)(int, struct sockaddr *, socklen_t *, int) =
+        (int (*)(int, struct sockaddr *, socklen_t *, int))sp_next_symbol(&real_accept4, "accept4");
     if (!call) return SP_ENOSYS;
     if (!is_timed(fd)) return call(fd, address, length, flags);
     sp_wait wait;
@@ -718,12 +701,8 @@ int accept(int fd, struct sockaddr *address, socklen_t *length) { return accept4
 
 int setsockopt(int fd, int level, int option, const void *value, socklen_t length) {
     typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
-    static setsockopt_fn real;
-    setsockopt_fn call = __atomic_load_n(&real, __ATOMIC_RELAXED);
-    if (!call) {
-        call = (setsockopt_fn)dlsym(RTLD_NEXT, "setsockopt");
-        __atomic_store_n(&real, call, __ATOMIC_RELAXED);
-    }
+    static void *real;
+    setsockopt_fn call = (setsockopt_fn)sp_next_symbol(&real, "setsockopt");
     if (!call) return SP_ENOSYS;
     int result = call(fd, level, option, value, length);
     if (result == 0 && level == SOL_SOCKET &&
