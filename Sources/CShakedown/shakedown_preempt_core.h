@@ -29,7 +29,7 @@
 // wait is preempted again once its backed-off timer fires (at most ~30 ms), at the full rate from then on.
 #define SP_MAX_BACKOFF_SHIFT 10
 // The full rate lasts SP_FULL_RATE_NS from a process's first timer; then the intervals double every SP_DECAY_STEP_NS,
-// at most SP_MAX_DECAY_SHIFT times (64 × 30 µs ≈ 2 ms). At the full rate a CPU-bound loop keeps about 6 % of its
+// at most SP_MAX_DECAY_SHIFT times (64 × 30 µs ≈ 2 ms). At the full rate a CPU-bound loop keeps under 10 % of its
 // speed (scripts/benchmark-preempt-cost.sh), so a command with 5 s of work took over a minute, ran into the run's
 // timeout and was judged hung. The race catalogue's trials last 7-250 ms, inside the full-rate window, and most races
 // of short programs happen while the copies start together; a long command is still preempted, less densely.

@@ -28,7 +28,7 @@ int shakedown_preempt_arm_current_thread(void);
 void shakedown_preempt_stop(void);
 /// How many times the preemption interval is doubled `elapsed_ns` after a process's first armed interval: 0 for the
 /// first 0.5 s (the full rate), then one more every 0.5 s, at most 6 (so that a long CPU-bound command keeps most of
-/// its speed instead of about 6 %).
+/// its speed instead of under 10 %).
 uint32_t shakedown_preempt_decay_shift(uint64_t elapsed_ns);
 /// Timer signals handled so far in this process.
 uint64_t shakedown_preempt_fired(void);

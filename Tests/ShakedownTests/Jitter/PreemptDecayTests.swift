@@ -5,7 +5,7 @@ import CShakedown
 import XCTest
 @testable import Shakedown
 
-/// Preemption at the full rate (1–30 µs, yields and sleeps) leaves a CPU-bound loop about 6 % of its speed, so under
+/// Preemption at the full rate (1–30 µs, yields and sleeps) leaves a CPU-bound loop under 10 % of its speed, so under
 /// the default mode a command with 5 s of work took over a minute and ran into the run's timeout: a correct program
 /// judged hung. The full rate now lasts the first 0.5 s of a process's timers, then the intervals double every 0.5 s
 /// (at most 64 ×): the short racy programs of the catalogue run entirely at the full rate, long ones keep most of
